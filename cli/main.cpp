@@ -1,0 +1,30 @@
+// mqota: the command line. Exit codes follow imgtool: 0 ok, 1 verification
+// failed, 2 usage error.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "common/cli_error.h"
+#include "image/image_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mqota: firmware updates over the air, over MQTT"};
+  app.name("mqota");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mqota 0.1.0");
+  mqota::cli::AddImageCommands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "mqota: " << e.what() << " (see --help)\n";
+    return mqota::cli::kExitUsage;
+  } catch (const mqota::cli::CliError& e) {
+    std::cerr << "mqota: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "mqota: internal error: " << e.what() << "\n";
+    return mqota::cli::kExitUsage;
+  }
+  return mqota::cli::kExitOk;
+}

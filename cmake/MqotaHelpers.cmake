@@ -1,0 +1,39 @@
+# Helpers shared by every folder of the tree.
+
+# Warnings every mqota target compiles with.
+function(mqota_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+                                           -Wnon-virtual-dtor -Wimplicit-fallthrough)
+  if(MQOTA_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# A library of the device-side core (flash, image, boot, agent): built without
+# exceptions and RTTI, and checked after every build for references to the heap,
+# exceptions or RTTI (see cmake/check_device_symbols.cmake). A violation fails
+# the build, in every flavour, host and Cortex-M4 alike.
+function(mqota_device_library name)
+  add_library(${name} STATIC ${ARGN})
+  mqota_warnings(${name})
+  target_compile_options(${name} PRIVATE -fno-exceptions -fno-rtti -fno-threadsafe-statics)
+  add_custom_command(TARGET ${name} POST_BUILD
+    COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DLIBRARY=$<TARGET_FILE:${name}>
+            -P ${MQOTA_SOURCE_DIR}/cmake/check_device_symbols.cmake
+    COMMENT "Checking ${name} for heap, exception and RTTI references"
+    VERBATIM)
+endfunction()
+
+# A GoogleTest executable registered with CTest, test by test.
+#   mqota_add_gtest(name source... LIBS lib... [LABELS label...])
+function(mqota_add_gtest name)
+  cmake_parse_arguments(ARG "" "" "LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_UNPARSED_ARGUMENTS})
+  mqota_warnings(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    MQOTA_VECTORS_DIR="${MQOTA_SOURCE_DIR}/tests/vectors/imgtool"
+    MQOTA_BIN_DIR="${CMAKE_BINARY_DIR}/bin")
+  set(labels unit ${ARG_LABELS})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "${labels}")
+endfunction()

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs the Debian packages mqota needs, only those missing. Runs
+# `apt-get update` first (only when something is missing). Needs root, or
+# sudo, for the install itself.
+set -eu
+
+packages="
+  build-essential cmake ninja-build pkg-config git
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssl libssl-dev libmbedtls-dev nlohmann-json3-dev libcli11-dev
+  clang libclang-rt-14-dev
+  gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
+  qemu-system-arm
+  mosquitto libmosquitto-dev libsqlite3-dev
+"
+
+missing=""
+for p in $packages; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    *" installed") ;;
+    *) missing="$missing $p" ;;
+  esac
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root to install:$missing" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install-deps: installing:$missing"
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing

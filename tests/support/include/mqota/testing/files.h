@@ -1,0 +1,40 @@
+// Test helpers: files, hex strings, and the imgtool vectors in tests/vectors.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mqota::testing {
+
+std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path);
+void WriteFileBytes(const std::filesystem::path& path, std::span<const uint8_t> bytes);
+
+std::vector<uint8_t> FromHex(const std::string& hex);
+std::string ToHex(std::span<const uint8_t> bytes);
+
+// tests/vectors/imgtool/<name>
+std::filesystem::path VectorPath(const std::string& name);
+// tests/vectors/imgtool/expected.json
+const nlohmann::json& ExpectedVectors();
+
+// A fresh, empty directory for one test, removed with its contents by the
+// destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace mqota::testing
