@@ -5,7 +5,7 @@
 # command for a long run. Exit status: 0 when nothing was found; the fuzzer's
 # own status (and its crash file in the work directory) otherwise.
 set -eu
-fuzzer=$1 corpus=$2 seconds=$3
+fuzzer=$(realpath "$1") corpus=$(realpath "$2") seconds=$3
 [ -x "$fuzzer" ] || { echo "run.sh: $fuzzer is not built" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/mqota-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
