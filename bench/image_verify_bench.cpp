@@ -59,13 +59,15 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--iterations") == 0) iterations = std::max(1, std::atoi(argv[i + 1]));
   }
   const size_t payload_size = 1024 * 1024 - 0x400;  // header + payload = 1 MiB
-  const auto key = mqota::cli::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
+  const auto key =
+      mqota::cli::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
   mqota::cli::SignOptions options;
   options.header_size = 0x400;
   options.pad_header = true;
   options.version = {1, 0, 0, 0};
   options.slot_size = 2 * 1024 * 1024;
-  const auto image = mqota::cli::BuildSignedImage(DeterministicPayload(payload_size), options, &key);
+  const auto image =
+      mqota::cli::BuildSignedImage(DeterministicPayload(payload_size), options, &key);
   const auto der = key.PublicKeyDer();
   const mqota::image::TrustedKey trusted[] = {{mqota::image::SignatureType::kEcdsaP256, der}};
   mqota::image::ValidationOptions validation;

@@ -1,7 +1,6 @@
 // mqota: the command line. Exit codes follow imgtool: 0 ok, 1 verification
 // failed, 2 usage error.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "common/cli_error.h"

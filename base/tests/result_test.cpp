@@ -60,11 +60,13 @@ TEST(Result, CarriesMoveOnlyValues) {
 
 TEST(Result, CopiesValuesAndErrors) {
   const Result<std::string, Error> value = std::string("firmware");
-  const Result<std::string, Error> copy = value;  // NOLINT(performance-unnecessary-copy-initialization)
+  const Result<std::string, Error> copy =
+      value;  // NOLINT(performance-unnecessary-copy-initialization)
   EXPECT_EQ(*copy, "firmware");
   EXPECT_EQ(copy->size(), 8u);
   const Result<std::string, Error> error = Error{Errc::kWorse, 3};
-  const Result<std::string, Error> error_copy = error;  // NOLINT(performance-unnecessary-copy-initialization)
+  const Result<std::string, Error> error_copy =
+      error;  // NOLINT(performance-unnecessary-copy-initialization)
   EXPECT_EQ(error_copy.error().where, 3);
 }
 

@@ -86,8 +86,8 @@ void WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes
 }
 
 void WriteFileAtomically(const std::string& path, const std::string& text, unsigned mode) {
-  WriteFileAtomically(
-      path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), mode);
+  WriteFileAtomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                      mode);
 }
 
 }  // namespace mqota::cli

@@ -7,12 +7,11 @@
 namespace mqota::cli {
 
 uint64_t ParseInteger(const std::string& text, const std::string& what, uint64_t max) {
-  auto fail = [&](const std::string& why) {
-    return UsageError(what + ": '" + text + "' " + why);
-  };
+  auto fail = [&](const std::string& why) { return UsageError(what + ": '" + text + "' " + why); };
   std::string digits = text;
   unsigned base = 10;
-  if (digits.size() > 2 && digits[0] == '0' && std::isalpha(static_cast<unsigned char>(digits[1]))) {
+  if (digits.size() > 2 && digits[0] == '0' &&
+      std::isalpha(static_cast<unsigned char>(digits[1]))) {
     const char prefix = static_cast<char>(std::tolower(static_cast<unsigned char>(digits[1])));
     base = prefix == 'x' ? 16 : prefix == 'o' ? 8 : prefix == 'b' ? 2 : 0;
     digits = digits.substr(2);

@@ -91,9 +91,9 @@ json DumpImageInfo(const std::string& filename, const std::vector<uint8_t>& byte
 
   json info;
   info["filename"] = std::filesystem::path(filename).filename().string();
-  info["header"] = {{"magic", h.magic},       {"load_addr", h.load_addr},
-                    {"hdr_size", h.hdr_size}, {"protected_tlv_size", h.protect_tlv_size},
-                    {"img_size", h.img_size}, {"flags", h.flags},
+  info["header"] = {{"magic", h.magic},         {"load_addr", h.load_addr},
+                    {"hdr_size", h.hdr_size},   {"protected_tlv_size", h.protect_tlv_size},
+                    {"img_size", h.img_size},   {"flags", h.flags},
                     {"version", version.data()}};
   json tlv_area;
   tlv_area["tlv_hdr_prot"] = json::object();
@@ -137,7 +137,8 @@ std::string FormatImageInfoHuman(const json& info) {
       << "  flags:              " << Hex(h["flags"].get<uint32_t>()) << "\n"
       << "  version:            " << h["version"].get<std::string>() << "\n";
   auto tlvs = [&out](const char* title, const json& hdr, const json& list) {
-    out << "\n" << title << " (magic " << Hex(hdr["magic"].get<uint32_t>()) << ", "
+    out << "\n"
+        << title << " (magic " << Hex(hdr["magic"].get<uint32_t>()) << ", "
         << hdr["tlv_tot"].get<uint32_t>() << " bytes)\n";
     for (const auto& t : list) {
       out << "  " << t["type_name"].get<std::string>() << " (" << Hex(t["type"].get<uint32_t>())
@@ -146,11 +147,12 @@ std::string FormatImageInfoHuman(const json& info) {
     }
   };
   const json& area = info["tlv_area"];
-  if (!area["tlv_hdr_prot"].empty()) tlvs("Protected TLVs", area["tlv_hdr_prot"], area["tlvs_prot"]);
+  if (!area["tlv_hdr_prot"].empty())
+    tlvs("Protected TLVs", area["tlv_hdr_prot"], area["tlvs_prot"]);
   tlvs("TLVs", area["tlv_hdr"], area["tlvs"]);
   const json& d = info["digest"];
-  out << "\nSHA-256 over the first " << d["hashed_size"].get<uint32_t>() << " bytes: "
-      << d["computed"].get<std::string>()
+  out << "\nSHA-256 over the first " << d["hashed_size"].get<uint32_t>()
+      << " bytes: " << d["computed"].get<std::string>()
       << (d["matches_tlv"].get<bool>() ? " (matches the SHA256 TLV)\n"
                                        : " (does NOT match the SHA256 TLV)\n");
   const json& t = info["trailer"];

@@ -59,7 +59,8 @@ void AddKeygen(CLI::App& image) {
     bool password = false, force = false;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = image.add_subcommand("keygen", "Generate a signing key pair (unencrypted PKCS#8 PEM)");
+  auto* cmd =
+      image.add_subcommand("keygen", "Generate a signing key pair (unencrypted PKCS#8 PEM)");
   cmd->add_option("-k,--key", args->key_path, "Private key file to write")->required();
   cmd->add_option("-t,--type", args->type, "Key type")
       ->required()
@@ -99,8 +100,8 @@ void AddGetpub(CLI::App& image) {
       return Emit(args->output, ByteArray("static " + upper + ": &[u8] = &[", "];", der));
     }
     Emit(args->output, ByteArray("const unsigned char " + name + "[] = {", "};", der) +
-                           "const unsigned int " + name + "_len = " +
-                           std::to_string(der.size()) + ";\n");
+                           "const unsigned int " + name + "_len = " + std::to_string(der.size()) +
+                           ";\n");
   });
 }
 
@@ -167,8 +168,7 @@ void AddVerify(CLI::App& image) {
           throw CliError(kExitVerifyFailed,
                          "No signature found for the given key (the image's KEYHASH names "
                          "another key)");
-        default:
-          throw ImageFailure(args->image_path, result.error());
+        default: throw ImageFailure(args->image_path, result.error());
       }
     }
     std::array<char, image::kVersionTextBytes> version{};

@@ -97,7 +97,7 @@ Key Key::Load(const std::string& path) {
 
 Key Key::Generate(KeyType type) {
   EVP_PKEY* key = type == KeyType::kEcdsaP256 ? EVP_EC_gen("P-256")
-                                               : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+                                              : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   if (!key) throw CliError(kExitUsage, "key generation failed");
   return Key(key, type, true);
 }
@@ -129,9 +129,8 @@ std::array<uint8_t, 32> Key::PublicKeyHash() const {
 
 std::string Key::PrivateKeyPem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!has_private_ ||
-      PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
-                                    nullptr) != 1) {
+  if (!has_private_ || PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0,
+                                                     nullptr, nullptr) != 1) {
     throw CliError(kExitUsage, "cannot encode the private key");
   }
   return ReadBio(bio.get());
@@ -149,9 +148,9 @@ std::vector<uint8_t> Key::SignImage(std::span<const uint8_t> hashed_region,
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t len = 0;
   std::vector<uint8_t> signature;
-  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr,
-                                      type_ == KeyType::kEcdsaP256 ? EVP_sha256() : nullptr,
-                                      nullptr, key_.get()) == 1 &&
+  bool ok = ctx &&
+            EVP_DigestSignInit(ctx, nullptr, type_ == KeyType::kEcdsaP256 ? EVP_sha256() : nullptr,
+                               nullptr, key_.get()) == 1 &&
             EVP_DigestSign(ctx, nullptr, &len, message.data(), message.size()) == 1;
   if (ok) {
     signature.resize(len);

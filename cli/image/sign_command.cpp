@@ -16,9 +16,9 @@ namespace mqota::cli {
 namespace {
 
 struct SignArgs {
-  std::string key_path, header_size, version, slot_size, align = "1", max_align, max_sectors,
-      security_counter, load_addr, rom_fixed, erased_val, endian = "little", sha = "auto",
-      public_key_format = "hash", infile, outfile;
+  std::string key_path, header_size, version, slot_size,
+      align = "1", max_align, max_sectors, security_counter, load_addr, rom_fixed, erased_val,
+      endian = "little", sha = "auto", public_key_format = "hash", infile, outfile;
   bool pad_header = false, pad = false, confirm = false, test = false, overwrite_only = false,
        non_bootable = false, pad_sig = false;
   // imgtool options mqota does not implement: refused, never silently ignored.
@@ -51,10 +51,10 @@ SignOptions ToOptions(const SignArgs& a) {
   o.overwrite_only = a.overwrite_only;
   o.erased_value = a.erased_val == "0" ? 0x00 : 0xff;
   if (!a.security_counter.empty()) {
-    o.security_counter = a.security_counter == "auto"
-                             ? AutoSecurityCounter(o.version)
-                             : static_cast<uint32_t>(ParseInteger(a.security_counter,
-                                                                  "-s/--security-counter"));
+    o.security_counter =
+        a.security_counter == "auto"
+            ? AutoSecurityCounter(o.version)
+            : static_cast<uint32_t>(ParseInteger(a.security_counter, "-s/--security-counter"));
   }
   if (!a.load_addr.empty()) {
     o.load_addr = static_cast<uint32_t>(ParseInteger(a.load_addr, "-L/--load-addr"));
@@ -125,7 +125,8 @@ void AddSignCommand(CLI::App& image) {
       ->check(CLI::IsMember({"auto", "256", "384", "512"}));
   cmd->add_option("--public-key-format", a->public_key_format, "KEYHASH (hash) or PUBKEY (full)")
       ->check(CLI::IsMember({"hash", "full"}));
-  cmd->add_flag("--pad-sig", a->pad_sig, "Zero-pad the ECDSA signature to 72 bytes (MCUboot < 1.5)");
+  cmd->add_flag("--pad-sig", a->pad_sig,
+                "Zero-pad the ECDSA signature to 72 bytes (MCUboot < 1.5)");
   for (const char* name : {"-d,--dependencies", "--boot-record", "-E,--encrypt", "--encrypt-keylen",
                            "--compression", "--fix-sig", "--fix-sig-pubkey", "--sig-out",
                            "--vector-to-sign", "--vid", "--cid", "-x,--hex-addr", "--hmac-sha"}) {
@@ -141,8 +142,8 @@ void AddSignCommand(CLI::App& image) {
       ->expected(2)
       ->group("Unsupported imgtool options");
   for (const char* name : {"--pure", "--save-enctlv", "-c,--clear"}) {
-    cmd->add_flag_callback(name, [a, name] { a->unsupported_flags.push_back(name); },
-                           "Not supported by mqota")
+    cmd->add_flag_callback(
+           name, [a, name] { a->unsupported_flags.push_back(name); }, "Not supported by mqota")
         ->group("Unsupported imgtool options");
   }
   cmd->add_option("infile", a->infile, "Input binary")->required();

@@ -48,7 +48,8 @@ void CheckOptions(const SignOptions& o) {
     throw UsageError("Minimum value for -H/--header-size is 32");
   }
   if (o.header_size > UINT16_MAX) {
-    throw UsageError("-H/--header-size " + Hex(o.header_size) + " does not fit the 16-bit header field");
+    throw UsageError("-H/--header-size " + Hex(o.header_size) +
+                     " does not fit the 16-bit header field");
   }
   if (o.load_addr != 0 && o.rom_fixed) {
     throw UsageError("Can not set rom_fixed and load_addr at the same time");
@@ -119,8 +120,8 @@ std::vector<uint8_t> BuildSignedImage(std::vector<uint8_t> input, const SignOpti
                  (o.rom_fixed ? image::flags::kRomFixed : 0) |
                  (o.non_bootable ? image::flags::kNonBootable : 0);
   header.version = o.version;
-  image::EncodeHeader(header, std::span<uint8_t, image::kHeaderSizeBytes>(out.data(),
-                                                                          image::kHeaderSizeBytes));
+  image::EncodeHeader(
+      header, std::span<uint8_t, image::kHeaderSizeBytes>(out.data(), image::kHeaderSizeBytes));
   if (!protected_tlvs.empty()) protected_tlvs.AppendTo(out, image::kTlvProtectedInfoMagic);
 
   // The hash covers everything so far: header, padding, payload, protected TLVs.

@@ -15,16 +15,16 @@ struct SignOptions {
   uint32_t header_size = 0;  // ih_hdr_size, >= 32 and <= 0xffff
   bool pad_header = false;   // prepend header_size erased bytes; else input starts with zeros
   image::ImageVersion version;
-  uint32_t slot_size = 0;    // checked: image + trailer must fit
-  uint32_t align = 1;        // W, for the trailer-size check
+  uint32_t slot_size = 0;             // checked: image + trailer must fit
+  uint32_t align = 1;                 // W, for the trailer-size check
   std::optional<uint32_t> max_align;  // M; default max(8, align)
   uint32_t max_sectors = 128;
   bool overwrite_only = false;
-  bool pad = false;          // pad to slot_size and write the trailer magic
-  bool confirm = false;      // pad + image_ok = 1
+  bool pad = false;      // pad to slot_size and write the trailer magic
+  bool confirm = false;  // pad + image_ok = 1
   uint8_t erased_value = 0xff;
   std::optional<uint32_t> security_counter;
-  uint32_t load_addr = 0;    // sets RAM_LOAD when non-zero
+  uint32_t load_addr = 0;             // sets RAM_LOAD when non-zero
   std::optional<uint32_t> rom_fixed;  // sets ROM_FIXED
   bool non_bootable = false;
   bool public_key_full = false;  // PUBKEY TLV instead of KEYHASH

@@ -34,13 +34,13 @@ void ExpectOneLineError(const ProcessResult& r, int exit_code, const std::string
 }
 
 std::vector<std::string> RecordedSignArgs() {
-  return {"image", "sign", "-H", "0x400", "--pad-header", "--align", "8",
-          "-v",    "1.2.3+4", "-S", "0x10000"};
+  return {"image", "sign", "-H",      "0x400", "--pad-header", "--align",
+          "8",     "-v",   "1.2.3+4", "-S",    "0x10000"};
 }
 
 TEST(ImageVerifyCommand, EveryImgtoolVectorVerifies) {
-  for (const char* name : {"ecdsa-v1.2.3+4.bin", "ecdsa-v1.2.3+4-pad-slot64k.bin",
-                           "unsigned-hashonly-v1.2.3+4.bin"}) {
+  for (const char* name :
+       {"ecdsa-v1.2.3+4.bin", "ecdsa-v1.2.3+4-pad-slot64k.bin", "unsigned-hashonly-v1.2.3+4.bin"}) {
     const auto r = Mqota({"image", "verify", Vector(name)});
     EXPECT_EQ(r.exit_code, 0) << name << r.err;
     EXPECT_EQ(r.out,
@@ -48,8 +48,8 @@ TEST(ImageVerifyCommand, EveryImgtoolVectorVerifies) {
               "1fb210f9cea4b17e76b62e87718f462d85d77528cb5280d9660994944db154cd\n")
         << name;
   }
-  const auto keyed =
-      Mqota({"image", "verify", "-k", Vector("ecdsa-p256-test-key.pub.pem"), Vector("ecdsa-v1.2.3+4.bin")});
+  const auto keyed = Mqota({"image", "verify", "-k", Vector("ecdsa-p256-test-key.pub.pem"),
+                            Vector("ecdsa-v1.2.3+4.bin")});
   EXPECT_EQ(keyed.exit_code, 0) << keyed.err;
 }
 
@@ -90,8 +90,9 @@ TEST(ImageVerifyCommand, TruncatedAndOverrunningImagesNameTheFileAndProblem) {
   auto overrun = bytes;
   overrun[21024 + 4 + 2] = 0xff;  // SHA256 TLV length runs past the block
   WriteFileBytes(dir / "overrun.bin", overrun);
-  ExpectOneLineError(Mqota({"image", "verify", (dir / "overrun.bin").string()}), 1,
-                     "overrun.bin: a TLV entry runs past the end of its TLV area (at offset 0x5224)");
+  ExpectOneLineError(
+      Mqota({"image", "verify", (dir / "overrun.bin").string()}), 1,
+      "overrun.bin: a TLV entry runs past the end of its TLV area (at offset 0x5224)");
 }
 
 TEST(ImageVerifyCommand, UnreadableFilesAndNonKeysAreUsageErrors) {
@@ -104,6 +105,34 @@ TEST(ImageVerifyCommand, UnreadableFilesAndNonKeysAreUsageErrors) {
                      2, "notakey.pem: not a PEM private or public key");
 }
 
+TEST(ImageKeyCommands, KeysMqotaCannotSignWithAreRefusedByName) {
+  TempDir dir;
+  const std::string rsa = (dir / "rsa.pem").string();
+  const std::string p384 = (dir / "p384.pem").string();
+  const std::string locked = (dir / "locked.pem").string();
+  ASSERT_EQ(RunProcess({"/usr/bin/openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", rsa})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunProcess({"/usr/bin/openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-384", "-out", p384})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunProcess({"/usr/bin/openssl", "genpkey", "-algorithm", "ED25519", "-aes256", "-pass",
+                        "pass:secret", "-out", locked})
+                .exit_code,
+            0);
+  ExpectOneLineError(Mqota({"image", "getpub", "-k", rsa}), 2,
+                     "rsa.pem: unsupported key type (RSA-2048 key)");
+  ExpectOneLineError(Mqota({"image", "getpub", "-k", p384}), 2,
+                     "p384.pem: unsupported key type (EC key on curve secp384r1)");
+  ExpectOneLineError(Mqota({"image", "getpub", "-k", locked}), 2,
+                     "locked.pem: the key is password-protected");
+  ExpectOneLineError(Mqota({"image", "getpub", "-k", (dir / "absent.pem").string()}), 2,
+                     "absent.pem: No such file or directory");
+  ExpectOneLineError(Mqota({"image", "getpub", "-k", dir.path().string()}), 2, "Is a directory");
+}
+
 TEST(ImageSignCommand, SignsAndTheResultVerifies) {
   TempDir dir;
   auto args = RecordedSignArgs();
@@ -111,8 +140,8 @@ TEST(ImageSignCommand, SignsAndTheResultVerifies) {
                            (dir / "out.bin").string()});
   const auto r = Mqota(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto v = Mqota({"image", "verify", "-k", Vector("ecdsa-p256-test-key.pub.pem"),
-                        (dir / "out.bin").string()});
+  const auto v = Mqota(
+      {"image", "verify", "-k", Vector("ecdsa-p256-test-key.pub.pem"), (dir / "out.bin").string()});
   EXPECT_EQ(v.exit_code, 0) << v.err;
   EXPECT_NE(v.out.find("1fb210f9cea4b17e76b62e87718f462d85d77528cb5280d9660994944db154cd"),
             std::string::npos);
@@ -120,9 +149,19 @@ TEST(ImageSignCommand, SignsAndTheResultVerifies) {
 
 TEST(ImageSignCommand, TooBigForTheSlotLeavesNoOutputBehind) {
   TempDir dir;
-  std::vector<std::string> args = {"image", "sign", "-H", "0x400", "--pad-header", "--align", "8",
-                                    "-v", "1.0.0", "-S", "0x5e00", Vector("payload-20000.bin"),
-                                    (dir / "out.bin").string()};
+  std::vector<std::string> args = {"image",
+                                   "sign",
+                                   "-H",
+                                   "0x400",
+                                   "--pad-header",
+                                   "--align",
+                                   "8",
+                                   "-v",
+                                   "1.0.0",
+                                   "-S",
+                                   "0x5e00",
+                                   Vector("payload-20000.bin"),
+                                   (dir / "out.bin").string()};
   ExpectOneLineError(Mqota(args), 2,
                      "Image size (0x5248) + trailer (0xc30) exceeds requested size 0x5e00");
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
@@ -132,9 +171,10 @@ TEST(ImageSignCommand, UsageErrorsExitTwo) {
   TempDir dir;
   const std::string out = (dir / "out.bin").string();
   // Missing required -H.
-  EXPECT_EQ(Mqota({"image", "sign", "-v", "1.0.0", "-S", "0x10000", Vector("payload-20000.bin"), out})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Mqota({"image", "sign", "-v", "1.0.0", "-S", "0x10000", Vector("payload-20000.bin"), out})
+          .exit_code,
+      2);
   ExpectOneLineError(Mqota({"image", "sign", "-H", "0x400", "-v", "1.0.0", "-S", "0x10000",
                             Vector("payload-20000.bin"), out}),
                      2, "Header padding was not requested and image does not start with zeros");
@@ -144,10 +184,10 @@ TEST(ImageSignCommand, UsageErrorsExitTwo) {
   ExpectOneLineError(Mqota({"image", "sign", "-H", "0x400", "--pad-header", "-v", "1.0.0", "-S",
                             "0x10000", "-E", "enc.pem", Vector("payload-20000.bin"), out}),
                      2, "-E,--encrypt is not supported");
-  ExpectOneLineError(Mqota({"image", "sign", "-H", "0x400", "--pad-header", "-v", "1.0.0", "-S",
-                            "0x10000", "-k", Vector("ecdsa-p256-test-key.pub.pem"),
-                            Vector("payload-20000.bin"), out}),
-                     2, "Cannot sign with a public-only PEM");
+  ExpectOneLineError(
+      Mqota({"image", "sign", "-H", "0x400", "--pad-header", "-v", "1.0.0", "-S", "0x10000", "-k",
+             Vector("ecdsa-p256-test-key.pub.pem"), Vector("payload-20000.bin"), out}),
+      2, "Cannot sign with a public-only PEM");
   ExpectOneLineError(Mqota({"image", "sign", "-H", "16", "-v", "1.0.0", "-S", "0x10000",
                             Vector("payload-20000.bin"), out}),
                      2, "Minimum value for -H/--header-size is 32");
@@ -171,17 +211,21 @@ TEST(ImageKeyCommands, KeygenWritesPrivateKeysOnlyTheOwnerCanRead) {
     ASSERT_EQ(Mqota(args).exit_code, 0);
     EXPECT_EQ(Mqota({"image", "verify", "-k", path, path + ".img"}).exit_code, 0);
     // A second keygen must not destroy the key.
-    ExpectOneLineError(Mqota({"image", "keygen", "-k", path, "-t", type}), 2, "refusing to overwrite");
+    ExpectOneLineError(Mqota({"image", "keygen", "-k", path, "-t", type}), 2,
+                       "refusing to overwrite");
     EXPECT_EQ(ReadFileBytes(path), text);
   }
 }
 
 TEST(ImageKeyCommands, GetpubAndGetpubhashMatchTheRecordedKeys) {
   const auto& keys = ExpectedVectors()["keys"];
-  const auto hash = Mqota({"image", "getpubhash", "-k", Vector("ecdsa-p256-test-key.pem"), "-e", "hex"});
+  const auto hash =
+      Mqota({"image", "getpubhash", "-k", Vector("ecdsa-p256-test-key.pem"), "-e", "hex"});
   EXPECT_EQ(hash.out, keys["ecdsa-p256"]["keyhash_sha256"].get<std::string>() + "\n");
-  const auto raw = Mqota({"image", "getpub", "-k", Vector("ed25519-test-key.pub.pem"), "-e", "raw"});
-  EXPECT_EQ(mqota::testing::ToHex(std::span(reinterpret_cast<const uint8_t*>(raw.out.data()), raw.out.size())),
+  const auto raw =
+      Mqota({"image", "getpub", "-k", Vector("ed25519-test-key.pub.pem"), "-e", "raw"});
+  EXPECT_EQ(mqota::testing::ToHex(
+                std::span(reinterpret_cast<const uint8_t*>(raw.out.data()), raw.out.size())),
             keys["ed25519"]["spki_der_hex"].get<std::string>());
   const auto pem = Mqota({"image", "getpub", "-k", Vector("ecdsa-p256-test-key.pem"), "-e", "pem"});
   const auto pub = ReadFileBytes(VectorPath("ecdsa-p256-test-key.pub.pem"));
@@ -192,7 +236,8 @@ TEST(ImageKeyCommands, GetpubAndGetpubhashMatchTheRecordedKeys) {
                         0),
             0u)
       << c.out;
-  EXPECT_NE(c.out.find("\n    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86,\n"), std::string::npos);
+  EXPECT_NE(c.out.find("\n    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86,\n"),
+            std::string::npos);
   EXPECT_NE(c.out.find("0x51, 0x44,\n};\nconst unsigned int ecdsa_pub_key_len = 91;\n"),
             std::string::npos)
       << c.out;

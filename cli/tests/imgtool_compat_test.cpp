@@ -1,9 +1,8 @@
 // Byte compatibility with MCUboot's imgtool: the Ed25519 images imgtool 2.4.0
 // made with each argument set (tests/vectors/compat/imgtool-ed25519-sign.json,
 // recorded as SHA-256 and size) must come out of `mqota image sign` identical.
-#include <openssl/evp.h>
-
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <fstream>
 

@@ -1,9 +1,8 @@
 // The signer against imgtool's own output (tests/vectors/imgtool).
-#include "image/signer.h"
-
 #include <gtest/gtest.h>
 
 #include "common/cli_error.h"
+#include "image/signer.h"
 #include "mqota/boot/trailer_format.h"
 #include "mqota/image/layout.h"
 #include "mqota/image/tlv.h"
@@ -51,8 +50,9 @@ std::vector<Tlv> UnprotectedTlvs(const std::vector<uint8_t>& bytes) {
   image::TlvIterator it(source, *layout, image::TlvIterator::Block::kUnprotected);
   for (auto e = it.Next(); e.ok() && e->has_value(); e = it.Next()) {
     const auto& entry = **e;
-    out.push_back({entry.type, std::vector<uint8_t>(bytes.begin() + entry.value_offset,
-                                                    bytes.begin() + entry.value_offset + entry.length)});
+    out.push_back(
+        {entry.type, std::vector<uint8_t>(bytes.begin() + entry.value_offset,
+                                          bytes.begin() + entry.value_offset + entry.length)});
   }
   return out;
 }
@@ -96,10 +96,10 @@ TEST(Signer, EcdsaImageVerifiesWithTheDeviceBackendAndWithOpensslDgst) {
   const auto tlvs = UnprotectedTlvs(image);
   testing::WriteFileBytes(dir / "region.bin", std::span(image).first(0x400 + 20000));
   testing::WriteFileBytes(dir / "sig.der", tlvs[2].value);
-  const auto run = testing::RunProcess(
-      {"/usr/bin/openssl", "dgst", "-sha256", "-verify",
-       VectorPath("ecdsa-p256-test-key.pub.pem").string(), "-signature", (dir / "sig.der").string(),
-       (dir / "region.bin").string()});
+  const auto run =
+      testing::RunProcess({"/usr/bin/openssl", "dgst", "-sha256", "-verify",
+                           VectorPath("ecdsa-p256-test-key.pub.pem").string(), "-signature",
+                           (dir / "sig.der").string(), (dir / "region.bin").string()});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "Verified OK\n");
 }

@@ -40,7 +40,8 @@ std::optional<Sector> FlashArea::SectorContaining(uint32_t offset) const {
 }
 
 FlashStatus FlashArea::Read(uint32_t offset, std::span<uint8_t> out) const {
-  if (!InArea(offset, out.size())) return FlashError{FlashErrc::kOutOfBounds, FlashOp::kRead, offset};
+  if (!InArea(offset, out.size()))
+    return FlashError{FlashErrc::kOutOfBounds, FlashOp::kRead, offset};
   return RelativeStatus(device_->Read(offset_bytes_ + offset, out));
 }
 
@@ -52,7 +53,8 @@ FlashStatus FlashArea::Write(uint32_t offset, std::span<const uint8_t> data) con
 }
 
 FlashStatus FlashArea::Erase(uint32_t offset, uint32_t size_bytes) const {
-  if (!InArea(offset, size_bytes)) return FlashError{FlashErrc::kOutOfBounds, FlashOp::kErase, offset};
+  if (!InArea(offset, size_bytes))
+    return FlashError{FlashErrc::kOutOfBounds, FlashOp::kErase, offset};
   return RelativeStatus(device_->Erase(offset_bytes_ + offset, size_bytes));
 }
 
@@ -60,7 +62,8 @@ FlashStatus FlashArea::EraseAll() const { return Erase(0, size_bytes_); }
 
 Result<bool, FlashError> FlashArea::IsErased(uint32_t offset, uint32_t size_bytes,
                                              std::span<uint8_t> scratch) const {
-  if (!InArea(offset, size_bytes)) return FlashError{FlashErrc::kOutOfBounds, FlashOp::kRead, offset};
+  if (!InArea(offset, size_bytes))
+    return FlashError{FlashErrc::kOutOfBounds, FlashOp::kRead, offset};
   std::array<uint8_t, 32> local{};
   const std::span<uint8_t> buffer = scratch.empty() ? std::span<uint8_t>(local) : scratch;
   const uint8_t erased = erased_value();

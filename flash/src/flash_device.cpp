@@ -121,7 +121,8 @@ FlashStatus FlashDevice::Write(uint32_t offset, std::span<const uint8_t> data) {
 }
 
 FlashStatus FlashDevice::Erase(uint32_t offset, uint32_t size_bytes) {
-  if (!InBounds(offset, size_bytes)) return Refuse(FlashErrc::kOutOfBounds, FlashOp::kErase, offset);
+  if (!InBounds(offset, size_bytes))
+    return Refuse(FlashErrc::kOutOfBounds, FlashOp::kErase, offset);
   if (size_bytes == 0) return {};
   if (!geometry_.IsSectorAligned(offset, size_bytes)) {
     return Refuse(FlashErrc::kNotSectorAligned, FlashOp::kErase, offset);

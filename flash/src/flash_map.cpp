@@ -26,14 +26,10 @@ Result<void, FlashMapError> CheckArea(AreaId id, const FlashArea& area) {
 
 const char* AreaName(AreaId id) {
   switch (id) {
-    case AreaId::kBoot:
-      return "boot";
-    case AreaId::kPrimary:
-      return "primary";
-    case AreaId::kSecondary:
-      return "secondary";
-    case AreaId::kScratch:
-      return "scratch";
+    case AreaId::kBoot: return "boot";
+    case AreaId::kPrimary: return "primary";
+    case AreaId::kSecondary: return "secondary";
+    case AreaId::kScratch: return "scratch";
   }
   return "unknown";
 }
@@ -42,14 +38,11 @@ const char* Describe(FlashMapErrc code) {
   switch (code) {
     case FlashMapErrc::kMissingArea:
       return "a required flash area (primary or secondary) is missing";
-    case FlashMapErrc::kEmptyArea:
-      return "a flash area has size 0";
-    case FlashMapErrc::kOutOfDevice:
-      return "a flash area reaches past the end of its device";
+    case FlashMapErrc::kEmptyArea: return "a flash area has size 0";
+    case FlashMapErrc::kOutOfDevice: return "a flash area reaches past the end of its device";
     case FlashMapErrc::kNotSectorAligned:
       return "a flash area does not start and end on sector boundaries";
-    case FlashMapErrc::kOverlap:
-      return "two flash areas on the same device overlap";
+    case FlashMapErrc::kOverlap: return "two flash areas on the same device overlap";
   }
   return "unknown flash map error";
 }

@@ -144,8 +144,7 @@ void NorFlashModel::TearWrite(uint32_t offset, std::span<const uint8_t> data) {
   const auto size = static_cast<uint32_t>(data.size());
   uint32_t touched = 0;
   switch (tear_) {
-    case TearMode::kNone:
-      return;
+    case TearMode::kNone: return;
     case TearMode::kPrefix:
       touched = UpTo(NextRandom(), size);
       RewriteBacking(offset, RoundUp(touched, geometry().write_alignment_bytes),
@@ -164,8 +163,7 @@ void NorFlashModel::TearWrite(uint32_t offset, std::span<const uint8_t> data) {
 void NorFlashModel::TearErase(uint32_t offset, uint32_t size_bytes) {
   const uint8_t erased = geometry().erased_value;
   switch (tear_) {
-    case TearMode::kNone:
-      return;
+    case TearMode::kNone: return;
     case TearMode::kPrefix: {
       const uint32_t erased_bytes = UpTo(NextRandom(), size_bytes);
       CountErase(offset, erased_bytes);
@@ -263,7 +261,8 @@ uint32_t NorFlashModel::FirstProgrammed(uint32_t offset, uint32_t size_bytes) co
 void NorFlashModel::CountErase(uint32_t offset, uint32_t size_bytes) {
   const uint64_t end = uint64_t{offset} + size_bytes;
   for (uint64_t position = offset; position < end;) {
-    const std::optional<Sector> sector = geometry().SectorContaining(static_cast<uint32_t>(position));
+    const std::optional<Sector> sector =
+        geometry().SectorContaining(static_cast<uint32_t>(position));
     if (!sector) return;
     if (sector->index < erase_counts_.size()) {
       const uint32_t count = ++erase_counts_[sector->index];

@@ -10,9 +10,9 @@ namespace {
 
 TEST(FlashError, EveryCodeHasItsOwnSentence) {
   std::set<std::string> sentences;
-  for (FlashErrc code : {FlashErrc::kOutOfBounds, FlashErrc::kMisaligned,
-                         FlashErrc::kNotSectorAligned, FlashErrc::kNotErased,
-                         FlashErrc::kPowerLost, FlashErrc::kIo}) {
+  for (FlashErrc code :
+       {FlashErrc::kOutOfBounds, FlashErrc::kMisaligned, FlashErrc::kNotSectorAligned,
+        FlashErrc::kNotErased, FlashErrc::kPowerLost, FlashErrc::kIo}) {
     const std::string sentence = Describe(code);
     EXPECT_EQ(sentence.find("unknown"), std::string::npos) << sentence;
     sentences.insert(sentence);

@@ -1,11 +1,12 @@
 // FlashDevice's argument checks, over every write alignment and both erased
 // values: a refused call must never reach the implementation.
+#include "mqota/flash/flash_device.h"
+
 #include <gtest/gtest.h>
 
 #include <tuple>
 #include <vector>
 
-#include "mqota/flash/flash_device.h"
 #include "test_flash.h"
 
 namespace mqota::flash {
@@ -94,8 +95,7 @@ TEST_P(FlashDeviceChecks, RefusesErasesNotOnSectorBoundaries) {
   ExpectError(dev.Erase(32, 64), FlashErrc::kNotSectorAligned, FlashOp::kErase, 32);
   ExpectError(dev.Erase(256, 64), FlashErrc::kNotSectorAligned, FlashOp::kErase, 256);
   ExpectError(dev.Erase(1024, 1024), FlashErrc::kOutOfBounds, FlashOp::kErase, 1024);
-  ExpectError(dev.Erase(0xFFFFFE00u, 0x400), FlashErrc::kOutOfBounds, FlashOp::kErase,
-              0xFFFFFE00u);
+  ExpectError(dev.Erase(0xFFFFFE00u, 0x400), FlashErrc::kOutOfBounds, FlashOp::kErase, 0xFFFFFE00u);
   EXPECT_EQ(dev.calls, 0);
   EXPECT_EQ(dev.refusals, 5);
   EXPECT_TRUE(dev.Erase(192, 64 + 256).ok());  // spans two sector sizes

@@ -89,9 +89,9 @@ TEST(FlashMap, NamesAndSentences) {
   EXPECT_STREQ(AreaName(AreaId::kSecondary), "secondary");
   EXPECT_STREQ(AreaName(AreaId::kScratch), "scratch");
   std::set<std::string> sentences;
-  for (FlashMapErrc code : {FlashMapErrc::kMissingArea, FlashMapErrc::kEmptyArea,
-                            FlashMapErrc::kOutOfDevice, FlashMapErrc::kNotSectorAligned,
-                            FlashMapErrc::kOverlap}) {
+  for (FlashMapErrc code :
+       {FlashMapErrc::kMissingArea, FlashMapErrc::kEmptyArea, FlashMapErrc::kOutOfDevice,
+        FlashMapErrc::kNotSectorAligned, FlashMapErrc::kOverlap}) {
     sentences.insert(Describe(code));
   }
   EXPECT_EQ(sentences.size(), 5u);

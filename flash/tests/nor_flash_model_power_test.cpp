@@ -26,10 +26,10 @@ struct Op {
 // A fixed scenario on testing::Mixed (64 ×4, 256, 512 ×2) for every W ≤ 32:
 // writes, single- and multi-sector erases, and one refused write-over-written.
 const Op kScenario[] = {
-    {Op::kWrite, 0, 128},     {Op::kWrite, 256, 64},   {Op::kErase, 0, 64},
-    {Op::kWrite, 512, 1024},  {Op::kWrite, 32, 32},    {Op::kWrite, 0, 32},
-    {Op::kErase, 256, 256},   {Op::kWrite, 512, 32},  // refused: written by op 4
-    {Op::kErase, 512, 1024},  {Op::kWrite, 1024, 64},  {Op::kWrite, 384, 128},
+    {Op::kWrite, 0, 128},    {Op::kWrite, 256, 64},  {Op::kErase, 0, 64},
+    {Op::kWrite, 512, 1024}, {Op::kWrite, 32, 32},   {Op::kWrite, 0, 32},
+    {Op::kErase, 256, 256},  {Op::kWrite, 512, 32},  // refused: written by op 4
+    {Op::kErase, 512, 1024}, {Op::kWrite, 1024, 64}, {Op::kWrite, 384, 128},
 };
 constexpr uint32_t kScenarioOps = sizeof(kScenario) / sizeof(kScenario[0]);
 

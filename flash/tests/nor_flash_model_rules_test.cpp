@@ -1,11 +1,10 @@
 // NorFlashModel's chip rules and counters (power cuts: nor_flash_model_power_test.cpp).
-#include "mqota/flash/nor_flash_model.h"
-
 #include <gtest/gtest.h>
 
 #include <tuple>
 #include <vector>
 
+#include "mqota/flash/nor_flash_model.h"
 #include "test_flash.h"
 
 namespace mqota::flash {
@@ -123,7 +122,7 @@ TEST(NorFlashModel, CountsOperationsExactly) {
   ASSERT_FALSE(nor->Write(0, Pattern(4)).ok());  // refused, but a call that reached the chip
   ASSERT_TRUE(nor->Erase(0, 128).ok());
   ASSERT_TRUE(nor->Read(4, out).ok());
-  ASSERT_TRUE(nor->Read(4, {}).ok());  // zero length: not a call
+  ASSERT_TRUE(nor->Read(4, {}).ok());            // zero length: not a call
   ASSERT_FALSE(nor->Write(2, Pattern(4)).ok());  // misaligned: refused before the chip
   const NorFlashCounters& c = nor->counters();
   EXPECT_EQ(c.reads, 2u);

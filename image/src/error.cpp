@@ -23,7 +23,8 @@ const char* Describe(ImageErrc code) {
     case ImageErrc::kNoHash: return "the image has no SHA256 TLV";
     case ImageErrc::kHashMismatch: return "image has an invalid hash";
     case ImageErrc::kNoSignature: return "the image is not signed";
-    case ImageErrc::kUnknownKey: return "the image is not signed by a trusted key (KEYHASH matches no key)";
+    case ImageErrc::kUnknownKey:
+      return "the image is not signed by a trusted key (KEYHASH matches no key)";
     case ImageErrc::kBadSignature: return "the signature does not verify";
     case ImageErrc::kUnsupportedSignature: return "the signature algorithm is not supported here";
   }

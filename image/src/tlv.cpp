@@ -10,8 +10,8 @@ TlvIterator::TlvIterator(ImageSource& source, const ImageLayout& layout, Block b
     : source_(source), protected_(block == Block::kProtected) {
   if (protected_) {
     // An empty protected block (protect_tlv_size == 0) has no info header.
-    offset_ = layout.protected_tlv_offset +
-              (layout.header.protect_tlv_size == 0 ? 0 : kTlvInfoSizeBytes);
+    offset_ =
+        layout.protected_tlv_offset + (layout.header.protect_tlv_size == 0 ? 0 : kTlvInfoSizeBytes);
     end_ = layout.protected_tlv_offset + layout.header.protect_tlv_size;
   } else {
     offset_ = layout.tlv_offset + kTlvInfoSizeBytes;

@@ -66,8 +66,8 @@ std::optional<SignatureType> SignatureTypeOf(uint16_t tlv_type) {
 // verifies signatures, each with the key its preceding KEYHASH/PUBKEY names.
 class UnprotectedTlvCheck {
  public:
-  UnprotectedTlvCheck(ImageSource& source, CryptoBackend& crypto,
-                      const ValidationOptions& options, ConstSha256Digest digest)
+  UnprotectedTlvCheck(ImageSource& source, CryptoBackend& crypto, const ValidationOptions& options,
+                      ConstSha256Digest digest)
       : source_(source), crypto_(crypto), options_(options), digest_(digest) {}
 
   ImageStatus Run(const ImageLayout& layout) {
@@ -79,10 +79,10 @@ class UnprotectedTlvCheck {
     }
     if (!hash_seen_) return ImageError{ImageErrc::kNoHash, layout.tlv_offset};
     if (!options_.require_signature || verified_key_) return {};
-    const ImageErrc code = !signature_seen_  ? ImageErrc::kNoSignature
-                           : bad_signature_  ? ImageErrc::kBadSignature
-                           : unsupported_    ? ImageErrc::kUnsupportedSignature
-                                             : ImageErrc::kUnknownKey;
+    const ImageErrc code = !signature_seen_ ? ImageErrc::kNoSignature
+                           : bad_signature_ ? ImageErrc::kBadSignature
+                           : unsupported_   ? ImageErrc::kUnsupportedSignature
+                                            : ImageErrc::kUnknownKey;
     return ImageError{code, layout.tlv_offset};
   }
 

@@ -99,8 +99,8 @@ TEST_F(ValidateImageTest, RequiresExactlyOneWellFormedHashTlv) {
 }
 
 TEST_F(ValidateImageTest, RefusesEncryptedCompressedAndNonBootableImages) {
-  for (uint32_t f : {flags::kEncryptedAes128, flags::kEncryptedAes256, flags::kCompressedLzma2,
-                     flags::kPic}) {
+  for (uint32_t f :
+       {flags::kEncryptedAes128, flags::kEncryptedAes256, flags::kCompressedLzma2, flags::kPic}) {
     TestImage t;
     t.header.flags = f;
     EXPECT_EQ(ErrorOf(t.Build(crypto_), HashOnly()), ImageErrc::kUnsupportedFlags) << f;

@@ -86,8 +86,8 @@ TEST_P(ImgtoolVectors, LayoutMatchesTheRecordedHeaderAndTlvs) {
 TEST_P(ImgtoolVectors, ValidatesWithBothBackendsAndTheRecordedDigest) {
   ports::MbedtlsCrypto mbedtls;
   ports::OpensslCrypto openssl;
-  for (CryptoBackend* crypto : {static_cast<CryptoBackend*>(&mbedtls),
-                                static_cast<CryptoBackend*>(&openssl)}) {
+  for (CryptoBackend* crypto :
+       {static_cast<CryptoBackend*>(&mbedtls), static_cast<CryptoBackend*>(&openssl)}) {
     MemoryImageSource source(bytes_);
     auto result = ValidateImage(source, *crypto, Options());
     ASSERT_TRUE(result.ok()) << Describe(result.error().code);

@@ -12,15 +12,14 @@ TEST(ImageVersion, ParsesImgtoolSyntaxWithOptionalParts) {
   EXPECT_EQ(ParseVersion("1.2"), (ImageVersion{1, 2, 0, 0}));
   EXPECT_EQ(ParseVersion("1.2.3"), (ImageVersion{1, 2, 3, 0}));
   EXPECT_EQ(ParseVersion("1.2.3+4"), (ImageVersion{1, 2, 3, 4}));
-  EXPECT_EQ(ParseVersion("255.255.65535+4294967295"),
-            (ImageVersion{255, 255, 65535, 4294967295u}));
+  EXPECT_EQ(ParseVersion("255.255.65535+4294967295"), (ImageVersion{255, 255, 65535, 4294967295u}));
   EXPECT_EQ(ParseVersion("0.0.0+0"), (ImageVersion{}));
 }
 
 TEST(ImageVersion, RejectsMalformedAndOutOfRange) {
-  for (const char* bad : {"", "01", "1.02", "1.2.03", "1.2.3+04", "1.", "1..2", "1.2+3",
-                          "a", "1.2.3.4", "-1", " 1", "1 ", "256", "1.256", "1.2.65536",
-                          "1.2.3+4294967296", "1.2.3+"}) {
+  for (const char* bad :
+       {"", "01", "1.02", "1.2.03", "1.2.3+04", "1.", "1..2", "1.2+3", "a", "1.2.3.4", "-1", " 1",
+        "1 ", "256", "1.256", "1.2.65536", "1.2.3+4294967296", "1.2.3+"}) {
     EXPECT_FALSE(ParseVersion(bad).has_value()) << bad;
   }
 }

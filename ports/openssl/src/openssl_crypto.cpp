@@ -46,9 +46,9 @@ bool VerifyEd25519(EVP_PKEY* key, image::ConstSha256Digest digest,
                    std::span<const uint8_t> signature) {
   if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, signature.data(), signature.size(), digest.data(),
-                                   digest.size()) == 1;
+  const bool ok =
+      ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+      EVP_DigestVerify(ctx, signature.data(), signature.size(), digest.data(), digest.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }

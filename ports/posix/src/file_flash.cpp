@@ -71,8 +71,7 @@ int OpenFor(const char* path, FileFlashMode mode, bool* created) {
   constexpr mode_t kPermissions = 0644;
   *created = false;
   switch (mode) {
-    case FileFlashMode::kOpenExisting:
-      return ::open(path, kFlags);
+    case FileFlashMode::kOpenExisting: return ::open(path, kFlags);
     case FileFlashMode::kCreateFresh:
       *created = true;
       return ::open(path, kFlags | O_CREAT | O_TRUNC, kPermissions);
@@ -95,18 +94,13 @@ int OpenFor(const char* path, FileFlashMode mode, bool* created) {
 
 const char* Describe(FileFlashErrc code) {
   switch (code) {
-    case FileFlashErrc::kInvalidGeometry:
-      return "the flash geometry is invalid";
-    case FileFlashErrc::kOpenFailed:
-      return "cannot open the flash file";
-    case FileFlashErrc::kNotAFile:
-      return "the flash path is not a regular file";
+    case FileFlashErrc::kInvalidGeometry: return "the flash geometry is invalid";
+    case FileFlashErrc::kOpenFailed: return "cannot open the flash file";
+    case FileFlashErrc::kNotAFile: return "the flash path is not a regular file";
     case FileFlashErrc::kWrongSize:
       return "the flash file has the wrong size for the flash geometry";
-    case FileFlashErrc::kCreateFailed:
-      return "cannot write the erased content of a new flash file";
-    case FileFlashErrc::kSyncFailed:
-      return "cannot sync the flash file to storage";
+    case FileFlashErrc::kCreateFailed: return "cannot write the erased content of a new flash file";
+    case FileFlashErrc::kSyncFailed: return "cannot sync the flash file to storage";
   }
   return "unknown flash file error";
 }
@@ -132,7 +126,7 @@ Result<FileFlash, FileFlashError> FileFlash::Open(const char* path,
   const int fd = OpenFor(path, mode, &created);
   if (fd < 0) return FileFlashError{FileFlashErrc::kOpenFailed, errno};
 
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int sys_errno = errno;
     ::close(fd);

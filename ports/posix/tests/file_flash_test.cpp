@@ -1,12 +1,11 @@
 #include "mqota/ports/posix/file_flash.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <array>
 #include <cerrno>
@@ -44,7 +43,8 @@ class FileFlashTest : public ::testing::Test {
     return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   FileFlash MustOpen(FileFlashMode mode, uint8_t erased = 0xFF) {
-    Result<FileFlash, FileFlashError> r = FileFlash::Open(path_.c_str(), geometry_[erased != 0], mode);
+    Result<FileFlash, FileFlashError> r =
+        FileFlash::Open(path_.c_str(), geometry_[erased != 0], mode);
     if (!r.ok()) ADD_FAILURE() << ToString(r.error());
     return std::move(r).value();
   }

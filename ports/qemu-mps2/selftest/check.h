@@ -39,9 +39,9 @@ inline void Clobber(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
 #define MQOTA_SELFTEST_STR(x) MQOTA_SELFTEST_STR_(x)
 
 // Inside a check: fails it with "<file>:<line>: <condition>" when false.
-#define MQOTA_EXPECT(condition)                                                  \
-  do {                                                                           \
-    if (!(condition)) {                                                          \
+#define MQOTA_EXPECT(condition)                                              \
+  do {                                                                       \
+    if (!(condition)) {                                                      \
       return __FILE_NAME__ ":" MQOTA_SELFTEST_STR(__LINE__) ": " #condition; \
-    }                                                                            \
+    }                                                                        \
   } while (false)

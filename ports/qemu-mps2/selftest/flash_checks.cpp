@@ -87,11 +87,12 @@ const char* ContractViolationsAreErrors() {
   RamFlash device(kGeometry, g_storage);
   const std::array<uint8_t, 8> data{};
   std::array<uint8_t, 8> out{};
-  MQOTA_EXPECT(FailedWith(device.Write(Opaque(4u), data), FlashErrc::kMisaligned, FlashOp::kWrite, 4));
+  MQOTA_EXPECT(
+      FailedWith(device.Write(Opaque(4u), data), FlashErrc::kMisaligned, FlashOp::kWrite, 4));
   MQOTA_EXPECT(FailedWith(device.Erase(Opaque(1024u), 2048), FlashErrc::kNotSectorAligned,
                           FlashOp::kErase, 1024));
-  MQOTA_EXPECT(FailedWith(device.Read(Opaque(4092u), out), FlashErrc::kOutOfBounds, FlashOp::kRead,
-                          4092));
+  MQOTA_EXPECT(
+      FailedWith(device.Read(Opaque(4092u), out), FlashErrc::kOutOfBounds, FlashOp::kRead, 4092));
   MQOTA_EXPECT(AllEqual(device.contents(), 0xFF));  // nothing was touched
   return nullptr;
 }
@@ -103,8 +104,8 @@ const char* AreaOffsetsAreRelative() {
   const std::array<uint8_t, 8> data = {1, 2, 3, 4, 5, 6, 7, 8};
   MQOTA_EXPECT(slot.Write(Opaque(16u), data).ok());
   MQOTA_EXPECT(device.contents()[2048 + 16] == 1 && device.contents()[2048 + 23] == 8);
-  MQOTA_EXPECT(FailedWith(slot.Write(Opaque(2048u), data), FlashErrc::kOutOfBounds, FlashOp::kWrite,
-                          2048));
+  MQOTA_EXPECT(
+      FailedWith(slot.Write(Opaque(2048u), data), FlashErrc::kOutOfBounds, FlashOp::kWrite, 2048));
   const Result<bool, flash::FlashError> erased = slot.IsErased(0, 2048);
   MQOTA_EXPECT(erased.ok() && !*erased);
   MQOTA_EXPECT(slot.EraseAll().ok());

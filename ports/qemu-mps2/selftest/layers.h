@@ -11,5 +11,6 @@ namespace mqota::selftest {
 Layer PortChecks();   // this port's startup: .data, .bss, constructors, FPU
 Layer BaseChecks();   // mqota::base: Result, MQOTA_TRY, little-endian access
 Layer FlashChecks();  // mqota::flash: RamFlash, FlashArea
+Layer ImageChecks();  // mqota::image: an imgtool image parsed and validated
 
 }  // namespace mqota::selftest

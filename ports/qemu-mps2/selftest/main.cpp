@@ -22,6 +22,7 @@ constexpr Layer (*kLayers[])() = {
     mqota::selftest::PortChecks,
     mqota::selftest::BaseChecks,
     mqota::selftest::FlashChecks,
+    mqota::selftest::ImageChecks,
 };
 
 constexpr uint32_t kMaxExitStatus = 98;

@@ -54,10 +54,8 @@ const char* StackIsPainted() {
 }
 
 constexpr Check kChecks[] = {
-    {"data_is_copied", DataIsCopied},
-    {"bss_is_zeroed", BssIsZeroed},
-    {"constructors_ran", ConstructorsRan},
-    {"fpu_is_enabled", FpuIsEnabled},
+    {"data_is_copied", DataIsCopied},      {"bss_is_zeroed", BssIsZeroed},
+    {"constructors_ran", ConstructorsRan}, {"fpu_is_enabled", FpuIsEnabled},
     {"stack_is_painted", StackIsPainted},
 };
 

@@ -63,10 +63,7 @@ struct VectorTable {
         Default_Handler,  // MemManage
         Default_Handler,  // BusFault
         Default_Handler,  // UsageFault
-        nullptr,
-        nullptr,
-        nullptr,
-        nullptr,
+        nullptr, nullptr, nullptr, nullptr,
         Default_Handler,  // SVCall
         Default_Handler,  // DebugMonitor
         nullptr,

@@ -7,11 +7,11 @@ namespace {
 
 // CMSDK APB UART registers (ARM DDI 0479, "APB UART").
 struct CmsdkUart {
-  uint32_t data;      // +0x00 write: transmit one byte
-  uint32_t state;     // +0x04 bit 0: transmit buffer full
-  uint32_t ctrl;      // +0x08 bit 0: transmit enable
-  uint32_t intstatus; // +0x0c
-  uint32_t bauddiv;   // +0x10 must be >= 16 or QEMU ignores the UART
+  uint32_t data;       // +0x00 write: transmit one byte
+  uint32_t state;      // +0x04 bit 0: transmit buffer full
+  uint32_t ctrl;       // +0x08 bit 0: transmit enable
+  uint32_t intstatus;  // +0x0c
+  uint32_t bauddiv;    // +0x10 must be >= 16 or QEMU ignores the UART
 };
 constexpr uintptr_t kUart0Base = 0x40004000;
 constexpr uint32_t kStateTxFull = 1u << 0;

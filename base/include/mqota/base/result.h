@@ -24,9 +24,12 @@ class [[nodiscard]] Result {
   static_assert(std::is_trivially_copyable_v<E>, "errors are small plain values");
 
  public:
-  constexpr Result(const T& value) : has_value_(true), value_(value) {}  // NOLINT(google-explicit-constructor)
-  constexpr Result(T&& value) : has_value_(true), value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  constexpr Result(E error) : has_value_(false), error_(error) {}  // NOLINT(google-explicit-constructor)
+  constexpr Result(const T& value)
+      : has_value_(true), value_(value) {}  // NOLINT(google-explicit-constructor)
+  constexpr Result(T&& value)
+      : has_value_(true), value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  constexpr Result(E error)
+      : has_value_(false), error_(error) {}  // NOLINT(google-explicit-constructor)
 
   constexpr Result(const Result& other) : has_value_(other.has_value_) {
     if (has_value_) {
@@ -103,8 +106,9 @@ class [[nodiscard]] Result<void, E> {
   static_assert(std::is_trivially_copyable_v<E>, "errors are small plain values");
 
  public:
-  constexpr Result() = default;                                   // success
-  constexpr Result(E error) : has_error_(true), error_(error) {}  // NOLINT(google-explicit-constructor)
+  constexpr Result() = default;  // success
+  constexpr Result(E error)
+      : has_error_(true), error_(error) {}  // NOLINT(google-explicit-constructor)
 
   constexpr bool ok() const { return !has_error_; }
   constexpr E error() const {
@@ -121,11 +125,11 @@ class [[nodiscard]] Result<void, E> {
 
 // Propagates the error of `expr` (a Result) to the caller, whose own Result must
 // be constructible from that error type.
-#define MQOTA_TRY(expr)                                      \
-  do {                                                       \
+#define MQOTA_TRY(expr)                                             \
+  do {                                                              \
     if (auto mqota_try_result_ = (expr); !mqota_try_result_.ok()) { \
-      return mqota_try_result_.error();                      \
-    }                                                        \
+      return mqota_try_result_.error();                             \
+    }                                                               \
   } while (false)
 
 #define MQOTA_TRY_CONCAT_INNER_(a, b) a##b

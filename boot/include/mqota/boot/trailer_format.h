@@ -36,8 +36,7 @@ enum class SwapType : uint8_t { kNone = 1, kTest = 2, kPerm = 3, kRevert = 4, kF
 // The magic for M == 8, and the tail of the magic for other M (whose first two
 // bytes are M as u16 LE).
 inline constexpr std::array<uint8_t, kMagicSizeBytes> kBootMagic = {
-    0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
-    0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
+    0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
 inline constexpr std::array<uint8_t, kMagicSizeBytes - 2> kBootMagicTail = {
     0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d, 0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
 
@@ -56,7 +55,7 @@ constexpr std::array<uint8_t, kMagicSizeBytes> BootMagic(uint32_t max_align) {
 }
 
 struct TrailerGeometry {
-  uint32_t write_size = 8;  // W: 1, 2, 4, 8, 16 or 32
+  uint32_t write_size = 8;                // W: 1, 2, 4, 8, 16 or 32
   uint32_t max_align = kDefaultMaxAlign;  // M: 8, 16 or 32, and >= W
   uint32_t max_sectors = kDefaultMaxSectors;
 

@@ -36,8 +36,7 @@ class CryptoBackend {
   // SubjectPublicKeyInfo (91 bytes for P-256, 44 for Ed25519). An ECDSA
   // signature may carry trailing zero padding (imgtool --pad-sig).
   virtual SignatureCheck Verify(SignatureType type, std::span<const uint8_t> public_key_der,
-                                ConstSha256Digest digest,
-                                std::span<const uint8_t> signature) = 0;
+                                ConstSha256Digest digest, std::span<const uint8_t> signature) = 0;
 
   // Convenience: the SHA-256 of one buffer.
   void Sha256(std::span<const uint8_t> data, Sha256Digest digest) {

@@ -45,8 +45,7 @@ inline constexpr uint32_t kCompressedLzma2 = 0x400;
 inline constexpr uint32_t kCompressedArmThumb = 0x800;
 // What mqota cannot boot: position-independent, encrypted or compressed images.
 inline constexpr uint32_t kUnsupported = kPic | kEncryptedAes128 | kEncryptedAes256 |
-                                         kCompressedLzma1 | kCompressedLzma2 |
-                                         kCompressedArmThumb;
+                                         kCompressedLzma1 | kCompressedLzma2 | kCompressedArmThumb;
 }  // namespace flags
 
 struct ImageVersion {

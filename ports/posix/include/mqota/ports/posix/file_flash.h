@@ -36,8 +36,8 @@ enum class FileFlashErrc : uint8_t {
 
 struct FileFlashError {
   FileFlashErrc code;
-  int sys_errno = 0;               // errno of the failing system call, 0 if none
-  uint64_t actual_size_bytes = 0;  // kWrongSize: the file's size
+  int sys_errno = 0;                 // errno of the failing system call, 0 if none
+  uint64_t actual_size_bytes = 0;    // kWrongSize: the file's size
   uint32_t expected_size_bytes = 0;  // kWrongSize: the geometry's size
 };
 
