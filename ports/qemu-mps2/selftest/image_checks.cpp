@@ -60,13 +60,13 @@ constexpr uint32_t kTlvTot = 150;
 constexpr uint32_t kSha256TlvValueOffset = kHashedSize + 4 + 4;
 
 // file_sha256: the whole file, to prove the embedded copy is the file.
-constexpr Digest kFileSha256 = {
-    0x29, 0x9e, 0x11, 0xf9, 0xcf, 0xd3, 0x71, 0xef, 0xc4, 0x73, 0x31, 0x3d, 0x61, 0x9c, 0x4d, 0xc7,
-    0x42, 0x90, 0x9a, 0xf4, 0xe2, 0x98, 0x08, 0xf2, 0xd7, 0xfd, 0x64, 0x31, 0x3c, 0xc8, 0xdf, 0x57};
+constexpr Digest kFileSha256 = {0x29, 0x9e, 0x11, 0xf9, 0xcf, 0xd3, 0x71, 0xef, 0xc4, 0x73, 0x31,
+                                0x3d, 0x61, 0x9c, 0x4d, 0xc7, 0x42, 0x90, 0x9a, 0xf4, 0xe2, 0x98,
+                                0x08, 0xf2, 0xd7, 0xfd, 0x64, 0x31, 0x3c, 0xc8, 0xdf, 0x57};
 // sha256_digest: the hashed region [0, 21024).
-constexpr Digest kImageDigest = {
-    0x1f, 0xb2, 0x10, 0xf9, 0xce, 0xa4, 0xb1, 0x7e, 0x76, 0xb6, 0x2e, 0x87, 0x71, 0x8f, 0x46, 0x2d,
-    0x85, 0xd7, 0x75, 0x28, 0xcb, 0x52, 0x80, 0xd9, 0x66, 0x09, 0x94, 0x94, 0x4d, 0xb1, 0x54, 0xcd};
+constexpr Digest kImageDigest = {0x1f, 0xb2, 0x10, 0xf9, 0xce, 0xa4, 0xb1, 0x7e, 0x76, 0xb6, 0x2e,
+                                 0x87, 0x71, 0x8f, 0x46, 0x2d, 0x85, 0xd7, 0x75, 0x28, 0xcb, 0x52,
+                                 0x80, 0xd9, 0x66, 0x09, 0x94, 0x94, 0x4d, 0xb1, 0x54, 0xcd};
 // keys.ecdsa-p256.spki_der_hex: the key that signed the image (a TEST key).
 constexpr std::array<uint8_t, 91> kEcdsaPublicKeyDer = {
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
@@ -136,9 +136,53 @@ std::span<const uint8_t> Text(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-bool FailedWith(const ImageResult<ValidatedImage>& result, ImageErrc code, uint32_t offset) {
-  return !result.ok() && result.error().code == code && result.error().offset == offset;
+// A failure message that names the error the image layer returned, e.g.
+// "image_checks.cpp:241: layout ok, got: the image is truncated: it ends
+// before its declared size (offset 12)". Built in a static buffer, which the
+// runner prints before the next check runs.
+const char* ImageFailure(const char* expectation, const image::ImageError& error) {
+  static std::array<char, 256> text;
+  size_t used = 0;
+  const auto append = [&](const char* part) {
+    for (; *part != '\0' && used + 1 < text.size(); ++part) text[used++] = *part;
+  };
+  std::array<char, 11> digits{};  // a uint32_t in decimal, and a NUL
+  size_t first = digits.size() - 1;
+  uint32_t offset = error.offset;
+  do {
+    digits[--first] = static_cast<char>('0' + offset % 10);
+    offset /= 10;
+  } while (offset != 0);
+  append(expectation);
+  append(", got: ");
+  append(image::Describe(error.code));
+  append(" (offset ");
+  append(&digits[first]);
+  append(")");
+  text[used] = '\0';
+  return text.data();
 }
+
+#define MQOTA_IMAGE_WHERE __FILE_NAME__ ":" MQOTA_SELFTEST_STR(__LINE__) ": "
+
+// Inside a check: fails it unless `result` (an ImageResult or ImageStatus) is
+// ok, naming the error it holds.
+#define EXPECT_IMAGE_OK(result)                                                                 \
+  do {                                                                                          \
+    const auto& checked_ = (result);                                                            \
+    if (!checked_.ok()) return ImageFailure(MQOTA_IMAGE_WHERE #result " ok", checked_.error()); \
+  } while (false)
+
+// Inside a check: fails it unless `result` failed with `errc` at offset `at`.
+#define EXPECT_IMAGE_ERROR(result, errc, at)                                              \
+  do {                                                                                    \
+    const auto& checked_ = (result);                                                      \
+    if (checked_.ok()) return MQOTA_IMAGE_WHERE #result " fails with " #errc ", got: ok"; \
+    if (checked_.error().code != (errc) || checked_.error().offset != (at)) {             \
+      return ImageFailure(MQOTA_IMAGE_WHERE #result " fails with " #errc " at " #at,      \
+                          checked_.error());                                              \
+    }                                                                                     \
+  } while (false)
 
 // One static buffer, used in turn as the RAM copy of the image (checks that
 // corrupt a byte) and as the RamFlash's storage (7 sectors of 4 KiB). Each
@@ -194,7 +238,7 @@ const char* VectorIsEmbeddedWhole() {
 const char* LayoutMatchesRecord() {
   MemoryImageSource source(kImage);
   const ImageResult<ImageLayout> layout = image::ParseLayout(source);
-  MQOTA_EXPECT(layout.ok());
+  EXPECT_IMAGE_OK(layout);
   const image::ImageHeader& header = layout->header;
   MQOTA_EXPECT(header.magic == image::kImageMagic);
   MQOTA_EXPECT(header.load_addr == 0);
@@ -217,16 +261,17 @@ const char* LayoutMatchesRecord() {
 const char* TlvsMatchRecord() {
   MemoryImageSource source(kImage);
   const ImageResult<ImageLayout> layout = image::ParseLayout(source);
-  MQOTA_EXPECT(layout.ok());
+  EXPECT_IMAGE_OK(layout);
 
   image::TlvIterator protected_tlvs(source, *layout, image::TlvIterator::Block::kProtected);
   const auto none = protected_tlvs.Next();
-  MQOTA_EXPECT(none.ok() && !none->has_value());
+  EXPECT_IMAGE_OK(none);
+  MQOTA_EXPECT(!none->has_value());
 
   image::TlvIterator it(source, *layout, image::TlvIterator::Block::kUnprotected);
   for (const RecordedTlv& want : kRecordedTlvs) {
     const auto entry = it.Next();
-    MQOTA_EXPECT(entry.ok());
+    EXPECT_IMAGE_OK(entry);
     MQOTA_EXPECT(entry->has_value());
     MQOTA_EXPECT((*entry)->type == want.type);
     MQOTA_EXPECT((*entry)->length == want.length);
@@ -234,12 +279,12 @@ const char* TlvsMatchRecord() {
     MQOTA_EXPECT(!(*entry)->is_protected);
   }
   const auto end = it.Next();
-  MQOTA_EXPECT(end.ok());
+  EXPECT_IMAGE_OK(end);
   MQOTA_EXPECT(!end->has_value());  // nothing after ECDSA_SIG
   MQOTA_EXPECT(kRecordedTlvs[2].value_offset + kRecordedTlvs[2].length == kImageBytes);
 
   Digest stored{};
-  MQOTA_EXPECT(source.Read(kSha256TlvValueOffset, stored).ok());
+  EXPECT_IMAGE_OK(source.Read(kSha256TlvValueOffset, stored));
   MQOTA_EXPECT(stored == kImageDigest);
   return nullptr;
 }
@@ -247,7 +292,7 @@ const char* TlvsMatchRecord() {
 const char* VersionFormatsAndOrders() {
   MemoryImageSource source(kImage);
   const ImageResult<ImageLayout> layout = image::ParseLayout(source);
-  MQOTA_EXPECT(layout.ok());
+  EXPECT_IMAGE_OK(layout);
   std::array<char, image::kVersionTextBytes> text{};
   const size_t length = image::FormatVersion(layout->header.version, text);
   MQOTA_EXPECT(length == 7);
@@ -269,7 +314,7 @@ const char* ValidatesWithRecordedDigest() {
   HashOnlyCrypto crypto;
   const ImageResult<ValidatedImage> result =
       image::ValidateImage(source, crypto, HashOnlyOptions());
-  MQOTA_EXPECT(result.ok());
+  EXPECT_IMAGE_OK(result);
   MQOTA_EXPECT(result->digest == kImageDigest);
   MQOTA_EXPECT(result->layout.total_size == kImageBytes);
   MQOTA_EXPECT(!result->security_counter.has_value());
@@ -289,7 +334,7 @@ const char* SignatureReachesTheBackend() {
   ValidationOptions options;
   options.trusted_keys = keys;
   const ImageResult<ValidatedImage> result = image::ValidateImage(source, crypto, options);
-  MQOTA_EXPECT(FailedWith(result, ImageErrc::kUnsupportedSignature, kHashedSize));
+  EXPECT_IMAGE_ERROR(result, ImageErrc::kUnsupportedSignature, kHashedSize);
   MQOTA_EXPECT(crypto.verify_calls == 1);
   MQOTA_EXPECT(crypto.last_type == image::SignatureType::kEcdsaP256);
   MQOTA_EXPECT(crypto.last_key_bytes == kEcdsaPublicKeyDer.size());
@@ -301,11 +346,10 @@ const char* FlippedPayloadByteIsHashMismatch() {
   const std::span<uint8_t> copy = CopyImageToRam();
   MemoryImageSource source(copy);
   HashOnlyCrypto crypto;
-  MQOTA_EXPECT(image::ValidateImage(source, crypto, HashOnlyOptions()).ok());  // the copy is good
+  EXPECT_IMAGE_OK(image::ValidateImage(source, crypto, HashOnlyOptions()));  // the copy is good
   copy[kHdrSize + Opaque(12345u)] ^= 0x01;
-  MQOTA_EXPECT(
-      FailedWith(image::ValidateImage(source, crypto, HashOnlyOptions()), ImageErrc::kHashMismatch,
-                 kSha256TlvValueOffset));
+  EXPECT_IMAGE_ERROR(image::ValidateImage(source, crypto, HashOnlyOptions()),
+                     ImageErrc::kHashMismatch, kSha256TlvValueOffset);
   return nullptr;
 }
 
@@ -313,8 +357,8 @@ const char* FlippedPayloadByteIsHashMismatch() {
 const char* TruncatedSourceIsTruncated() {
   MemoryImageSource source(kImage.first(Opaque(5000u)));
   HashOnlyCrypto crypto;
-  MQOTA_EXPECT(FailedWith(image::ValidateImage(source, crypto, HashOnlyOptions()),
-                          ImageErrc::kTruncated, image::kOffImgSize));
+  EXPECT_IMAGE_ERROR(image::ValidateImage(source, crypto, HashOnlyOptions()), ImageErrc::kTruncated,
+                     image::kOffImgSize);
   return nullptr;
 }
 
@@ -323,12 +367,12 @@ const char* CorruptedMagicIsBadMagic() {
   MemoryImageSource source(copy);
   HashOnlyCrypto crypto;
   copy[Opaque(3u)] ^= 0xff;  // 0x96f3b83d -> 0x69f3b83d
-  MQOTA_EXPECT(FailedWith(image::ValidateImage(source, crypto, HashOnlyOptions()),
-                          ImageErrc::kBadMagic, image::kOffMagic));
+  EXPECT_IMAGE_ERROR(image::ValidateImage(source, crypto, HashOnlyOptions()), ImageErrc::kBadMagic,
+                     image::kOffMagic);
   copy[3] ^= 0xff;
   copy[Opaque(0u)] ^= 0x01;  // 0x96f3b83c: MCUboot's obsolete v1 magic, refused too
-  MQOTA_EXPECT(FailedWith(image::ValidateImage(source, crypto, HashOnlyOptions()),
-                          ImageErrc::kBadMagic, image::kOffMagic));
+  EXPECT_IMAGE_ERROR(image::ValidateImage(source, crypto, HashOnlyOptions()), ImageErrc::kBadMagic,
+                     image::kOffMagic);
   return nullptr;
 }
 
@@ -349,15 +393,14 @@ const char* ValidatesFromFlashArea() {
   tail.fill(0xFF);
   std::copy(kImage.begin() + kAligned, kImage.end(), tail.begin());
   MQOTA_EXPECT(slot.Write(kAligned, tail).ok());
-  MQOTA_EXPECT(std::equal(kImage.begin(), kImage.end(),
-                          device.contents().begin() + kSectorBytes));
+  MQOTA_EXPECT(std::equal(kImage.begin(), kImage.end(), device.contents().begin() + kSectorBytes));
 
   image::FlashImageSource source(slot);
   MQOTA_EXPECT(source.size_bytes() == (kFlashSectors - 1) * kSectorBytes);
   HashOnlyCrypto crypto;
   const ImageResult<ValidatedImage> result =
       image::ValidateImage(source, crypto, HashOnlyOptions());
-  MQOTA_EXPECT(result.ok());
+  EXPECT_IMAGE_OK(result);
   MQOTA_EXPECT(result->digest == kImageDigest);
   MQOTA_EXPECT(result->layout.total_size == kImageBytes);
   return nullptr;

@@ -1,0 +1,32 @@
+// Errors of the boot layer. Flash failures keep their cause and offset (the
+// bootloader reports "write at 0x1ffe8 of primary refused: byte not erased",
+// not "boot failed").
+#pragma once
+
+#include <cstdint>
+
+#include "mqota/base/result.h"
+#include "mqota/flash/error.h"
+
+namespace mqota::boot {
+
+enum class BootErrc : uint8_t {
+  kFlash,            // a flash operation failed; see `flash`
+  kBadMagic,         // a trailer magic is neither erased nor valid (set_pending/confirmed refuse)
+  kBadGeometry,      // trailer geometry invalid, or the trailer does not fit the area
+};
+
+struct BootError {
+  BootErrc code;
+  flash::FlashError flash;  // meaningful when code == kFlash
+};
+
+const char* Describe(BootErrc code);
+
+template <typename T>
+using BootResult = Result<T, BootError>;
+using BootStatus = Result<void, BootError>;
+
+constexpr BootError FlashFailure(flash::FlashError error) { return {BootErrc::kFlash, error}; }
+
+}  // namespace mqota::boot

@@ -1,0 +1,39 @@
+// What a boot must do, decided from the two trailers: MCUboot's swap-type
+// table (spec/mcuboot.md §4), kept as data so tests and docs print the same
+// table the code runs.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "mqota/boot/trailer.h"
+
+namespace mqota::boot {
+
+// One cell of the table: what a trailer field must be for the row to match.
+enum class Want : uint8_t { kAny, kUnset, kSet, kGood };
+
+struct SwapTableRow {
+  Want primary_magic;
+  Want primary_image_ok;
+  Want primary_copy_done;
+  Want secondary_magic;
+  Want secondary_image_ok;
+  SwapType result;
+};
+
+// The rows, first match wins; no match means SwapType::kNone. Row 3 accepts
+// any secondary trailer: a completed but unconfirmed upgrade must revert
+// whatever a cut left in the secondary (MCUboot 4f393563, spec §10 rule 2).
+inline constexpr SwapTableRow kSwapTable[] = {
+    {Want::kAny, Want::kAny, Want::kAny, Want::kGood, Want::kUnset, SwapType::kTest},
+    {Want::kAny, Want::kAny, Want::kAny, Want::kGood, Want::kSet, SwapType::kPerm},
+    {Want::kGood, Want::kUnset, Want::kSet, Want::kAny, Want::kAny, SwapType::kRevert},
+};
+
+SwapType DecideSwapType(const TrailerState& primary, const TrailerState& secondary);
+
+const char* Describe(SwapType type);
+const char* Describe(Want want);
+
+}  // namespace mqota::boot
