@@ -7,6 +7,7 @@
 
 #include "mqota/base/result.h"
 #include "mqota/flash/error.h"
+#include "mqota/image/error.h"
 
 namespace mqota::boot {
 
@@ -14,11 +15,14 @@ enum class BootErrc : uint8_t {
   kFlash,            // a flash operation failed; see `flash`
   kBadMagic,         // a trailer magic is neither erased nor valid (set_pending/confirmed refuse)
   kBadGeometry,      // trailer geometry invalid, or the trailer does not fit the area
+  kNoBootableImage,  // the primary slot holds no valid image; see `image`
+  kRollback,         // the primary's security counter is below the stored one
 };
 
 struct BootError {
   BootErrc code;
-  flash::FlashError flash;  // meaningful when code == kFlash
+  flash::FlashError flash{};  // meaningful when code == kFlash
+  image::ImageError image{};  // meaningful when code == kNoBootableImage
 };
 
 const char* Describe(BootErrc code);
@@ -27,6 +31,6 @@ template <typename T>
 using BootResult = Result<T, BootError>;
 using BootStatus = Result<void, BootError>;
 
-constexpr BootError FlashFailure(flash::FlashError error) { return {BootErrc::kFlash, error}; }
+constexpr BootError FlashFailure(flash::FlashError error) { return {BootErrc::kFlash, error, {}}; }
 
 }  // namespace mqota::boot

@@ -37,12 +37,12 @@ class MemoryImageSource final : public ImageSource {
 // An image in a flash slot.
 class FlashImageSource final : public ImageSource {
  public:
-  explicit FlashImageSource(flash::FlashArea& area) : area_(area) {}
+  explicit FlashImageSource(const flash::FlashArea& area) : area_(area) {}
   uint32_t size_bytes() const override;
   ImageStatus Read(uint32_t offset, std::span<uint8_t> out) override;
 
  private:
-  flash::FlashArea& area_;
+  const flash::FlashArea& area_;
 };
 
 }  // namespace mqota::image
