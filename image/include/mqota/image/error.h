@@ -36,6 +36,8 @@ enum class ImageErrc : uint8_t {
 struct ImageError {
   ImageErrc code;
   uint32_t offset;  // byte offset in the image where the problem was found
+
+  friend constexpr bool operator==(const ImageError&, const ImageError&) = default;
 };
 
 const char* Describe(ImageErrc code);
