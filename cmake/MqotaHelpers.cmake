@@ -37,6 +37,12 @@ function(mqota_add_gtest name)
   target_compile_definitions(${name} PRIVATE
     MQOTA_VECTORS_DIR="${MQOTA_SOURCE_DIR}/tests/vectors/imgtool"
     MQOTA_BIN_DIR="${CMAKE_BINARY_DIR}/bin")
+  # Tests whose name contains "Long" (exhaustive matrices) carry the label
+  # `long` instead of `unit`, so the default run (ctest -LE long) skips them
+  # and `ctest -L long` runs them.
   set(labels unit ${ARG_LABELS})
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "${labels}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "-*Long*"
+                       TEST_LIST ${name}_default_tests PROPERTIES LABELS "${labels}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "*Long*"
+                       TEST_LIST ${name}_long_tests PROPERTIES LABELS "long" TIMEOUT 3600)
 endfunction()

@@ -51,25 +51,34 @@ class BootRun {
       // Started, but nothing moved yet: the secondary is still intact, so
       // check it again and start over (spec §5.2, "restarted from scratch").
       outcome_.resumed = true;
-      return Start(resumed.type);
+      return Start(resumed.type, resumed.type);
     }
     MQOTA_TRY_ASSIGN(const TrailerState primary, primary_trailer_.Read());
     MQOTA_TRY_ASSIGN(const TrailerState secondary, secondary_trailer_.Read());
     const SwapType type = DecideSwapType(primary, secondary);
     if (type == SwapType::kNone) return {};
-    return Start(type);
+    // An application's request never carries swap_size; only a bootloader
+    // writes it. A PERM request with one is a revert that swap-move turned
+    // into a PERM request before re-initialising the primary (spec §5.3, the
+    // revert fix-up), cut short: it restores the older image on purpose, so
+    // it must not meet the downgrade policy, and it is reported as a revert.
+    const bool revert_restarted = type == SwapType::kPerm && secondary.swap_size.has_value() &&
+                                  secondary.swap_type == SwapType::kNone;
+    if (revert_restarted) outcome_.resumed = true;
+    return Start(type, revert_restarted ? SwapType::kRevert : type);
   }
 
   // Validates the secondary for a swap of `type`, then runs it, or withdraws
-  // the request when the secondary is not acceptable.
-  BootStatus Start(SwapType type) {
+  // the request when the secondary is not acceptable. `purpose` is what the
+  // swap achieves (kRevert for a restarted revert) and decides the checks.
+  BootStatus Start(SwapType type, SwapType purpose) {
     auto candidate = Validate(ctx_.secondary);
-    if (!candidate.ok()) return Reject(type, candidate.error());
-    if (type != SwapType::kRevert) {
+    if (!candidate.ok()) return Reject(purpose, candidate.error());
+    if (purpose != SwapType::kRevert) {
       MQOTA_TRY_ASSIGN(const bool allowed, DowngradeAllowed(*candidate));
-      if (!allowed) return Reject(type, RejectReason::kDowngrade, *candidate);
+      if (!allowed) return Reject(purpose, RejectReason::kDowngrade, *candidate);
       MQOTA_TRY_ASSIGN(const bool fresh, MeetsStoredCounter(*candidate));
-      if (!fresh) return Reject(type, RejectReason::kRollback, *candidate);
+      if (!fresh) return Reject(purpose, RejectReason::kRollback, *candidate);
     }
     // Both images move as far as the longer one reaches.
     uint32_t copy_size = candidate->layout.total_size;
@@ -78,7 +87,7 @@ class BootRun {
       copy_size = std::max(copy_size, primary->total_size);
     }
     MQOTA_TRY(config_.algorithm->Swap(ctx_, type, copy_size));
-    outcome_.swap = type;
+    outcome_.swap = purpose;
     return {};
   }
 

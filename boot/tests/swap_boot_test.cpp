@@ -1,0 +1,213 @@
+// The bootloader with swap upgrades (scratch and move), end to end with
+// ECDSA-signed images on the NOR model: MCUboot's simulator scenarios
+// (spec/mcuboot.md §7.3) and the invariants of §7.4 after a power cut at
+// every flash operation.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+
+#include "boot_rig.h"
+#include "mqota/boot/app_api.h"
+#include "mqota/boot/swap_move.h"
+#include "mqota/boot/swap_scratch.h"
+
+namespace mqota::boot {
+namespace {
+
+using testing::BootRig;
+using testing::RigLayout;
+
+struct Scenario {
+  const char* name;
+  // Algorithms hold no state between calls: one instance serves every test.
+  SwapAlgorithm* algorithm;
+  RigLayout layout;
+};
+
+RigLayout MoveLayout(RigLayout l = {}) {
+  l.primary_sectors = l.secondary_sectors + 1;
+  l.scratch_sectors = 0;
+  return l;
+}
+
+std::vector<Scenario> Scenarios() {
+  static SwapScratch scratch;
+  static SwapMove move;
+  RigLayout big_scratch;
+  big_scratch.scratch_sectors = 3;  // does not divide the 32-sector slot
+  return {{"SwapScratch", &scratch, RigLayout{}},
+          {"SwapScratch3SectorScratch", &scratch, big_scratch},
+          {"SwapMove", &move, MoveLayout()}};
+}
+
+const image::ImageVersion kV1{1, 0, 0, 0};
+const image::ImageVersion kV2{1, 1, 0, 0};
+
+class SwapBoot : public ::testing::TestWithParam<Scenario> {
+ protected:
+  std::unique_ptr<BootRig> Fresh(bool permanent) {
+    auto rig = std::make_unique<BootRig>(GetParam().layout, GetParam().algorithm);
+    if (v1_.empty()) {
+      v1_ = rig->MakeImage(kV1, 100000, 1);
+      v2_ = rig->MakeImage(kV2, 90000, 2);
+    }
+    rig->rig().Place(rig->rig().primary(), v1_);
+    rig->rig().Place(rig->rig().secondary(), v2_);
+    EXPECT_TRUE(SetPending(rig->rig().secondary_trailer(), permanent).ok());
+    rig->rig().chip().ResetCounters();
+    return rig;
+  }
+
+  static void ExpectSlots(BootRig& rig, const std::vector<uint8_t>& primary,
+                          const std::vector<uint8_t>& secondary) {
+    EXPECT_EQ(rig.rig().Read(rig.rig().primary(), primary.size()), primary);
+    EXPECT_EQ(rig.rig().Read(rig.rig().secondary(), secondary.size()), secondary);
+  }
+
+  // Boots until a boot completes (at most a few attempts), with the power cut
+  // after `k` operations on the first attempt.
+  static BootOutcome BootWithCut(BootRig& rig, uint32_t k) {
+    rig.rig().chip().CutPowerAfter(k);
+    auto cut = rig.Boot();
+    rig.rig().chip().PowerOn();
+    if (cut.ok()) return *cut;  // k was beyond the boot's last operation
+    auto outcome = rig.Boot();
+    EXPECT_TRUE(outcome.ok()) << Describe(outcome.error().code);
+    return outcome.ok() ? *outcome : BootOutcome{};
+  }
+
+  // One more boot must change nothing (§7.4 invariant 3).
+  static void ExpectStable(BootRig& rig) {
+    rig.rig().chip().ResetCounters();
+    auto again = rig.Boot();
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->swap, SwapType::kNone);
+    EXPECT_EQ(rig.rig().chip().operations(), 0u);
+  }
+
+  std::vector<uint8_t> v1_, v2_;
+};
+
+TEST_P(SwapBoot, TestUpgradeRevertsUnlessConfirmed) {
+  auto rig = Fresh(false);
+  auto first = rig->Boot();
+  ASSERT_TRUE(first.ok()) << Describe(first.error().code);
+  EXPECT_EQ(first->swap, SwapType::kTest);
+  EXPECT_FALSE(first->confirmed);
+  EXPECT_EQ(first->layout.header.version, kV2);
+  ExpectSlots(*rig, v2_, v1_);
+  rig->rig().ExpectEndState(SwapType::kTest);
+
+  auto second = rig->Boot();  // the app never confirmed: revert
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->swap, SwapType::kRevert);
+  EXPECT_TRUE(second->confirmed);
+  EXPECT_EQ(second->layout.header.version, kV1);
+  ExpectSlots(*rig, v1_, v2_);
+  rig->rig().ExpectEndState(SwapType::kRevert);
+  ExpectStable(*rig);
+}
+
+TEST_P(SwapBoot, ConfirmedTestUpgradeStays) {
+  auto rig = Fresh(false);
+  ASSERT_TRUE(rig->Boot().ok());
+  ASSERT_TRUE(SetConfirmed(rig->rig().primary_trailer()).ok());
+  auto second = rig->Boot();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->swap, SwapType::kNone);
+  EXPECT_TRUE(second->confirmed);
+  EXPECT_EQ(second->layout.header.version, kV2);
+  ExpectStable(*rig);
+}
+
+TEST_P(SwapBoot, PermanentUpgradeAtEveryPowerCut) {
+  uint32_t total = 0;
+  {
+    auto rig = Fresh(true);
+    auto clean = rig->Boot();
+    ASSERT_TRUE(clean.ok());
+    EXPECT_EQ(clean->swap, SwapType::kPerm);
+    total = rig->rig().chip().operations();
+  }
+  for (uint32_t k = 0; k < total; ++k) {
+    SCOPED_TRACE(std::string(GetParam().name) + ": PERM cut after " + std::to_string(k));
+    auto rig = Fresh(true);
+    const BootOutcome outcome = BootWithCut(*rig, k);
+    EXPECT_EQ(outcome.layout.header.version, kV2);
+    EXPECT_TRUE(outcome.confirmed);
+    ExpectSlots(*rig, v2_, v1_);
+    rig->rig().ExpectEndState(SwapType::kPerm);
+    EXPECT_EQ(rig->rig().chip().counters().refused, 0u);
+    ExpectStable(*rig);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST_P(SwapBoot, TestUpgradeAndItsRevertAtEveryPowerCut) {
+  uint32_t total = 0;
+  {
+    auto rig = Fresh(false);
+    ASSERT_TRUE(rig->Boot().ok());
+    total = rig->rig().chip().operations();
+  }
+  for (uint32_t k = 0; k < total; ++k) {
+    SCOPED_TRACE(std::string(GetParam().name) + ": TEST/REVERT cut after " + std::to_string(k));
+    auto rig = Fresh(false);
+    const BootOutcome upgraded = BootWithCut(*rig, k);
+    EXPECT_EQ(upgraded.layout.header.version, kV2);
+    EXPECT_FALSE(upgraded.confirmed);
+    ExpectSlots(*rig, v2_, v1_);
+    rig->rig().ExpectEndState(SwapType::kTest);
+    rig->rig().chip().ResetCounters();
+    const BootOutcome reverted = BootWithCut(*rig, k);
+    EXPECT_EQ(reverted.swap, SwapType::kRevert);  // reported as such, even when resumed
+    EXPECT_EQ(reverted.layout.header.version, kV1);
+    EXPECT_TRUE(reverted.confirmed);
+    ExpectSlots(*rig, v1_, v2_);
+    rig->rig().ExpectEndState(SwapType::kRevert);
+    EXPECT_EQ(rig->rig().chip().counters().refused, 0u);
+    ExpectStable(*rig);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST_P(SwapBoot, RandomMultipleCutsDuringAPermanentUpgrade) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+  for (int run = 0; run < 20; ++run) {
+    auto rig = Fresh(true);
+    for (int cut = 0; cut < 5; ++cut) {
+      rig->rig().chip().CutPowerAfter(random() % 200);
+      const bool done = rig->Boot().ok();
+      rig->rig().chip().PowerOn();
+      if (done) break;
+    }
+    auto outcome = rig->Boot();
+    ASSERT_TRUE(outcome.ok()) << "run " << run;
+    ExpectSlots(*rig, v2_, v1_);
+    EXPECT_EQ(rig->rig().chip().counters().refused, 0u);
+  }
+}
+
+TEST_P(SwapBoot, BadSignatureNeverTouchesThePrimary) {
+  auto rig = Fresh(false);
+  auto forged = v2_;
+  forged[forged.size() - 3] ^= 0x01;
+  rig->rig().Place(rig->rig().secondary(), forged);
+  ASSERT_TRUE(SetPending(rig->rig().secondary_trailer(), false).ok());
+  const auto before = rig->rig().Read(rig->rig().primary(), rig->rig().primary().size_bytes());
+  auto outcome = rig->Boot();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->rejected, RejectReason::kInvalid);
+  EXPECT_EQ(outcome->image_error.code, image::ImageErrc::kBadSignature);
+  EXPECT_EQ(rig->rig().Read(rig->rig().primary(), before.size()), before);
+  ExpectStable(*rig);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, SwapBoot, ::testing::ValuesIn(Scenarios()),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
+}  // namespace mqota::boot
