@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "image/keys.h"
 #include "image/signer.h"
@@ -22,27 +23,30 @@ class BootRig {
         trusted_{{image::SignatureType::kEcdsaP256, key_der_}},
         algorithm_(algorithm) {}
 
-  // A signed image of `version` with `payload_bytes` of pseudo-random payload.
+  // A signed image of `version` with `payload_bytes` of pseudo-random payload;
+  // SEC_CNT `security_counter`, or imgtool's "auto" (from the version).
   std::vector<uint8_t> MakeImage(image::ImageVersion version, uint32_t payload_bytes, uint32_t seed,
-                                 const cli::Key* key = nullptr) const {
+                                 const cli::Key* key = nullptr,
+                                 std::optional<uint32_t> security_counter = std::nullopt) const {
     cli::SignOptions o;
     o.header_size = 0x400;
     o.pad_header = true;
     o.version = version;
     o.align = rig_.layout().write_size;
     o.slot_size = rig_.secondary().size_bytes();
-    o.security_counter = cli::AutoSecurityCounter(version);
+    o.security_counter = security_counter.value_or(cli::AutoSecurityCounter(version));
     return cli::BuildSignedImage(SwapRig::Image(payload_bytes, seed), o, key ? key : &key_);
   }
 
   BootConfig Config() {
     context_ = std::make_unique<SwapContext>(rig_.context());
-    return BootConfig{*context_, algorithm_, &crypto_, trusted_, downgrade, nullptr};
+    return BootConfig{*context_, algorithm_, &crypto_, trusted_, downgrade, counter_store};
   }
   BootResult<BootOutcome> Boot() { return boot::Boot(Config()); }
 
   SwapRig& rig() { return rig_; }
   DowngradePolicy downgrade = DowngradePolicy::kByVersion;
+  SecurityCounterStore* counter_store = nullptr;
 
  private:
   SwapRig rig_;

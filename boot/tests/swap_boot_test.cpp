@@ -23,6 +23,8 @@ struct Scenario {
   // Algorithms hold no state between calls: one instance serves every test.
   SwapAlgorithm* algorithm;
   RigLayout layout;
+  uint32_t v1_payload_bytes = 100000;
+  uint32_t v2_payload_bytes = 90000;
 };
 
 RigLayout MoveLayout(RigLayout l = {}) {
@@ -36,9 +38,16 @@ std::vector<Scenario> Scenarios() {
   static SwapMove move;
   RigLayout big_scratch;
   big_scratch.scratch_sectors = 3;  // does not divide the 32-sector slot
+  // A PSoC 6-like device: 512-byte rows, 64 KiB slots, one row of scratch.
+  RigLayout rows;
+  rows.sector_bytes = 512;
+  rows.primary_sectors = rows.secondary_sectors = 128;
+  rows.max_sectors = 256;  // swap-move's primary has 129 rows
   return {{"SwapScratch", &scratch, RigLayout{}},
           {"SwapScratch3SectorScratch", &scratch, big_scratch},
-          {"SwapMove", &move, MoveLayout()}};
+          {"SwapMove", &move, MoveLayout()},
+          {"SwapScratch512ByteRows", &scratch, rows, 30000, 20000},
+          {"SwapMove512ByteRows", &move, MoveLayout(rows), 30000, 20000}};
 }
 
 const image::ImageVersion kV1{1, 0, 0, 0};
@@ -49,8 +58,8 @@ class SwapBoot : public ::testing::TestWithParam<Scenario> {
   std::unique_ptr<BootRig> Fresh(bool permanent) {
     auto rig = std::make_unique<BootRig>(GetParam().layout, GetParam().algorithm);
     if (v1_.empty()) {
-      v1_ = rig->MakeImage(kV1, 100000, 1);
-      v2_ = rig->MakeImage(kV2, 90000, 2);
+      v1_ = rig->MakeImage(kV1, GetParam().v1_payload_bytes, 1);
+      v2_ = rig->MakeImage(kV2, GetParam().v2_payload_bytes, 2);
     }
     rig->rig().Place(rig->rig().primary(), v1_);
     rig->rig().Place(rig->rig().secondary(), v2_);
