@@ -102,7 +102,7 @@ Counts Measure(boot::SwapAlgorithm& algorithm, const Layout& l, Signer& s,
                          type == boot::SwapType::kPerm);
   ports::MbedtlsCrypto crypto;
   const boot::BootConfig config{
-      board.context, &algorithm, &crypto, s.trusted, boot::DowngradePolicy::kAllow, nullptr};
+      board.context, &algorithm, &crypto, s.trusted, boot::DowngradePolicy::kAllow, nullptr, true};
   if (type == boot::SwapType::kRevert) (void)boot::Boot(config);
   chip.ResetCounters();
   std::fill(erase_counts.begin(), erase_counts.end(), 0);
@@ -182,7 +182,8 @@ int main() {
   (void)boot::SetPending(boot::Trailer(board.secondary, board.context.trailer), false);
   ports::MbedtlsCrypto crypto;
   const boot::BootConfig config{
-      board.context, &scratch, &crypto, signer.trusted, boot::DowngradePolicy::kAllow, nullptr};
+      board.context, &scratch, &crypto, signer.trusted, boot::DowngradePolicy::kAllow,
+      nullptr,       true};
   const auto start = Clock::now();
   const auto outcome = boot::Boot(config);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

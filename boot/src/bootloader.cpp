@@ -35,6 +35,7 @@ class BootRun {
     image::FlashImageSource source(area);
     image::ValidationOptions options;
     options.trusted_keys = config_.trusted_keys;
+    options.require_signature = config_.require_signature;
     if (config_.algorithm)
       options.limits.max_image_size_bytes = config_.algorithm->MaxImageSize(ctx_);
     return image::ValidateImage(source, *config_.crypto, options);

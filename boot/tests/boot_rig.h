@@ -40,13 +40,15 @@ class BootRig {
 
   BootConfig Config() {
     context_ = std::make_unique<SwapContext>(rig_.context());
-    return BootConfig{*context_, algorithm_, &crypto_, trusted_, downgrade, counter_store};
+    return BootConfig{*context_, algorithm_,    &crypto_,         trusted_,
+                      downgrade, counter_store, require_signature};
   }
   BootResult<BootOutcome> Boot() { return boot::Boot(Config()); }
 
   SwapRig& rig() { return rig_; }
   DowngradePolicy downgrade = DowngradePolicy::kByVersion;
   SecurityCounterStore* counter_store = nullptr;
+  bool require_signature = true;
 
  private:
   SwapRig rig_;

@@ -133,6 +133,28 @@ TEST_P(OverwriteBoot, UnknownKeyAndBadHashAreRejectedToo) {
   EXPECT_EQ(outcome->layout.header.version, (image::ImageVersion{1, 0, 0, 0}));
 }
 
+TEST_P(OverwriteBoot, UnsignedImagesNeedTheDevelopmentSwitch) {
+  const auto v1 = boot_.MakeImage({1, 0, 0, 0}, 50000, 1);
+  cli::SignOptions o;
+  o.header_size = 0x400;
+  o.pad_header = true;
+  o.version = {2, 0, 0, 0};
+  o.align = 8;
+  o.slot_size = boot_.rig().secondary().size_bytes();
+  const auto unsigned_image = cli::BuildSignedImage(testing::SwapRig::Image(50000, 7), o, nullptr);
+  Install(v1, unsigned_image);
+  auto refused = boot_.Boot();
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->image_error.code, image::ImageErrc::kNoSignature);
+  EXPECT_EQ(refused->layout.header.version.major, 1);
+
+  boot_.require_signature = false;
+  Install(v1, unsigned_image);
+  auto accepted = boot_.Boot();
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->layout.header.version.major, 2);
+}
+
 TEST_P(OverwriteBoot, DowngradesAreRefusedUnlessAllowed) {
   const auto v2 = boot_.MakeImage({2, 0, 0, 0}, 50000, 1);
   const auto v1 = boot_.MakeImage({1, 9, 0, 0}, 50000, 2);

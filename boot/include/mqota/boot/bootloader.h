@@ -45,6 +45,10 @@ struct BootConfig {
   std::span<const image::TrustedKey> trusted_keys;
   DowngradePolicy downgrade = DowngradePolicy::kByVersion;
   SecurityCounterStore* security_counter = nullptr;
+  // Development builds only: accept images whose hash is right but that carry
+  // no trusted signature (the reference example shipped this way; mqota's
+  // default does not).
+  bool require_signature = true;
 };
 
 // Why this boot refused the image in the secondary slot.
