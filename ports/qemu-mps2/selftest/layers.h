@@ -12,5 +12,6 @@ Layer PortChecks();   // this port's startup: .data, .bss, constructors, FPU
 Layer BaseChecks();   // mqota::base: Result, MQOTA_TRY, little-endian access
 Layer FlashChecks();  // mqota::flash: RamFlash, FlashArea
 Layer ImageChecks();  // mqota::image: an imgtool image parsed and validated
+Layer BootChecks();   // mqota::boot: upgrades, reverts and rejects on a RamFlash
 
 }  // namespace mqota::selftest

@@ -23,6 +23,7 @@ constexpr Layer (*kLayers[])() = {
     mqota::selftest::BaseChecks,
     mqota::selftest::FlashChecks,
     mqota::selftest::ImageChecks,
+    mqota::selftest::BootChecks,
 };
 
 constexpr uint32_t kMaxExitStatus = 98;

@@ -35,7 +35,7 @@ void Default_Handler();
 
 namespace {
 
-constexpr uint32_t kStackPaint = 0xa5a5a5a5;
+using mqota::qemu_mps2::kStackPaint;
 constexpr int kFaultExitStatus = 99;
 
 // System control block registers (ARMv7-M ARM, B3.2).

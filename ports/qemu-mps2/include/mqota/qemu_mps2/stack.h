@@ -6,6 +6,11 @@
 
 namespace mqota::qemu_mps2 {
 
+// The pattern the free stack is painted with (__stack_limit up to the SP). A
+// check that measures one call's stack paints it again with the same pattern
+// (selftest/boot_checks.cpp), so StackUsedBytes keeps working.
+inline constexpr uint32_t kStackPaint = 0xa5a5a5a5;
+
 // Size of the stack region reserved by the linker script (__stack_size).
 uint32_t StackSizeBytes();
 // Bytes of that region written so far, counted from the top.

@@ -1,0 +1,120 @@
+// The anycloud-ota MQTT protocol, in one place (spec/anycloud-mqtt-protocol.md
+// §2-§4): topic names, message strings, JSON keys and the 32-byte chunk
+// header. The agent, mqota-server, the tests and the tools all use this
+// header; none keeps its own copy of a string below.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace mqota::agent {
+
+// Topics: the request topic is "<prefix>/<board>/publish_notify"; answers go to
+// the UniqueTopicName the device sent. The reference derives that name from a
+// 16-bit tick (guessable, and colliding between devices: R18); mqota makes it
+// "<prefix>/<board>/OTAImage/<device id>/<random>", so a broker ACL can give
+// each device its own subtree.
+inline constexpr std::string_view kRequestTopicLeaf = "publish_notify";
+inline constexpr std::string_view kUniqueTopicPart = "OTAImage";
+// The reference's shared "direct" topic: every device of a board receives what
+// is published there. mqota never subscribes to it.
+inline constexpr std::string_view kDirectTopicPart = "OTAImage";
+
+// "Message" values.
+namespace message {
+inline constexpr std::string_view kUpdateAvailability =
+    "Update Availability";  // device: any update?
+inline constexpr std::string_view kUpdateAvailable =
+    "Update Available";  // server: the job document
+inline constexpr std::string_view kNoUpdateAvailable = "No Update Available";
+inline constexpr std::string_view kRequestUpdate = "Request Update";  // device: send the image
+inline constexpr std::string_view kRequestDataChunk = "Request Data Chunk";  // device: one chunk
+inline constexpr std::string_view kSendDirectUpdate = "Send Direct Update";  // legacy 4.0/4.1 flow
+inline constexpr std::string_view kSuccess = "Success";
+inline constexpr std::string_view kFailure = "Failure";
+inline constexpr std::string_view kResultReceived = "Result Received";
+}  // namespace message
+
+// JSON keys as the reference spells them. Devices match keys case-insensitively
+// at exact length, so "ManufacturerID" and "ManufacturerId" are the same key.
+namespace key {
+inline constexpr std::string_view kMessage = "Message";
+inline constexpr std::string_view kManufacturer = "Manufacturer";
+inline constexpr std::string_view kManufacturerId = "ManufacturerID";
+inline constexpr std::string_view kProductId = "ProductID";
+inline constexpr std::string_view kProduct = "Product";
+inline constexpr std::string_view kSerialNumber = "SerialNumber";
+inline constexpr std::string_view kBoardName = "BoardName";  // in device requests
+inline constexpr std::string_view kBoard = "Board";          // in job documents
+inline constexpr std::string_view kVersion = "Version";
+inline constexpr std::string_view kUniqueTopicName = "UniqueTopicName";
+inline constexpr std::string_view kConnection = "Connection";
+inline constexpr std::string_view kBroker = "Broker";
+inline constexpr std::string_view kServer = "Server";
+inline constexpr std::string_view kPort = "Port";
+inline constexpr std::string_view kFile = "File";
+inline constexpr std::string_view kFilename = "Filename";
+inline constexpr std::string_view kOffset = "Offset";
+inline constexpr std::string_view kSize = "Size";
+}  // namespace key
+
+// Size limits of the reference device, which mqota keeps so that documents it
+// sends fit a reference device and the other way round.
+inline constexpr size_t kMaxJsonDocumentBytes = 1023;
+inline constexpr size_t kReferenceChunkDataBytes = 4096;
+
+// The binary chunk: a 32-byte little-endian header, then the data at
+// offset_to_data (spec §4.1; Python struct "<8s5H2I3H").
+inline constexpr size_t kChunkHeaderBytes = 32;
+inline constexpr std::string_view kChunkMagic = "OTAImage";
+inline constexpr uint16_t kImageTypeOneFile = 0;
+
+struct ChunkHeader {
+  uint16_t offset_to_data = kChunkHeaderBytes;
+  uint16_t image_type = kImageTypeOneFile;
+  uint16_t version_major = 0;
+  uint16_t version_minor = 0;
+  uint16_t version_build = 0;
+  uint32_t total_size = 0;
+  uint32_t image_offset = 0;
+  uint16_t data_size = 0;
+  uint16_t total_num_payloads = 0;
+  uint16_t this_payload_index = 0;
+
+  friend constexpr bool operator==(const ChunkHeader&, const ChunkHeader&) = default;
+};
+
+enum class ChunkError : uint8_t {
+  kTooShort,            // fewer than 32 bytes
+  kBadMagic,            // not "OTAImage"
+  kBadImageType,        // image_type != 0
+  kBadDataOffset,       // offset_to_data < 32 or beyond the payload
+  kDataOutsidePayload,  // data_size runs past the end of the payload (the reference reads on: R5)
+  kDataOutsideImage,    // image_offset + data_size > total_size
+  kBadIndex,            // this_payload_index >= total_num_payloads
+};
+
+const char* Describe(ChunkError error);
+
+struct Chunk {
+  ChunkHeader header;
+  std::span<const uint8_t> data;  // exactly data_size bytes, inside the payload
+};
+
+// Decodes and bounds-checks one chunk payload: every length and offset is
+// checked against the payload and the image it claims to belong to, so what
+// comes back can be written to flash as it is (checks against the slot and
+// the session are the caller's).
+struct ChunkResult {
+  bool ok;
+  ChunkError error;
+  Chunk chunk;
+};
+ChunkResult DecodeChunk(std::span<const uint8_t> payload);
+
+// Writes the 32 header bytes (magic included).
+void EncodeChunkHeader(const ChunkHeader& header, std::span<uint8_t, kChunkHeaderBytes> out);
+
+}  // namespace mqota::agent
