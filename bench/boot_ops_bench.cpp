@@ -21,6 +21,7 @@
 #include "mqota/flash/ram_flash.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
+#include "mqota/testing/random_bytes.h"
 
 namespace {
 
@@ -32,15 +33,7 @@ struct Layout {
 };
 
 std::vector<uint8_t> Payload(size_t size, uint32_t seed) {
-  std::vector<uint8_t> bytes(size);
-  uint32_t x = 0x2545f491u ^ seed;
-  for (auto& b : bytes) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = static_cast<uint8_t>(x);
-  }
-  return bytes;
+  return testing::PseudoRandomBytes(size, seed);
 }
 
 // One flash chip holding primary, secondary and scratch, on any device.

@@ -20,6 +20,7 @@
 #include "mqota/image/validate.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
+#include "mqota/testing/random_bytes.h"
 
 namespace {
 
@@ -39,18 +40,6 @@ double MedianSeconds(int iterations, const std::function<bool()>& run) {
   return seconds[seconds.size() / 2];
 }
 
-std::vector<uint8_t> DeterministicPayload(size_t size) {
-  std::vector<uint8_t> payload(size);
-  uint32_t x = 0x9e3779b9;
-  for (auto& b : payload) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = static_cast<uint8_t>(x);
-  }
-  return payload;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,8 +55,8 @@ int main(int argc, char** argv) {
   options.pad_header = true;
   options.version = {1, 0, 0, 0};
   options.slot_size = 2 * 1024 * 1024;
-  const auto image =
-      mqota::cli::BuildSignedImage(DeterministicPayload(payload_size), options, &key);
+  const auto image = mqota::cli::BuildSignedImage(
+      mqota::testing::PseudoRandomBytes(payload_size, 1), options, &key);
   const auto der = key.PublicKeyDer();
   const mqota::image::TrustedKey trusted[] = {{mqota::image::SignatureType::kEcdsaP256, der}};
   mqota::image::ValidationOptions validation;

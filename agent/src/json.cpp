@@ -1,5 +1,7 @@
 #include "mqota/agent/json.h"
 
+#include "mqota/base/decimal.h"
+
 namespace mqota::agent {
 namespace {
 
@@ -342,15 +344,8 @@ JsonObjectWriter& JsonObjectWriter::Add(std::string_view key, std::string_view v
 }
 
 JsonObjectWriter& JsonObjectWriter::Add(std::string_view key, uint64_t value) {
-  char digits[20];
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  char text[20];
-  for (size_t i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
-  return Add(key, std::string_view(text, n));
+  char text[kMaxDecimalDigits];
+  return Add(key, std::string_view(text, FormatDecimal(value, text)));
 }
 
 Result<std::string_view, JsonErrc> JsonObjectWriter::Finish() {

@@ -13,6 +13,7 @@
 
 #include "mqota/boot/swap_algorithm.h"
 #include "mqota/boot/trailer.h"
+#include "mqota/testing/random_bytes.h"
 #include "test_flash.h"
 
 namespace mqota::boot::testing {
@@ -58,15 +59,7 @@ class SwapRig {
   // Pseudo-random bytes standing for an image of `size` bytes; `seed` tells
   // images apart. Written straight into the RAM below the model.
   static std::vector<uint8_t> Image(uint32_t size, uint32_t seed) {
-    std::vector<uint8_t> bytes(size);
-    uint32_t x = 0x12345678u ^ (seed * 0x9e3779b9u);
-    for (auto& b : bytes) {
-      x ^= x << 13;
-      x ^= x >> 17;
-      x ^= x << 5;
-      b = static_cast<uint8_t>(x);
-    }
-    return bytes;
+    return mqota::testing::PseudoRandomBytes(size, seed);
   }
   void Place(const flash::FlashArea& area, const std::vector<uint8_t>& bytes) {
     ASSERT_TRUE(area.Erase(0, area.size_bytes()).ok());

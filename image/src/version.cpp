@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "mqota/base/decimal.h"
+
 namespace mqota::image {
 namespace {
 
@@ -23,14 +25,7 @@ std::optional<uint32_t> TakeNumber(std::string_view& text, uint32_t max) {
 
 // Writes the decimal digits of `value` at out[pos...]; returns the new position.
 size_t PutNumber(uint32_t value, std::span<char> out, size_t pos) {
-  char digits[10];
-  size_t count = 0;
-  do {
-    digits[count++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  while (count > 0) out[pos++] = digits[--count];
-  return pos;
+  return pos + FormatDecimal(value, out.subspan(pos));
 }
 
 }  // namespace
