@@ -8,14 +8,14 @@
 //   swap-move:                    primary 0..8 (one spare), secondary 9..16
 //   trailers: W = 8, M = 8, max_sectors = 16 (432 bytes)
 //
-// The images: A is imgtool's ecdsa-v1.2.3+4.bin (embedded in flash, see
-// image_checks.cpp); B is derived from it at run time in static RAM, with
-// another version in the header (2.0.1+5) and the SHA256 TLV recomputed, so
-// both validate hash-only. There is no P-256 on the target (no mbedTLS for
-// arm-none-eabi in Debian), so the bootloader runs with require_signature =
-// false, the development switch, and DowngradePolicy::kAllow; B's ECDSA
-// signature no longer matches, which nothing here checks. Signed boots are the
-// host's (boot/tests/swap_boot_test.cpp).
+// The images: A is imgtool's ecdsa-v1.2.3+4.bin (embedded in flash; its
+// recorded facts in vector_image.h, checked by image_checks.cpp); B is derived
+// from it at run time in static RAM, with another version in the header
+// (2.0.1+5) and the SHA256 TLV recomputed, so both validate hash-only. There is
+// no P-256 on the target (no mbedTLS for arm-none-eabi in Debian), so the
+// bootloader runs with require_signature = false, the development switch, and
+// DowngradePolicy::kAllow; B's ECDSA signature no longer matches, which nothing
+// here checks. Signed boots are the host's (boot/tests/swap_boot_test.cpp).
 //
 // The chip and image B are static: the stack is 8 KiB and belongs to the
 // bootloader. A counting FlashDevice in front of the RamFlash tells "the boot
@@ -27,8 +27,8 @@
 #include <span>
 
 #include "check.h"
-#include "imgtool_ecdsa_image.h"
 #include "layers.h"
+#include "message.h"
 #include "mqota/base/endian.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/boot/boot_record.h"
@@ -44,7 +44,6 @@
 #include "mqota/flash/flash_area.h"
 #include "mqota/flash/flash_device.h"
 #include "mqota/flash/ram_flash.h"
-#include "mqota/image/crypto.h"
 #include "mqota/image/error.h"
 #include "mqota/image/format.h"
 #include "mqota/image/image_source.h"
@@ -54,6 +53,8 @@
 #include "mqota/image/version.h"
 #include "mqota/qemu_mps2/stack.h"
 #include "sha256.h"
+#include "test_crypto.h"
+#include "vector_image.h"
 
 // The stack's lowest word, from the linker script (mps2-an386.ld).
 extern uint32_t __stack_limit[];
@@ -68,16 +69,10 @@ using boot::SwapType;
 using image::ImageErrc;
 using image::ImageVersion;
 
-using Digest = std::array<uint8_t, 32>;
-
 // --- The images -----------------------------------------------------------
 
-constexpr std::span<const uint8_t> kImageA(vectors::kEcdsaImage);
-constexpr uint32_t kImageBytes = 21174;
-constexpr uint32_t kHdrSize = 0x400;
-// The SHA256 TLV's value: first entry of the unprotected block (expected.json).
-constexpr uint32_t kSha256TlvValueOffset = 21024 + 4 + 4;
-constexpr ImageVersion kVersionA{1, 2, 3, 4};
+// A is the vector as recorded (vector_image.h); B is A with this version.
+constexpr ImageVersion kVersionA = kImageVersion;
 constexpr ImageVersion kVersionB{2, 0, 1, 5};
 
 alignas(4) std::array<uint8_t, kImageBytes> g_image_b;
@@ -85,43 +80,8 @@ bool g_image_b_made = false;
 
 // --- Failure messages -----------------------------------------------------
 
-// A failure sentence built in one static buffer (the runner prints it before
-// the next check runs), e.g. "boot_checks.cpp:301: swap == TEST, got: NONE".
-class Message {
- public:
-  static Message& Begin(const char* where) {
-    static Message message;
-    message.used_ = 0;
-    return message.Add(where);
-  }
-  Message& Add(const char* part) {
-    for (; *part != '\0' && used_ + 1 < text_.size(); ++part) text_[used_++] = *part;
-    return *this;
-  }
-  Message& Dec(uint32_t value) {
-    std::array<char, 11> digits{};
-    size_t first = digits.size() - 1;
-    do {
-      digits[--first] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    return Add(&digits[first]);
-  }
-  Message& Version(const ImageVersion& v) {
-    std::array<char, image::kVersionTextBytes> text{};
-    image::FormatVersion(v, text);
-    return Add(text.data());
-  }
-  const char* c_str() {
-    text_[used_] = '\0';
-    return text_.data();
-  }
-
- private:
-  std::array<char, 320> text_{};
-  size_t used_ = 0;
-};
-
+// A failure sentence (message.h) that names the error Boot() or a trailer
+// call returned, with the flash or image error under it.
 const char* BootFailure(const char* expectation, const boot::BootError& error) {
   Message& m = Message::Begin(expectation).Add(", got: ").Add(boot::Describe(error.code));
   if (error.code == boot::BootErrc::kFlash) {
@@ -134,8 +94,6 @@ const char* BootFailure(const char* expectation, const boot::BootError& error) {
   return m.c_str();
 }
 
-#define BOOT_WHERE __FILE_NAME__ ":" MQOTA_SELFTEST_STR(__LINE__) ": "
-
 // Inside a check: returns the failure a helper reported, if any.
 #define RETURN_IF_FAILED(expression)                  \
   do {                                                \
@@ -143,41 +101,41 @@ const char* BootFailure(const char* expectation, const boot::BootError& error) {
   } while (false)
 
 // Inside a check: fails it unless `result` (a BootResult or BootStatus) is ok.
-#define EXPECT_BOOT_OK(result)                                                          \
-  do {                                                                                  \
-    const auto& checked_ = (result);                                                    \
-    if (!checked_.ok()) return BootFailure(BOOT_WHERE #result " ok", checked_.error()); \
+#define EXPECT_BOOT_OK(result)                                                                    \
+  do {                                                                                            \
+    const auto& checked_ = (result);                                                              \
+    if (!checked_.ok()) return BootFailure(MQOTA_SELFTEST_WHERE #result " ok", checked_.error()); \
   } while (false)
 
-#define EXPECT_SWAP(outcome, want)                 \
-  do {                                             \
-    if ((outcome).swap != (want)) {                \
-      return Message::Begin(BOOT_WHERE "swap == ") \
-          .Add(boot::Describe(want))               \
-          .Add(", got: ")                          \
-          .Add(boot::Describe((outcome).swap))     \
-          .c_str();                                \
-    }                                              \
-  } while (false)
-
-#define EXPECT_BOOTED_VERSION(outcome, want)                 \
+#define EXPECT_SWAP(outcome, want)                           \
   do {                                                       \
-    if ((outcome).layout.header.version != (want)) {         \
-      return Message::Begin(BOOT_WHERE "booted version == ") \
-          .Version(want)                                     \
+    if ((outcome).swap != (want)) {                          \
+      return Message::Begin(MQOTA_SELFTEST_WHERE "swap == ") \
+          .Add(boot::Describe(want))                         \
           .Add(", got: ")                                    \
-          .Version((outcome).layout.header.version)          \
+          .Add(boot::Describe((outcome).swap))               \
           .c_str();                                          \
     }                                                        \
   } while (false)
 
-#define EXPECT_REJECTED(outcome, want)                                 \
+#define EXPECT_BOOTED_VERSION(outcome, want)                           \
   do {                                                                 \
-    if ((outcome).rejected != (want)) {                                \
-      return Message::Begin(BOOT_WHERE "rejected == " #want ", got: ") \
-          .Add(boot::Describe((outcome).rejected))                     \
+    if ((outcome).layout.header.version != (want)) {                   \
+      return Message::Begin(MQOTA_SELFTEST_WHERE "booted version == ") \
+          .Version(want)                                               \
+          .Add(", got: ")                                              \
+          .Version((outcome).layout.header.version)                    \
           .c_str();                                                    \
     }                                                                  \
+  } while (false)
+
+#define EXPECT_REJECTED(outcome, want)                                           \
+  do {                                                                           \
+    if ((outcome).rejected != (want)) {                                          \
+      return Message::Begin(MQOTA_SELFTEST_WHERE "rejected == " #want ", got: ") \
+          .Add(boot::Describe((outcome).rejected))                               \
+          .c_str();                                                              \
+    }                                                                            \
   } while (false)
 
 // --- The flash --------------------------------------------------------------
@@ -222,23 +180,6 @@ struct SlotLayout {
 constexpr SlotLayout kScratchLayout{8, 8, 1};
 constexpr SlotLayout kMoveLayout{9, 8, 0};
 constexpr SlotLayout kOverwriteLayout{8, 8, 0};
-
-// The image layer's crypto seam: real SHA-256, no signatures (see the top).
-class HashOnlyCrypto final : public image::CryptoBackend {
- public:
-  void Sha256Start() override { sha_.Start(); }
-  void Sha256Update(std::span<const uint8_t> data) override { sha_.Update(data); }
-  void Sha256Finish(image::Sha256Digest digest) override { sha_.Finish(digest); }
-  image::SignatureCheck Verify(image::SignatureType, std::span<const uint8_t>,
-                               image::ConstSha256Digest, std::span<const uint8_t>) override {
-    ++verify_calls;
-    return image::SignatureCheck::kUnsupported;
-  }
-  uint32_t verify_calls = 0;
-
- private:
-  selftest::Sha256 sha_;
-};
 
 // --- The bootloader's own stack -------------------------------------------
 
@@ -352,19 +293,12 @@ const char* SlotHolds(const char* where, Rig& rig, const flash::FlashArea& area,
 }
 
 #define EXPECT_SLOT(rig, area, image) \
-  RETURN_IF_FAILED(SlotHolds(BOOT_WHERE, (rig), (rig).area(), #area, Image##image(), #image))
-
-Digest Sha256Of(std::span<const uint8_t> data) {
-  Sha256 sha;
-  sha.Update(data);
-  Digest digest{};
-  sha.Finish(digest);
-  return digest;
-}
+  RETURN_IF_FAILED(                   \
+      SlotHolds(MQOTA_SELFTEST_WHERE, (rig), (rig).area(), #area, Image##image(), #image))
 
 // --- Image B ----------------------------------------------------------------
 
-std::span<const uint8_t> ImageA() { return kImageA; }
+std::span<const uint8_t> ImageA() { return kImage; }
 std::span<const uint8_t> ImageB() { return g_image_b; }
 
 // Makes B from A (once): the version bytes at offset 20..27 rewritten, the
@@ -372,7 +306,7 @@ std::span<const uint8_t> ImageB() { return g_image_b; }
 // recomputed over [0, hashed_size). Both then validate hash-only.
 const char* MakeImageB() {
   if (g_image_b_made) return nullptr;
-  std::copy(kImageA.begin(), kImageA.end(), g_image_b.begin());
+  std::copy(kImage.begin(), kImage.end(), g_image_b.begin());
   g_image_b[image::kOffVersionMajor] = kVersionB.major;
   g_image_b[image::kOffVersionMinor] = kVersionB.minor;
   StoreLe16(g_image_b, image::kOffVersionRevision, kVersionB.revision);
@@ -395,14 +329,12 @@ const char* MakeImageB() {
   std::copy(digest.begin(), digest.end(), g_image_b.begin() + *sha_offset);
 
   // Both images validate with the bootloader's options, and only B is B.
-  image::ValidationOptions options;
-  options.require_signature = false;
   HashOnlyCrypto crypto;
   for (const std::span<const uint8_t> bytes : {ImageA(), ImageB()}) {
     image::MemoryImageSource each(bytes);
-    const auto valid = image::ValidateImage(each, crypto, options);
+    const auto valid = image::ValidateImage(each, crypto, HashOnlyOptions());
     if (!valid.ok()) {
-      return Message::Begin(BOOT_WHERE "image ")
+      return Message::Begin(MQOTA_SELFTEST_WHERE "image ")
           .Add(bytes.data() == g_image_b.data() ? "B" : "A")
           .Add(" validates hash-only, got: ")
           .Add(image::Describe(valid.error().code))
@@ -420,8 +352,8 @@ const char* MakeImageB() {
 const char* InstallAWithPendingB(Rig& rig, bool permanent = false) {
   RETURN_IF_FAILED(MakeImageB());
   MQOTA_EXPECT(rig.usable());
-  RETURN_IF_FAILED(Place(BOOT_WHERE, rig.primary(), ImageA()));
-  RETURN_IF_FAILED(Place(BOOT_WHERE, rig.secondary(), ImageB()));
+  RETURN_IF_FAILED(Place(MQOTA_SELFTEST_WHERE, rig.primary(), ImageA()));
+  RETURN_IF_FAILED(Place(MQOTA_SELFTEST_WHERE, rig.secondary(), ImageB()));
   EXPECT_BOOT_OK(boot::SetPending(rig.secondary_trailer(), permanent));
   return nullptr;
 }
@@ -477,13 +409,22 @@ const char* BootChangesNothing(Rig& rig, const ImageVersion& version) {
   MQOTA_EXPECT(outcome->confirmed);
   EXPECT_REJECTED(*outcome, RejectReason::kNone);
   if (rig.chip().changes() != 0) {
-    return Message::Begin(BOOT_WHERE "no write or erase, got: ")
+    return Message::Begin(MQOTA_SELFTEST_WHERE "no write or erase, got: ")
         .Dec(rig.chip().changes())
         .Add(" writes and erases")
         .c_str();
   }
   MQOTA_EXPECT(Sha256Of(g_chip) == before);
   return nullptr;
+}
+
+// The whole life of an upgrade never confirmed, the same for every swap
+// algorithm: the TEST upgrade to B, the revert to A, then a boot with nothing
+// left to do.
+const char* UpgradeRevertAndSettle(Rig& rig) {
+  RETURN_IF_FAILED(TestUpgradeToB(rig));
+  RETURN_IF_FAILED(RevertToA(rig));
+  return BootChangesNothing(rig, kVersionA);
 }
 
 // --- Checks -----------------------------------------------------------------
@@ -507,9 +448,7 @@ const char* ScratchRevertsUnconfirmed() {
 const char* ScratchStableAfterRevert() {
   boot::SwapScratch algorithm;
   Rig rig(kScratchLayout, algorithm);
-  RETURN_IF_FAILED(TestUpgradeToB(rig));
-  RETURN_IF_FAILED(RevertToA(rig));
-  return BootChangesNothing(rig, kVersionA);
+  return UpgradeRevertAndSettle(rig);
 }
 
 // (4) Confirmed by the application (SetConfirmed): B stays, nothing moves.
@@ -531,9 +470,7 @@ const char* ScratchConfirmedStays() {
 const char* MoveTestUpgradeAndRevert() {
   boot::SwapMove algorithm;
   Rig rig(kMoveLayout, algorithm);
-  RETURN_IF_FAILED(TestUpgradeToB(rig));
-  RETURN_IF_FAILED(RevertToA(rig));
-  return BootChangesNothing(rig, kVersionA);
+  return UpgradeRevertAndSettle(rig);
 }
 
 // (6) Overwrite-only (fast): B is copied over A for good, the request is
@@ -577,7 +514,8 @@ const char* BootRecordRoundTrips() {
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x25, 0xf7, 0x7b};
   const auto diff = std::mismatch(bytes.begin(), bytes.end(), kExpected.begin());
   if (diff.first != bytes.end()) {
-    return Message::Begin(BOOT_WHERE "encoded record == host's, got: a different byte at ")
+    return Message::Begin(MQOTA_SELFTEST_WHERE
+                          "encoded record == host's, got: a different byte at ")
         .Dec(static_cast<uint32_t>(diff.first - bytes.begin()))
         .c_str();
   }
@@ -609,7 +547,7 @@ const char* CorruptSecondaryRejected() {
   EXPECT_REJECTED(*outcome, RejectReason::kInvalid);
   if (outcome->image_error.code != ImageErrc::kHashMismatch ||
       outcome->image_error.offset != kSha256TlvValueOffset) {
-    return Message::Begin(BOOT_WHERE "image_error == kHashMismatch at ")
+    return Message::Begin(MQOTA_SELFTEST_WHERE "image_error == kHashMismatch at ")
         .Dec(kSha256TlvValueOffset)
         .Add(", got: ")
         .Add(image::Describe(outcome->image_error.code))
@@ -637,7 +575,7 @@ const char* CorruptSecondaryRejected() {
 const char* BootStackWithinBudget() {
   MQOTA_EXPECT(g_boot_stack_peak > 0);  // the checks above did boot
   if (g_boot_stack_peak > kBootStackBudgetBytes) {
-    return Message::Begin(BOOT_WHERE "Boot() stack <= ")
+    return Message::Begin(MQOTA_SELFTEST_WHERE "Boot() stack <= ")
         .Dec(kBootStackBudgetBytes)
         .Add(" bytes, got: ")
         .Dec(g_boot_stack_peak)

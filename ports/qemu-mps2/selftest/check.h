@@ -38,10 +38,13 @@ inline void Clobber(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
 #define MQOTA_SELFTEST_STR_(x) #x
 #define MQOTA_SELFTEST_STR(x) MQOTA_SELFTEST_STR_(x)
 
+// "<file>:<line>: ", the start of every failure sentence: a string literal, so
+// a check's own text can follow it directly (MQOTA_SELFTEST_WHERE "x == y").
+// Inside another macro, __LINE__ is the line that macro was used on.
+#define MQOTA_SELFTEST_WHERE __FILE_NAME__ ":" MQOTA_SELFTEST_STR(__LINE__) ": "
+
 // Inside a check: fails it with "<file>:<line>: <condition>" when false.
-#define MQOTA_EXPECT(condition)                                              \
-  do {                                                                       \
-    if (!(condition)) {                                                      \
-      return __FILE_NAME__ ":" MQOTA_SELFTEST_STR(__LINE__) ": " #condition; \
-    }                                                                        \
+#define MQOTA_EXPECT(condition)                               \
+  do {                                                        \
+    if (!(condition)) return MQOTA_SELFTEST_WHERE #condition; \
   } while (false)

@@ -1,7 +1,8 @@
 // mqota::image on the target: a real MCUboot image made by imgtool
-// (tests/vectors/imgtool/ecdsa-v1.2.3+4.bin, facts in expected.json there)
-// parsed, walked and validated by the code the bootloader will run, with a
-// real SHA-256 (sha256.h), from memory and through a FlashArea.
+// (tests/vectors/imgtool/ecdsa-v1.2.3+4.bin, facts in expected.json there,
+// restated in vector_image.h) parsed, walked and validated by the code the
+// bootloader will run, with a real SHA-256 (sha256.h), from memory and through
+// a FlashArea.
 //
 // The image is embedded at build time (embed_file.cmake makes
 // imgtool_ecdsa_image.{h,cpp}): a const array in flash (.rodata), not RAM,
@@ -10,22 +11,22 @@
 //
 // Signature verification on the target is out of scope: there is no P-256
 // implementation for arm-none-eabi here (Debian packages no mbedTLS for it), so
-// the backend's Verify answers kUnsupported. The host tests verify this
-// image's signature (image/tests/vector_test.cpp).
+// the backend's Verify answers kUnsupported (HashOnlyCrypto, test_crypto.h).
+// The host tests verify this image's signature (image/tests/vector_test.cpp).
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
 
 #include "check.h"
+#include "hex.h"
 #include "imgtool_ecdsa_image.h"
 #include "layers.h"
+#include "message.h"
 #include "mqota/flash/flash_area.h"
 #include "mqota/flash/ram_flash.h"
-#include "mqota/image/crypto.h"
 #include "mqota/image/error.h"
 #include "mqota/image/format.h"
 #include "mqota/image/image_source.h"
@@ -34,6 +35,8 @@
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
 #include "sha256.h"
+#include "test_crypto.h"
+#include "vector_image.h"
 
 namespace mqota::selftest {
 namespace {
@@ -46,91 +49,7 @@ using image::MemoryImageSource;
 using image::ValidatedImage;
 using image::ValidationOptions;
 
-using Digest = std::array<uint8_t, 32>;
-
-// --- What expected.json records for ecdsa-v1.2.3+4.bin ---------------------
-
-constexpr std::span<const uint8_t> kImage(vectors::kEcdsaImage);
-constexpr uint32_t kImageBytes = 21174;  // file_size == image_end
-constexpr uint32_t kHdrSize = 0x400;
-constexpr uint32_t kImgSize = 20000;
-constexpr uint32_t kHashedSize = 21024;  // header + padding + payload, no protected TLVs
-constexpr uint32_t kTlvTot = 150;
-// Where the SHA256 TLV's value lies: ValidateImage reports a mismatch there.
-constexpr uint32_t kSha256TlvValueOffset = kHashedSize + 4 + 4;
-
-// file_sha256: the whole file, to prove the embedded copy is the file.
-constexpr Digest kFileSha256 = {0x29, 0x9e, 0x11, 0xf9, 0xcf, 0xd3, 0x71, 0xef, 0xc4, 0x73, 0x31,
-                                0x3d, 0x61, 0x9c, 0x4d, 0xc7, 0x42, 0x90, 0x9a, 0xf4, 0xe2, 0x98,
-                                0x08, 0xf2, 0xd7, 0xfd, 0x64, 0x31, 0x3c, 0xc8, 0xdf, 0x57};
-// sha256_digest: the hashed region [0, 21024).
-constexpr Digest kImageDigest = {0x1f, 0xb2, 0x10, 0xf9, 0xce, 0xa4, 0xb1, 0x7e, 0x76, 0xb6, 0x2e,
-                                 0x87, 0x71, 0x8f, 0x46, 0x2d, 0x85, 0xd7, 0x75, 0x28, 0xcb, 0x52,
-                                 0x80, 0xd9, 0x66, 0x09, 0x94, 0x94, 0x4d, 0xb1, 0x54, 0xcd};
-// keys.ecdsa-p256.spki_der_hex: the key that signed the image (a TEST key).
-constexpr std::array<uint8_t, 91> kEcdsaPublicKeyDer = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04, 0x87, 0x35, 0x50, 0x50, 0xc5,
-    0x3d, 0xad, 0x0c, 0x4f, 0x0b, 0x36, 0xdb, 0xe2, 0x0f, 0x05, 0x84, 0x8f, 0x99, 0xf5, 0x5f, 0x13,
-    0x85, 0x67, 0x2b, 0x12, 0x48, 0x6b, 0x6f, 0xff, 0xa0, 0x1c, 0x0a, 0xb0, 0x32, 0x99, 0xb2, 0x31,
-    0x6d, 0x1a, 0xcf, 0x3a, 0x36, 0xd1, 0x83, 0x24, 0xa4, 0x88, 0x66, 0xb1, 0x8e, 0xa4, 0xe0, 0x90,
-    0xdc, 0x08, 0x85, 0x83, 0xae, 0x61, 0xca, 0xf1, 0xcc, 0x51, 0x44};
-
-struct RecordedTlv {
-  uint16_t type;
-  uint16_t length;
-  uint32_t value_offset;
-};
-// The unprotected block, in order: SHA256, KEYHASH, ECDSA_SIG.
-constexpr RecordedTlv kRecordedTlvs[] = {
-    {image::tlv::kSha256, 32, kHashedSize + 4 + 4},
-    {image::tlv::kKeyHash, 32, kHashedSize + 4 + 36 + 4},
-    {image::tlv::kEcdsaSig, 70, kHashedSize + 4 + 36 + 36 + 4},
-};
-
 // --- Helpers --------------------------------------------------------------
-
-// The image layer's crypto seam with a real SHA-256 and no signature
-// verification (see the top of this file). Verify records its call so a check
-// can see that validation reached it with the right key and signature.
-class HashOnlyCrypto final : public image::CryptoBackend {
- public:
-  void Sha256Start() override { sha_.Start(); }
-  void Sha256Update(std::span<const uint8_t> data) override { sha_.Update(data); }
-  void Sha256Finish(image::Sha256Digest digest) override { sha_.Finish(digest); }
-
-  image::SignatureCheck Verify(image::SignatureType type, std::span<const uint8_t> public_key_der,
-                               image::ConstSha256Digest /*digest*/,
-                               std::span<const uint8_t> signature) override {
-    ++verify_calls;
-    last_type = type;
-    last_key_bytes = public_key_der.size();
-    last_signature_bytes = signature.size();
-    return image::SignatureCheck::kUnsupported;  // no P-256 on the target (yet)
-  }
-
-  uint32_t verify_calls = 0;
-  image::SignatureType last_type = image::SignatureType::kEd25519;
-  size_t last_key_bytes = 0;
-  size_t last_signature_bytes = 0;
-
- private:
-  selftest::Sha256 sha_;  // qualified: CryptoBackend::Sha256 hides the class name
-};
-
-ValidationOptions HashOnlyOptions() {
-  ValidationOptions options;
-  options.require_signature = false;
-  return options;
-}
-
-Digest Sha256Of(std::span<const uint8_t> data) {
-  Sha256 sha;
-  sha.Update(data);
-  Digest digest{};
-  sha.Finish(digest);
-  return digest;
-}
 
 std::span<const uint8_t> Text(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -138,50 +57,36 @@ std::span<const uint8_t> Text(std::string_view text) {
 
 // A failure message that names the error the image layer returned, e.g.
 // "image_checks.cpp:241: layout ok, got: the image is truncated: it ends
-// before its declared size (offset 12)". Built in a static buffer, which the
-// runner prints before the next check runs.
+// before its declared size (offset 12)".
 const char* ImageFailure(const char* expectation, const image::ImageError& error) {
-  static std::array<char, 256> text;
-  size_t used = 0;
-  const auto append = [&](const char* part) {
-    for (; *part != '\0' && used + 1 < text.size(); ++part) text[used++] = *part;
-  };
-  std::array<char, 11> digits{};  // a uint32_t in decimal, and a NUL
-  size_t first = digits.size() - 1;
-  uint32_t offset = error.offset;
-  do {
-    digits[--first] = static_cast<char>('0' + offset % 10);
-    offset /= 10;
-  } while (offset != 0);
-  append(expectation);
-  append(", got: ");
-  append(image::Describe(error.code));
-  append(" (offset ");
-  append(&digits[first]);
-  append(")");
-  text[used] = '\0';
-  return text.data();
+  return Message::Begin(expectation)
+      .Add(", got: ")
+      .Add(image::Describe(error.code))
+      .Add(" (offset ")
+      .Dec(error.offset)
+      .Add(")")
+      .c_str();
 }
-
-#define MQOTA_IMAGE_WHERE __FILE_NAME__ ":" MQOTA_SELFTEST_STR(__LINE__) ": "
 
 // Inside a check: fails it unless `result` (an ImageResult or ImageStatus) is
 // ok, naming the error it holds.
-#define EXPECT_IMAGE_OK(result)                                                                 \
-  do {                                                                                          \
-    const auto& checked_ = (result);                                                            \
-    if (!checked_.ok()) return ImageFailure(MQOTA_IMAGE_WHERE #result " ok", checked_.error()); \
+#define EXPECT_IMAGE_OK(result)                                                  \
+  do {                                                                           \
+    const auto& checked_ = (result);                                             \
+    if (!checked_.ok()) {                                                        \
+      return ImageFailure(MQOTA_SELFTEST_WHERE #result " ok", checked_.error()); \
+    }                                                                            \
   } while (false)
 
 // Inside a check: fails it unless `result` failed with `errc` at offset `at`.
-#define EXPECT_IMAGE_ERROR(result, errc, at)                                              \
-  do {                                                                                    \
-    const auto& checked_ = (result);                                                      \
-    if (checked_.ok()) return MQOTA_IMAGE_WHERE #result " fails with " #errc ", got: ok"; \
-    if (checked_.error().code != (errc) || checked_.error().offset != (at)) {             \
-      return ImageFailure(MQOTA_IMAGE_WHERE #result " fails with " #errc " at " #at,      \
-                          checked_.error());                                              \
-    }                                                                                     \
+#define EXPECT_IMAGE_ERROR(result, errc, at)                                                 \
+  do {                                                                                       \
+    const auto& checked_ = (result);                                                         \
+    if (checked_.ok()) return MQOTA_SELFTEST_WHERE #result " fails with " #errc ", got: ok"; \
+    if (checked_.error().code != (errc) || checked_.error().offset != (at)) {                \
+      return ImageFailure(MQOTA_SELFTEST_WHERE #result " fails with " #errc " at " #at,      \
+                          checked_.error());                                                 \
+    }                                                                                        \
   } while (false)
 
 // One static buffer, used in turn as the RAM copy of the image (checks that
@@ -199,20 +104,30 @@ std::span<uint8_t> CopyImageToRam() {
   return copy;
 }
 
+// Validates `source` hash-only with `crypto` and expects the recorded image
+// (its digest and size), whichever way `source` reads it: the checks from
+// memory and from flash hold it to the same record. The validated image goes
+// to `*validated` for a check that looks further.
+const char* ValidatesAsRecorded(image::ImageSource& source, HashOnlyCrypto& crypto,
+                                std::optional<ValidatedImage>* validated = nullptr) {
+  const ImageResult<ValidatedImage> result =
+      image::ValidateImage(source, crypto, HashOnlyOptions());
+  EXPECT_IMAGE_OK(result);
+  MQOTA_EXPECT(result->digest == kImageDigest);
+  MQOTA_EXPECT(result->layout.total_size == kImageBytes);
+  if (validated != nullptr) *validated = *result;
+  return nullptr;
+}
+
 // --- Checks ---------------------------------------------------------------
 
 // The test-only SHA-256 against FIPS 180-2 appendix B's examples (one block,
 // two blocks, and the empty message), fed whole and in uneven pieces.
 const char* Sha256KnownAnswers() {
-  constexpr Digest kEmpty = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
-                             0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
-                             0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
-  constexpr Digest kAbc = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
-                           0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
-                           0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
-  constexpr Digest kTwoBlocks = {0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8, 0xe5, 0xc0, 0x26,
-                                 0x93, 0x0c, 0x3e, 0x60, 0x39, 0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff,
-                                 0x21, 0x67, 0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1};
+  constexpr Digest kEmpty = Hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  constexpr Digest kAbc = Hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  constexpr Digest kTwoBlocks =
+      Hex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   const std::span<const uint8_t> two_blocks =
       Text(Opaque("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"));
   MQOTA_EXPECT(Sha256Of({}) == kEmpty);
@@ -246,7 +161,7 @@ const char* LayoutMatchesRecord() {
   MQOTA_EXPECT(header.protect_tlv_size == 0);
   MQOTA_EXPECT(header.img_size == kImgSize);
   MQOTA_EXPECT(header.flags == 0);
-  MQOTA_EXPECT(header.version == (ImageVersion{1, 2, 3, 4}));
+  MQOTA_EXPECT(header.version == kImageVersion);
   MQOTA_EXPECT(header.pad1 == 0);
   MQOTA_EXPECT(layout->hashed_size == kHashedSize);
   MQOTA_EXPECT(layout->protected_tlv_offset == kHdrSize + kImgSize);
@@ -312,11 +227,8 @@ const char* VersionFormatsAndOrders() {
 const char* ValidatesWithRecordedDigest() {
   MemoryImageSource source(kImage);
   HashOnlyCrypto crypto;
-  const ImageResult<ValidatedImage> result =
-      image::ValidateImage(source, crypto, HashOnlyOptions());
-  EXPECT_IMAGE_OK(result);
-  MQOTA_EXPECT(result->digest == kImageDigest);
-  MQOTA_EXPECT(result->layout.total_size == kImageBytes);
+  std::optional<ValidatedImage> result;
+  if (const char* why = ValidatesAsRecorded(source, crypto, &result)) return why;
   MQOTA_EXPECT(!result->security_counter.has_value());
   MQOTA_EXPECT(!result->signing_key_index.has_value());
   MQOTA_EXPECT(crypto.verify_calls == 0);  // no trusted key: no signature to check
@@ -398,12 +310,7 @@ const char* ValidatesFromFlashArea() {
   image::FlashImageSource source(slot);
   MQOTA_EXPECT(source.size_bytes() == (kFlashSectors - 1) * kSectorBytes);
   HashOnlyCrypto crypto;
-  const ImageResult<ValidatedImage> result =
-      image::ValidateImage(source, crypto, HashOnlyOptions());
-  EXPECT_IMAGE_OK(result);
-  MQOTA_EXPECT(result->digest == kImageDigest);
-  MQOTA_EXPECT(result->layout.total_size == kImageBytes);
-  return nullptr;
+  return ValidatesAsRecorded(source, crypto);
 }
 
 constexpr Check kChecks[] = {

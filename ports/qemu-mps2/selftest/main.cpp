@@ -19,11 +19,8 @@ using mqota::selftest::Layer;
 using namespace mqota::qemu_mps2;
 
 constexpr Layer (*kLayers[])() = {
-    mqota::selftest::PortChecks,
-    mqota::selftest::BaseChecks,
-    mqota::selftest::FlashChecks,
-    mqota::selftest::ImageChecks,
-    mqota::selftest::BootChecks,
+    mqota::selftest::PortChecks,  mqota::selftest::BaseChecks, mqota::selftest::FlashChecks,
+    mqota::selftest::ImageChecks, mqota::selftest::BootChecks,
 };
 
 constexpr uint32_t kMaxExitStatus = 98;

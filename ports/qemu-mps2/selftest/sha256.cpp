@@ -126,4 +126,12 @@ void Sha256::Finish(std::span<uint8_t, kDigestBytes> digest) {
   block_used_ = 0;
 }
 
+Digest Sha256Of(std::span<const uint8_t> data) {
+  Sha256 sha;
+  sha.Update(data);
+  Digest digest{};
+  sha.Finish(digest);
+  return digest;
+}
+
 }  // namespace mqota::selftest

@@ -37,4 +37,10 @@ class Sha256 {
   uint64_t message_bytes_ = 0;                // message length so far
 };
 
+// A SHA-256 digest held by value, so checks can compare two with ==.
+using Digest = std::array<uint8_t, Sha256::kDigestBytes>;
+
+// The digest of `data`, in one call: the usual need of a check.
+Digest Sha256Of(std::span<const uint8_t> data);
+
 }  // namespace mqota::selftest
