@@ -17,6 +17,8 @@ constexpr uint8_t kStatusState1 = 2;
 
 // Entries scanned per read when looking for the end of the log.
 constexpr uint32_t kScanChunkBytes = 128;
+// The largest write size (W = 32).
+constexpr uint32_t kMaxCellBytes = 32;
 
 BootStatus Check(const flash::FlashStatus& status) {
   if (!status.ok()) return FlashFailure(status.error());
@@ -102,6 +104,16 @@ struct Progress {
   uint32_t swaps_done = 0;  // swap half-steps completed, 0..2L
 };
 
+// Whether any byte of the `w` bytes at `cell` differs from `erased`. An entry
+// is read from its cell's first byte, but a write torn by a power cut may
+// leave that byte erased while programming others (spec §7.5); such a cell
+// counts as written: the entry is its step's last write, so the step is
+// complete, and writing the cell again would program bytes that are not
+// erased. Only a tear leaving every byte reading erased goes unseen.
+bool CellWritten(std::span<const uint8_t> cell, uint8_t erased) {
+  return std::any_of(cell.begin(), cell.end(), [erased](uint8_t b) { return b != erased; });
+}
+
 // Index of the last non-erased status entry, scanning backwards. A cut can
 // only lose the entry being written, never an earlier one, so the last entry
 // marks the furthest completed step even if an entry before it reads erased.
@@ -117,7 +129,9 @@ BootResult<std::optional<uint32_t>> FindLastEntry(const Trailer& trailer) {
     MQOTA_TRY(
         Check(area.Read(trailer.offset_bytes() + first * w, std::span(chunk).first(count * w))));
     for (uint32_t i = count; i > 0; --i) {
-      if (chunk[(i - 1) * w] != area.erased_value()) return std::optional<uint32_t>{first + i - 1};
+      if (CellWritten(std::span(chunk).subspan((i - 1) * w, w), area.erased_value())) {
+        return std::optional<uint32_t>{first + i - 1};
+      }
     }
     end = first;
   }
@@ -255,6 +269,45 @@ class MoveSwapper {
                       layout_.sector_bytes);
   }
 
+ public:
+  // A copy_done write torn by a power cut (spec §7.5) leaves a cell that
+  // reads neither UNSET nor SET, or UNSET over programmed bytes. It cannot be
+  // written again before the primary trailer sector is erased, and while it
+  // is erased the swap table would read "nothing pending, confirmed" (wrong
+  // for a TEST, and not the end state for any type). So the finished swap is
+  // first recorded in the secondary trailer, which a finished swap leaves
+  // erased and which never holds image bytes (MaxImageSize): swap_info,
+  // swap_size, then copy_done SET last, the magic left erased. With the magic
+  // erased the swap table sees no request there; no other writer puts a
+  // copy_done into a secondary trailer, so Resume() can tell this "repair
+  // record" apart and looks for it before anything else. A cut before its
+  // copy_done lands leaves the torn primary as it was, and the repair starts
+  // over (erasing the secondary trailer first).
+  BootStatus RepairTornFinish() {
+    MQOTA_TRY(secondary_.EraseSectors());
+    MQOTA_TRY(secondary_.WriteSwapInfo(type_, context_.image_index));
+    MQOTA_TRY(secondary_.WriteSwapSize(swap_size_));
+    MQOTA_TRY(secondary_.WriteCopyDone());
+    return CompleteRepair();
+  }
+
+  // With the repair record in place: erase the primary trailer sectors (last
+  // first; they hold no image bytes), write the end-state trailer with the
+  // magic last (spec §10 rule 1), then erase the record. Until the magic lands
+  // the primary is not a status source and the record makes the next boot
+  // redo this; once the primary reads GOOD with copy_done SET, Resume() only
+  // erases the record again.
+  BootStatus CompleteRepair() {
+    MQOTA_TRY(primary_.EraseSectors());
+    MQOTA_TRY(primary_.WriteSwapInfo(type_, context_.image_index));
+    if (type_ != SwapType::kTest) MQOTA_TRY(primary_.WriteImageOk());
+    MQOTA_TRY(primary_.WriteSwapSize(swap_size_));
+    MQOTA_TRY(primary_.WriteCopyDone());
+    MQOTA_TRY(primary_.WriteMagic());
+    return secondary_.EraseSectors();
+  }
+
+ private:
   // image_ok before copy_done (spec §10 rule 7): copy_done SET with image_ok
   // UNSET is the "revert me" state, which a PERM or a REVERT must never pass
   // through. Until copy_done lands the primary stays the status source with a
@@ -315,6 +368,40 @@ BootStatus ContinueRecorded(const SwapContext& context, const Layout& layout,
   return swapper.Run(progress, /*primary_is_source=*/true);
 }
 
+// The repair record of MoveSwapper::RepairTornFinish: secondary magic erased,
+// copy_done SET, a swap type and size. Nothing else writes a secondary
+// copy_done, so one that is not erased under an erased magic is always this
+// record, whole or torn.
+bool IsRepairRecord(const TrailerState& secondary, uint8_t image_index) {
+  return secondary.magic == MagicState::kUnset && secondary.copy_done == FlagState::kSet &&
+         IsSwap(secondary.swap_type) && secondary.swap_size.has_value() &&
+         secondary.image_index == image_index;
+}
+
+// A finished swap whose copy_done write was torn: the primary trailer GOOD
+// for a swap, its log complete (the last swap half logged), the copy_done
+// cell written but not reading SET, and no request in the secondary (whose
+// trailer the repair uses; a request there re-initialises the primary trailer
+// anyway when it runs).
+BootResult<bool> CopyDoneTorn(const SwapContext& context, const Layout& layout,
+                              const Recorded& record) {
+  const TrailerState& p = record.primary;
+  if (p.magic != MagicState::kGood || p.copy_done == FlagState::kSet || !IsSwap(p.swap_type) ||
+      !p.swap_size || record.secondary.magic == MagicState::kGood || !layout.Fits(*p.swap_size)) {
+    return false;
+  }
+  const Trailer primary(context.primary, context.trailer);
+  const uint32_t w = context.trailer.write_size;
+  std::array<uint8_t, kMaxCellBytes> cell{};
+  const auto span = std::span(cell).first(w);
+  MQOTA_TRY(Check(context.primary.Read(
+      context.primary.size_bytes() - context.trailer.copy_done_from_end(), span)));
+  if (!CellWritten(span, context.primary.erased_value())) return false;
+  MQOTA_TRY_ASSIGN(const std::optional<uint32_t> last, FindLastEntry(primary));
+  const uint32_t last_half = context.trailer.max_sectors + 2 * layout.LastIndex(*p.swap_size) - 1;
+  return last.has_value() && *last == last_half;
+}
+
 BootResult<bool> SecondaryHeaderErased(const SwapContext& context) {
   std::array<uint8_t, sizeof(image::kImageMagic)> magic{};
   MQOTA_TRY(Check(context.secondary.Read(0, magic)));
@@ -342,6 +429,38 @@ BootResult<ResumeResult> SwapMove::Resume(const SwapContext& context) {
   const auto layout = ReadLayout(context);
   if (!layout) return kGeometryError;
   MQOTA_TRY_ASSIGN(const Recorded record, ReadRecord(context));
+  // A repair of a torn copy_done under way outranks everything: the primary
+  // trailer it rebuilds may read erased, half written, or GOOD before its
+  // copy_done (which would otherwise look like a swap to restart). Once the
+  // primary is finished only the record's erase is left, and that must not
+  // depend on the record's fields: an erase of it torn with random bytes may
+  // have kept copy_done but mangled the rest.
+  if (record.secondary.magic == MagicState::kUnset &&
+      record.secondary.copy_done != FlagState::kUnset) {
+    const bool primary_done =
+        record.primary.magic == MagicState::kGood && record.primary.copy_done == FlagState::kSet;
+    if (primary_done) {
+      MQOTA_TRY(Trailer(context.secondary, context.trailer).EraseSectors());
+      return ResumeResult{ResumeKind::kCompleted, record.primary.swap_type,
+                          record.primary.swap_size.value_or(0)};
+    }
+    if (IsRepairRecord(record.secondary, context.image_index)) {
+      const SwapType type = record.secondary.swap_type;
+      const uint32_t swap_size = *record.secondary.swap_size;
+      if (!layout->Fits(swap_size)) return kGeometryError;
+      MQOTA_TRY(MoveSwapper(context, *layout, type, swap_size).CompleteRepair());
+      return ResumeResult{ResumeKind::kCompleted, type, swap_size};
+    }
+    // A record whose copy_done write was torn: the primary still shows its
+    // torn copy_done, and the repair below starts over.
+  }
+  MQOTA_TRY_ASSIGN(const bool torn_finish, CopyDoneTorn(context, *layout, record));
+  if (torn_finish) {
+    const SwapType type = record.primary.swap_type;
+    const uint32_t swap_size = *record.primary.swap_size;
+    MQOTA_TRY(MoveSwapper(context, *layout, type, swap_size).RepairTornFinish());
+    return ResumeResult{ResumeKind::kCompleted, type, swap_size};
+  }
   // No source, or a primary trailer that records no swap (an imgtool-padded
   // image): whatever is pending is the swap table's to decide.
   if (!RecordsSwap(record)) return ResumeResult{};

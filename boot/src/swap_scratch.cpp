@@ -9,8 +9,10 @@ namespace mqota::boot {
 namespace {
 
 constexpr uint32_t kStatesPerRegion = 3;
+// The largest write size (W = 32).
+constexpr uint32_t kMaxCellBytes = 32;
 // The two scratch log cells (largest W) handed to the primary in one write.
-constexpr uint32_t kMaxHandoverBytes = 2 * 32;
+constexpr uint32_t kMaxHandoverBytes = 2 * kMaxCellBytes;
 
 constexpr BootError kBadGeometry{BootErrc::kBadGeometry, {}};
 
@@ -23,6 +25,34 @@ constexpr TrailerGeometry ScratchGeometry(const TrailerGeometry& slot) {
 BootStatus Check(flash::FlashStatus status) {
   if (!status.ok()) return FlashFailure(status.error());
   return {};
+}
+
+// Whether the W-byte cell at `offset` holds anything but the erased value.
+// Status entries and flags are read from the cell's first byte, but a write
+// torn by a power cut may leave that byte erased while programming others
+// (spec §7.5): such a cell must count as written, since writing it again would
+// program bytes that are not erased. Only a tear that leaves every byte of the
+// cell reading erased goes unseen (see swap_scratch.h).
+BootResult<bool> CellWritten(const flash::FlashArea& area, uint32_t offset, uint32_t write_size) {
+  std::array<uint8_t, kMaxCellBytes> cell{};
+  const auto span = std::span(cell).first(write_size);
+  MQOTA_TRY(Check(area.Read(offset, span)));
+  const uint8_t erased = area.erased_value();
+  return std::any_of(span.begin(), span.end(), [erased](uint8_t b) { return b != erased; });
+}
+
+BootResult<bool> StatusEntryWritten(const Trailer& log, uint32_t index) {
+  const uint32_t w = log.geometry().write_size;
+  return CellWritten(log.area(), log.offset_bytes() + index * w, w);
+}
+
+// copy_done is written last, alone in its cell: a cell that is written but
+// does not read SET is that write, torn.
+BootResult<bool> CopyDoneTorn(const Trailer& trailer, const TrailerState& state) {
+  if (state.copy_done == FlagState::kSet) return false;
+  const TrailerGeometry& g = trailer.geometry();
+  return CellWritten(trailer.area(), trailer.area().size_bytes() - g.copy_done_from_end(),
+                     g.write_size);
 }
 
 // Offset of the first slot sector holding trailer bytes (layout checked).
@@ -96,6 +126,17 @@ class Plan {
   uint32_t DataSectorBytes(const Region& region) const {
     return HoldsTrailer(region) ? trailer_sector_offset_ - region.offset : region.size;
   }
+  uint32_t trailer_sector_offset() const { return trailer_sector_offset_; }
+  // Bytes a finished swap left in the trailer sectors below the trailer: the
+  // part of the trailer region's copy at or above the first trailer sector
+  // (0 when the image stays below it: the swap erased those sectors whole).
+  // At most the scratch's room below its trailer, like any region copy.
+  uint32_t TrailerSectorDataBytes() const {
+    const Region first = First();
+    if (!HoldsTrailer(first)) return 0;
+    const uint32_t end = first.offset + CopyBytes(first);
+    return end > trailer_sector_offset_ ? end - trailer_sector_offset_ : 0;
+  }
 
  private:
   Region EndingAt(uint32_t last_sector) const {
@@ -160,13 +201,13 @@ class ScratchSwap {
         // the swap, which may again erase and rebuild every trailer (a
         // restart redoes this set-up; nothing of value has moved yet).
         MQOTA_TRY(Check(scratch_.area().EraseAll()));
-        MQOTA_TRY(InitTrailer(scratch_));
+        MQOTA_TRY(InitTrailer(scratch_, carry_image_ok_));
         if (!log_in_scratch) {
           // The region leaves the trailer sectors alone, so the primary log
           // can be prepared now; the scratch magic still vouches for the swap
           // while the primary trailer is half built (its magic comes last).
           MQOTA_TRY(primary_.EraseSectors());
-          MQOTA_TRY(InitTrailer(primary_));
+          MQOTA_TRY(InitTrailer(primary_, PrimaryImageOk()));
           // Now the primary is the status source; the scratch trailer must
           // go before the first entry lands in the primary log, or a reset
           // would read the empty scratch log and restart a swap under way.
@@ -206,18 +247,30 @@ class ScratchSwap {
     if (log_in_scratch) {
       // The primary trailer and log are complete, so the scratch one must
       // not be followed again. Last sector first: a reset mid-erase kills the
-      // scratch magic before any data it would have the primary redo from
-      // (a sector erase torn in its middle is not covered, as upstream).
+      // scratch magic before any data it would have the primary redo from.
+      // A sector erase torn in its middle may leave the magic alive over
+      // data it no longer vouches for: Resume() then sees the primary
+      // trailer GOOD with this state-2 entry logged, and finishes this erase
+      // instead of following the scratch (FollowPrimaryAfterStateTwo).
       MQOTA_TRY(scratch_.EraseSectors());
     }
     return {};
   }
 
+  // The primary trailer carries image_ok for PERM (from the request) and for
+  // REVERT. A REVERT's image_ok is written here, before the magic, rather
+  // than at the end as upstream does: the same number of writes, but a write
+  // torn by a cut then only ever hits a trailer whose magic is not yet
+  // written, which the restart erases, never a finished trailer that could
+  // not be rewritten without an erase. The scratch trailer carries only the
+  // request's image_ok (its REVERT value comes from swap_info).
+  bool PrimaryImageOk() const { return carry_image_ok_ || type_ == SwapType::kRevert; }
+
   // swap_info, image_ok, swap_size, then the magic: a trailer only reads GOOD
   // once every field it vouches for is in place (spec §10 rule 1).
-  BootStatus InitTrailer(const Trailer& trailer) {
+  BootStatus InitTrailer(const Trailer& trailer, bool image_ok) {
     MQOTA_TRY(trailer.WriteSwapInfo(type_, context_.image_index));
-    if (carry_image_ok_) MQOTA_TRY(trailer.WriteImageOk());
+    if (image_ok) MQOTA_TRY(trailer.WriteImageOk());
     MQOTA_TRY(trailer.WriteSwapSize(swap_size_));
     return trailer.WriteMagic();
   }
@@ -232,7 +285,7 @@ class ScratchSwap {
     const auto span = std::span(cells).first(bytes);
     MQOTA_TRY(Check(context_.scratch->Read(scratch_.offset_bytes(), span)));
     MQOTA_TRY(Check(context_.primary.Write(primary_.offset_bytes(), span)));
-    return InitTrailer(primary_);
+    return InitTrailer(primary_, PrimaryImageOk());
   }
 
   // image_ok before copy_done: a reset between the two must not leave the
@@ -241,11 +294,58 @@ class ScratchSwap {
   // a cell twice.
   BootStatus Finish() {
     MQOTA_TRY_ASSIGN(const TrailerState state, primary_.Read());
-    const bool wants_image_ok = type_ == SwapType::kPerm || type_ == SwapType::kRevert;
-    if (wants_image_ok && state.image_ok == FlagState::kUnset) MQOTA_TRY(primary_.WriteImageOk());
+    if (WantsImageOk() && state.image_ok == FlagState::kUnset) MQOTA_TRY(primary_.WriteImageOk());
     if (state.copy_done == FlagState::kUnset) MQOTA_TRY(primary_.WriteCopyDone());
     return {};
   }
+
+ public:
+  // A copy_done write torn by a power cut (spec §7.5) leaves a cell that reads
+  // neither UNSET nor SET, or UNSET over programmed bytes. Nothing can be
+  // written there again before the primary trailer sectors are erased, and
+  // while they are erased the swap table would read "nothing pending,
+  // confirmed" (wrong for a TEST). So the finished swap is first recorded in
+  // the scratch, which a finished swap no longer needs: the bytes the swap
+  // left in the primary's trailer sectors below the trailer (the trailer
+  // region's image tail), then swap_info, swap_size and copy_done SET, copy_done
+  // last, the scratch magic left erased. That "repair record" is unlike any
+  // scratch trailer a swap writes (those have a GOOD magic and never a
+  // copy_done), and Resume() looks for it before anything else.
+  // A cut before copy_done lands leaves no record: the primary still shows
+  // its torn copy_done and the repair starts over (the scratch is erased
+  // first). From the record on, CompleteRepair() redoes the rest.
+  BootStatus RepairTornFinish() {
+    const uint32_t tail = plan_.TrailerSectorDataBytes();
+    MQOTA_TRY(Check(context_.scratch->EraseAll()));
+    MQOTA_TRY(Copy(context_.primary, plan_.trailer_sector_offset(), *context_.scratch, 0, tail));
+    MQOTA_TRY(scratch_.WriteSwapInfo(type_, context_.image_index));
+    MQOTA_TRY(scratch_.WriteSwapSize(swap_size_));
+    MQOTA_TRY(scratch_.WriteCopyDone());
+    return CompleteRepair();
+  }
+
+  // With the repair record in place: erase the primary trailer sectors (last
+  // first), put the image tail back, write the end-state trailer with the
+  // magic last, then erase the record (last sector first). Until the magic
+  // lands the primary reads "no trailer" or a BAD magic, and the record makes
+  // the next boot redo this from the scratch bytes, which nothing here
+  // touches. Once the primary reads GOOD with copy_done SET, Resume() only
+  // erases the record again: the scratch bytes are never read after that, so
+  // an erase of the record torn in its middle cannot bring stale bytes back.
+  BootStatus CompleteRepair() {
+    MQOTA_TRY(primary_.EraseSectors());
+    MQOTA_TRY(Copy(*context_.scratch, 0, context_.primary, plan_.trailer_sector_offset(),
+                   plan_.TrailerSectorDataBytes()));
+    MQOTA_TRY(primary_.WriteSwapInfo(type_, context_.image_index));
+    if (WantsImageOk()) MQOTA_TRY(primary_.WriteImageOk());
+    MQOTA_TRY(primary_.WriteSwapSize(swap_size_));
+    MQOTA_TRY(primary_.WriteCopyDone());
+    MQOTA_TRY(primary_.WriteMagic());
+    return scratch_.EraseSectors();
+  }
+
+ private:
+  bool WantsImageOk() const { return type_ == SwapType::kPerm || type_ == SwapType::kRevert; }
 
   // The entry is written only after the step's last flash operation, so a
   // written entry always means the step's data is complete.
@@ -292,14 +392,48 @@ class ScratchSwap {
 
 // Entries up to the first erased one; any after a gap (a failed status write)
 // are ignored, as upstream does: the bootloader validates the primary after.
+// An entry counts when any byte of its cell is written (CellWritten): an entry
+// write is the last operation of its step, so even a torn one means the
+// step's data is complete, and the entry must not be written again.
 BootResult<uint32_t> CountLogEntries(const Trailer& log, uint32_t max_entries) {
   uint32_t count = 0;
   while (count < max_entries) {
-    MQOTA_TRY_ASSIGN(const std::optional<uint8_t> entry, log.ReadStatusEntry(count));
-    if (!entry) break;
+    MQOTA_TRY_ASSIGN(const bool written, StatusEntryWritten(log, count));
+    if (!written) break;
     ++count;
   }
   return count;
+}
+
+bool IsSwapType(SwapType type) {
+  return type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert;
+}
+
+// The repair record of ScratchSwap::RepairTornFinish: magic erased, copy_done
+// SET, a swap type and size. No scratch trailer of a swap looks like this (a
+// swap never writes the scratch copy_done), so a scratch copy_done that is
+// not erased under an erased magic is always this record, whole or torn.
+bool IsRepairRecord(const TrailerState& scratch, uint8_t image_index) {
+  return scratch.magic == MagicState::kUnset && scratch.copy_done == FlagState::kSet &&
+         IsSwapType(scratch.swap_type) && scratch.swap_size.has_value() &&
+         scratch.image_index == image_index;
+}
+
+// With the scratch trailer GOOD for a swap whose first region holds the slot
+// trailer: whether that region's state 2 already completed. State 2 rebuilds
+// the primary trailer (entries 0 and 1 handed over, the fields, the magic
+// last), then logs entry 2 in the primary, and only then erases the scratch
+// trailer. So a primary trailer that reads GOOD, unfinished, for the same
+// swap, with entry 2 written (even torn: it is the step's last write) means
+// the scratch is stale: its bytes may even be half erased by a torn erase
+// that left the magic, at the sector's end, alive.
+BootResult<bool> FollowPrimaryAfterStateTwo(const Trailer& primary, const TrailerState& p,
+                                            const TrailerState& scratch) {
+  if (p.magic != MagicState::kGood || p.copy_done != FlagState::kUnset ||
+      p.swap_type != scratch.swap_type || p.swap_size != scratch.swap_size) {
+    return false;
+  }
+  return StatusEntryWritten(primary, kStatesPerRegion - 1);
 }
 
 }  // namespace
@@ -360,6 +494,30 @@ BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
   MQOTA_TRY_ASSIGN(const TrailerState primary_state, primary.Read());
   MQOTA_TRY_ASSIGN(const TrailerState scratch_state, scratch.Read());
 
+  // A repair of a torn copy_done under way: the record outranks everything,
+  // since the primary trailer it rebuilds may read erased or half written.
+  // Once the primary is finished only the record's erase is left, and that
+  // must not depend on the record's fields: an erase of it torn with random
+  // bytes may have kept copy_done but mangled the rest.
+  if (scratch_state.magic == MagicState::kUnset && scratch_state.copy_done != FlagState::kUnset) {
+    const bool primary_done =
+        primary_state.magic == MagicState::kGood && primary_state.copy_done == FlagState::kSet;
+    if (primary_done) {
+      MQOTA_TRY(scratch.EraseSectors());
+      return ResumeResult{ResumeKind::kCompleted, primary_state.swap_type,
+                          primary_state.swap_size.value_or(0)};
+    }
+    if (IsRepairRecord(scratch_state, context.image_index)) {
+      const SwapType type = scratch_state.swap_type;
+      const uint32_t swap_size = *scratch_state.swap_size;
+      if (swap_size == 0 || swap_size > MaxImageBytes(context)) return kBadGeometry;
+      MQOTA_TRY(ScratchSwap(context, type, swap_size, false).CompleteRepair());
+      return ResumeResult{ResumeKind::kCompleted, type, swap_size};
+    }
+    // A record whose copy_done write was torn: the primary still shows its
+    // torn copy_done, and the repair below starts over.
+  }
+
   // The status source table (spec §5.2). A GOOD scratch magic outranks the
   // primary: it is written before and erased after every window in which the
   // primary trailer is missing, half built or stale. A primary trailer with
@@ -369,6 +527,25 @@ BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
   const bool from_primary = !scratch_good && primary_state.magic != MagicState::kBad &&
                             primary_state.copy_done == FlagState::kUnset;
   const TrailerState& recorded = from_scratch ? scratch_state : primary_state;
+
+  // A finished swap whose copy_done write was torn (scratch not in use, the
+  // primary log complete, the copy_done cell written but not SET): repair it.
+  if (!scratch_good && primary_state.magic == MagicState::kGood &&
+      IsSwapType(primary_state.swap_type) && primary_state.swap_size) {
+    MQOTA_TRY_ASSIGN(const bool torn, CopyDoneTorn(primary, primary_state));
+    if (torn) {
+      const uint32_t swap_size = *primary_state.swap_size;
+      if (swap_size == 0 || swap_size > MaxImageBytes(context)) return kBadGeometry;
+      ScratchSwap swap(context, primary_state.swap_type, swap_size, false);
+      const uint32_t entries = swap.plan().Count() * kStatesPerRegion;
+      MQOTA_TRY_ASSIGN(const uint32_t logged, CountLogEntries(primary, entries));
+      if (logged == entries) {
+        MQOTA_TRY(swap.RepairTornFinish());
+        return ResumeResult{ResumeKind::kCompleted, primary_state.swap_type, swap_size};
+      }
+    }
+  }
+
   // No trailer of ours (an imgtool-padded or blank primary): nothing started.
   if ((!from_scratch && !from_primary) || recorded.swap_type == SwapType::kNone ||
       !recorded.swap_size) {
@@ -386,7 +563,20 @@ BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
     // for its state 2 goes to the primary. Anything else in a scratch log
     // cannot come from a swap of this layout: start over.
     if (plan.HoldsTrailer(plan.First())) {
-      MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(scratch, kStatesPerRegion - 1));
+      MQOTA_TRY_ASSIGN(const bool follow_primary,
+                       FollowPrimaryAfterStateTwo(primary, primary_state, scratch_state));
+      if (follow_primary) {
+        // The trailer region's state 2 is complete and logged in the rebuilt
+        // primary trailer; only the scratch trailer's erase was cut, perhaps
+        // in the middle of a sector, over scratch bytes that may no longer
+        // be whole. Redo that erase (it touches nothing the swap still
+        // needs), then go on from the primary log. A cut in this erase
+        // comes back here; once the magic is gone the primary is the source.
+        MQOTA_TRY(scratch.EraseSectors());
+        MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(primary, plan.Count() * kStatesPerRegion));
+      } else {
+        MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(scratch, kStatesPerRegion - 1));
+      }
     }
   } else {
     MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(primary, plan.Count() * kStatesPerRegion));

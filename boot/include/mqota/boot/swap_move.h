@@ -14,6 +14,23 @@
 // them, both trailers usable. The status log of the primary trailer is split:
 // max_sectors one-entry "move" records, then max_sectors two-entry "swap"
 // records; the last non-erased entry tells where the swap stands.
+//
+// Torn operations (a cut inside a write or erase, spec §7.5), beyond upstream:
+// - A status entry or copy_done counts as written when any byte of its W-byte
+//   cell is, so a torn write whose first byte still reads erased is never
+//   written again (it would program unerased bytes).
+// - A torn copy_done (its cell written but not SET, the log complete) is
+//   repaired: a "repair record" goes into the secondary trailer, which a
+//   finished swap leaves erased and which holds no image bytes (swap_info,
+//   swap_size, copy_done SET, magic left erased, so the swap table sees no
+//   request), then the primary trailer sector is erased and rewritten in the
+//   end state, then the record is erased. Resume() looks for the record
+//   first. TEST keeps its trial.
+// - Limit: a torn write that leaves every byte of its cell reading erased
+//   cannot be told from an untouched cell by reading, and is written again.
+//   Under NorFlashModel's kRandom that is 1 in 256^W torn writes (W = 8:
+//   never in practice; W = 1: 1 in 256); on NOR flash without ECC such a
+//   re-program is normally harmless, but the model refuses it.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +54,9 @@ class SwapMove final : public SwapAlgorithm {
   // The status source is the primary trailer when its magic is GOOD, its
   // copy_done UNSET and the secondary magic is not GOOD; otherwise nothing is
   // in progress. With a source and an empty log the swap was initialised but
-  // nothing moved: kRestartNeeded with the recorded type and size.
+  // nothing moved: kRestartNeeded with the recorded type and size. A repair
+  // of a torn copy_done (see above) is finished first and reported as
+  // kCompleted with the swap's type.
   BootResult<ResumeResult> Resume(const SwapContext& context) override;
 
   // Starts a swap, or restarts the one the primary trailer records (after

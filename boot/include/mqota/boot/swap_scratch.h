@@ -23,7 +23,29 @@
 //   one.
 // - A multi-sector region is erased with one call per area, not per sector.
 // - image_ok is carried from the secondary into the new trailers only for PERM
-//   and REVERT swaps, so a TEST swap always ends unconfirmed.
+//   and REVERT swaps, so a TEST swap always ends unconfirmed. A REVERT's
+//   image_ok is written with the primary trailer's fields, before its magic,
+//   not at the end: the same write count, and no flag but copy_done is ever
+//   written into a finished (GOOD) trailer.
+//
+// Torn operations (a cut inside a write or erase, spec §7.5), beyond upstream:
+// - A status entry or copy_done counts as written when any byte of its W-byte
+//   cell is, so a torn write whose first byte still reads erased is never
+//   written again (it would program unerased bytes).
+// - A torn copy_done (its cell written but not SET) is repaired: a "repair
+//   record" goes into the scratch (the image tail of the trailer sectors,
+//   swap_info, swap_size, copy_done SET, magic left erased), then the primary
+//   trailer sectors are erased and rewritten in the end state, then the record
+//   is erased. Resume() looks for the record first. TEST keeps its trial.
+// - The scratch trailer erase ending the trailer region's state 2, torn in the
+//   middle of a sector, can leave the scratch magic alive over half-erased
+//   data: Resume() follows the primary instead when it reads GOOD, unfinished,
+//   with that region's state-2 entry logged, and redoes the erase.
+// - Limit: a torn write that leaves every byte of its cell reading erased
+//   cannot be told from an untouched cell by reading, and is written again.
+//   Under NorFlashModel's kRandom that is 1 in 256^W torn writes (W = 8:
+//   never in practice; W = 1: 1 in 256); on NOR flash without ECC such a
+//   re-program is normally harmless, but the model refuses it.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +62,8 @@ class SwapScratch final : public SwapAlgorithm {
   // scratch trailer apart when only a sliver of the slot trailer shares a
   // sector with the image (spec §3.6). 0 when incompatible.
   uint32_t MaxImageSize(const SwapContext& context) const override;
+  // Also finishes a repair of a torn copy_done (see above), reported as
+  // kCompleted with the swap's type.
   // Errors: flash failures; kBadGeometry when the layout is incompatible or
   // the recorded swap_size cannot be swapped with it. A log that is not one
   // run of written entries (a status write failed) is followed up to its
