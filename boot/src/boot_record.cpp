@@ -22,16 +22,6 @@ image::ImageVersion GetVersion(std::span<const uint8_t> in, size_t at) {
 
 }  // namespace
 
-uint32_t Crc32c(std::span<const uint8_t> bytes, uint32_t crc) {
-  // Bitwise: 48-byte records do not justify a 1 KiB table in the bootloader.
-  crc = ~crc;
-  for (uint8_t b : bytes) {
-    crc ^= b;
-    for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
 BootRecord MakeBootRecord(const BootOutcome& outcome) {
   return BootRecord{outcome.swap,
                     outcome.resumed,

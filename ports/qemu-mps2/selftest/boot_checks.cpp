@@ -498,7 +498,7 @@ const char* OverwriteFastUpgrade() {
 const char* BootRecordRoundTrips() {
   std::array<uint8_t, 9> check = {'1', '2', '3', '4', '5', '6', '7', '8', '9'};
   Clobber(check.data());
-  MQOTA_EXPECT(boot::Crc32c(check) == 0xe3069283);
+  MQOTA_EXPECT(Crc32c(check) == 0xe3069283);
 
   boot::SwapScratch algorithm;
   Rig rig(kScratchLayout, algorithm);

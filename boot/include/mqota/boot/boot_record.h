@@ -27,6 +27,7 @@
 #include <optional>
 #include <span>
 
+#include "mqota/base/crc32c.h"
 #include "mqota/boot/bootloader.h"
 
 namespace mqota::boot {
@@ -49,8 +50,5 @@ struct BootRecord {
 BootRecord MakeBootRecord(const BootOutcome& outcome);
 std::array<uint8_t, kBootRecordBytes> EncodeBootRecord(const BootRecord& record);
 std::optional<BootRecord> DecodeBootRecord(std::span<const uint8_t, kBootRecordBytes> bytes);
-
-// CRC-32C (Castagnoli), as the protocol's chunk checksums use.
-uint32_t Crc32c(std::span<const uint8_t> bytes, uint32_t crc = 0);
 
 }  // namespace mqota::boot
