@@ -1,0 +1,171 @@
+// The device OTA agent: an event-driven state machine for the anycloud-ota job
+// flow (spec §5.1), so that an unchanged reference publisher can update a
+// mqota device, with what the reference gets wrong fixed (spec §9):
+// messages count only on the session's own topic (R4, R17), the unique topic
+// is unguessable and per device (R18), every chunk is bounds-checked (R5),
+// completion is coverage (R6), the download resumes (R2), the whole image is
+// verified before it is marked pending (S2), and a result is always sent
+// (R7, R10).
+//
+// No heap, no exceptions, no OS calls: the port delivers events (a message,
+// a tick, the connection going up or down) with the current time and does
+// what the agent asks through Transport. Nothing here blocks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "mqota/agent/download_store.h"
+#include "mqota/agent/job.h"
+#include "mqota/boot/trailer.h"
+#include "mqota/image/crypto.h"
+#include "mqota/image/validate.h"
+
+namespace mqota::agent {
+
+// The MQTT session, owned by the port. Every call only queues: false means it
+// could not be queued (not connected, buffer full), never that it failed later.
+class Transport {
+ public:
+  virtual bool Subscribe(std::string_view topic) = 0;  // QoS 1
+  virtual bool Unsubscribe(std::string_view topic) = 0;
+  virtual bool Publish(std::string_view topic, std::span<const uint8_t> payload) = 0;  // QoS 1
+
+ protected:
+  ~Transport() = default;
+};
+
+// Randomness for the unique topic: a hardware TRNG on a device, getrandom(2)
+// on Linux.
+class Entropy {
+ public:
+  virtual uint64_t Random64() = 0;
+
+ protected:
+  ~Entropy() = default;
+};
+
+struct DeviceIdentity {
+  std::string_view device_id;  // the client certificate's CN; part of the unique topic
+  std::string_view board;      // must equal the job's Board
+  std::string_view manufacturer = "mqota";
+  std::string_view manufacturer_id = "MQOTA";
+  std::string_view product_id = "mqota-device";
+  std::string_view serial_number;
+};
+
+struct AgentConfig {
+  std::string_view topic_prefix;  // <P> of "<P>/<B>/publish_notify"
+  DeviceIdentity identity;
+  image::ImageVersion running_version;
+  std::span<const image::TrustedKey> trusted_keys;
+  image::CryptoBackend* crypto = nullptr;
+  // The broker the device is connected to: a job naming another is refused
+  // (a job must not be able to redirect a device: S6).
+  std::string_view broker_host;
+  uint16_t broker_port = 0;
+  // Timers, in milliseconds.
+  uint32_t first_check_delay_ms = 0;
+  uint32_t check_interval_ms = 10000;  // between sessions
+  uint32_t job_timeout_ms = 30000;     // wait for the job document
+  uint32_t chunk_timeout_ms = 15000;   // no new chunk for this long: ask again
+  uint32_t max_requests = 3;           // requests per session before giving up (resume later)
+};
+
+enum class AgentState : uint8_t {
+  kIdle,         // waiting for the next check
+  kAwaitingJob,  // asked "Update Availability", waiting for the job document
+  kDownloading,  // asked "Request Update", receiving chunks
+  kPending,      // an image is verified and pending: reset to install it
+};
+
+const char* Describe(AgentState state);
+
+// Why a session ended without an update (for logs, tests and the result).
+enum class SessionEnd : uint8_t {
+  kNone,
+  kNoJob,     // no job document before the timeout
+  kNoUpdate,  // "No Update Available", or a version not newer
+  kWrongBoard,
+  kBlocklisted,   // a version that failed here before
+  kBadJob,        // malformed job document
+  kRedirect,      // the job names another broker
+  kStalled,       // chunks stopped coming (the download resumes next session)
+  kTooLarge,      // the image does not fit the slot
+  kVerifyFailed,  // the image did not validate (erased, version blocklisted)
+  kFlashError,
+  kInstalled,  // verified and pending
+};
+
+const char* Describe(SessionEnd end);
+
+struct AgentStatus {
+  AgentState state = AgentState::kIdle;
+  SessionEnd last_end = SessionEnd::kNone;
+  image::ImageVersion offered{};  // the job's version
+  uint32_t granules_present = 0;
+  uint32_t granule_count = 0;
+  uint32_t ignored_messages = 0;    // on topics that are not the session's
+  uint32_t bad_chunks = 0;          // malformed or not fitting the download
+  image::ImageErrc verify_error{};  // when last_end == kVerifyFailed
+};
+
+class Agent {
+ public:
+  Agent(const AgentConfig& config, Transport& transport, Entropy& entropy, DownloadStore& store,
+        const flash::FlashArea& secondary, const boot::TrailerGeometry& trailer);
+
+  // The session starts `first_check_delay_ms` after the first tick.
+  void OnTick(uint64_t now_ms);
+  void OnMessage(std::string_view topic, std::span<const uint8_t> payload, uint64_t now_ms);
+  // After a reconnect the port's subscriptions are gone: the agent renews its own.
+  void OnConnected(uint64_t now_ms);
+
+  // Starts a session now (the reference's cy_ota_get_update_now).
+  void CheckNow(uint64_t now_ms);
+
+  // When OnTick next needs to run.
+  uint64_t next_deadline_ms() const { return deadline_ms_; }
+  const AgentStatus& status() const { return status_; }
+  std::string_view unique_topic() const { return {unique_topic_.data(), unique_topic_length_}; }
+  // True once an image is pending: the application resets when it suits it.
+  bool reset_requested() const { return status_.state == AgentState::kPending; }
+
+  // Versions refused for good this run (failed verification, or reverted by
+  // the bootloader: the reference loops on those forever, R16).
+  void Blocklist(const image::ImageVersion& version);
+  bool IsBlocklisted(const image::ImageVersion& version) const;
+
+ private:
+  void StartSession(uint64_t now_ms);
+  void EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms);
+  void HandleJob(std::span<const uint8_t> payload, uint64_t now_ms);
+  void HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms);
+  void FinishDownload(uint64_t now_ms);
+  void SendRequest(std::string_view message_text);
+  void SendResult(bool success, std::string_view reason);
+  std::string_view RequestTopic();
+
+  AgentConfig config_;
+  Transport& transport_;
+  Entropy& entropy_;
+  DownloadStore& store_;
+  flash::FlashArea secondary_;
+  boot::TrailerGeometry trailer_;
+  AgentStatus status_;
+  JobDocument job_{};
+  bool download_begun_ = false;
+  uint32_t total_size_ = 0;
+  bool started_ = false;
+  uint32_t requests_ = 0;
+  uint64_t deadline_ms_ = 0;
+  std::array<char, 192> unique_topic_{};
+  size_t unique_topic_length_ = 0;
+  std::array<char, 160> request_topic_{};
+  std::array<image::ImageVersion, 8> blocklist_{};
+  size_t blocklist_size_ = 0;
+};
+
+}  // namespace mqota::agent

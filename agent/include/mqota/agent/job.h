@@ -1,0 +1,60 @@
+// The job document a server sends in answer to "Update Availability"
+// (spec §3.3, §3.4), parsed with the reference device's rules where they are
+// sound and stricter where they are not: the Message is checked (R9), the
+// version must be "major.minor.build" decimal, unknown keys are tolerated.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "mqota/agent/json.h"
+#include "mqota/image/format.h"
+
+namespace mqota::agent {
+
+enum class JobKind : uint8_t { kUpdateAvailable, kNoUpdate };
+
+enum class JobErrc : uint8_t {
+  kMalformed,      // not a JSON object, or invalid JSON
+  kNotAJob,        // Message is neither "Update Available" nor "No Update Available"
+  kBadVersion,     // Version missing or not major.minor.build
+  kBadConnection,  // Connection other than MQTT
+  kBadField,       // Port or an mqota extension field with an invalid value
+  kTooLong,        // a field longer than the device keeps
+};
+
+const char* Describe(JobErrc code);
+
+inline constexpr size_t kMaxBoardBytes = 32;
+inline constexpr size_t kMaxBrokerBytes = 64;
+
+struct JobDocument {
+  JobKind kind = JobKind::kNoUpdate;
+  image::ImageVersion version;  // build number 0: the protocol has three parts
+  std::array<char, kMaxBoardBytes + 1> board{};
+  std::array<char, kMaxBrokerBytes + 1> broker{};  // "" = the current broker
+  uint16_t port = 0;                               // 0 = the current port
+  // mqota's extensions (absent from a reference publisher's job):
+  uint32_t image_size_bytes = 0;        // "ImageSize"
+  uint32_t chunk_bytes = 0;             // "ChunkSize"
+  std::array<uint8_t, 16> image_tag{};  // first bytes of "ImageSha256"
+  bool has_image_tag = false;
+
+  std::string_view board_name() const { return board.data(); }
+  std::string_view broker_host() const { return broker.data(); }
+};
+
+struct JobResult {
+  bool ok;
+  JobErrc error;
+  JobDocument job;
+};
+
+JobResult ParseJob(std::string_view text);
+
+// "major.minor.build" as the protocol writes versions (all decimal, at most
+// 65535 each; major and minor at most 255 to fit an MCUboot header).
+bool ParseProtocolVersion(std::string_view text, image::ImageVersion& out);
+
+}  // namespace mqota::agent

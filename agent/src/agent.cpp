@@ -1,0 +1,332 @@
+#include "mqota/agent/agent.h"
+
+#include <algorithm>
+
+#include "mqota/agent/protocol.h"
+#include "mqota/base/decimal.h"
+#include "mqota/boot/app_api.h"
+#include "mqota/image/version.h"
+
+namespace mqota::agent {
+namespace {
+
+// Appends `part` to `out` at `length`; false when it does not fit.
+template <size_t N>
+bool Append(std::array<char, N>& out, size_t& length, std::string_view part) {
+  if (part.size() > N - 1 - length) return false;
+  std::copy(part.begin(), part.end(), out.begin() + static_cast<long>(length));
+  length += part.size();
+  out[length] = '\0';
+  return true;
+}
+
+// The protocol's three-part version: "major.minor.revision".
+std::string_view FormatProtocolVersion(const image::ImageVersion& v, std::span<char, 24> out) {
+  size_t n = FormatDecimal(v.major, out);
+  out[n++] = '.';
+  n += FormatDecimal(v.minor, out.subspan(n));
+  out[n++] = '.';
+  n += FormatDecimal(v.revision, out.subspan(n));
+  return {out.data(), n};
+}
+
+bool SameProtocolVersion(const image::ImageVersion& a, const image::ImageVersion& b) {
+  return a.major == b.major && a.minor == b.minor && a.revision == b.revision;
+}
+
+}  // namespace
+
+const char* Describe(AgentState state) {
+  switch (state) {
+    case AgentState::kIdle: return "idle";
+    case AgentState::kAwaitingJob: return "awaiting job";
+    case AgentState::kDownloading: return "downloading";
+    case AgentState::kPending: return "update pending";
+  }
+  return "?";
+}
+
+const char* Describe(SessionEnd end) {
+  switch (end) {
+    case SessionEnd::kNone: return "none";
+    case SessionEnd::kNoJob: return "no job document before the timeout";
+    case SessionEnd::kNoUpdate: return "no newer version";
+    case SessionEnd::kWrongBoard: return "the job is for another board";
+    case SessionEnd::kBlocklisted: return "the offered version failed here before";
+    case SessionEnd::kBadJob: return "malformed job document";
+    case SessionEnd::kRedirect: return "the job names another broker";
+    case SessionEnd::kStalled: return "chunks stopped coming";
+    case SessionEnd::kTooLarge: return "the image does not fit the slot";
+    case SessionEnd::kVerifyFailed: return "the image failed verification";
+    case SessionEnd::kFlashError: return "a flash operation failed";
+    case SessionEnd::kInstalled: return "update verified and pending";
+  }
+  return "?";
+}
+
+Agent::Agent(const AgentConfig& config, Transport& transport, Entropy& entropy,
+             DownloadStore& store, const flash::FlashArea& secondary,
+             const boot::TrailerGeometry& trailer)
+    : config_(config),
+      transport_(transport),
+      entropy_(entropy),
+      store_(store),
+      secondary_(secondary),
+      trailer_(trailer) {}
+
+std::string_view Agent::RequestTopic() {
+  size_t n = 0;
+  Append(request_topic_, n, config_.topic_prefix);
+  Append(request_topic_, n, "/");
+  Append(request_topic_, n, config_.identity.board);
+  Append(request_topic_, n, "/");
+  Append(request_topic_, n, kRequestTopicLeaf);
+  return {request_topic_.data(), n};
+}
+
+void Agent::OnTick(uint64_t now_ms) {
+  if (!started_) {
+    started_ = true;
+    deadline_ms_ = now_ms + config_.first_check_delay_ms;
+  }
+  if (now_ms < deadline_ms_) return;
+  switch (status_.state) {
+    case AgentState::kIdle: StartSession(now_ms); break;
+    case AgentState::kAwaitingJob:
+      EndSession(SessionEnd::kNoJob, now_ms, config_.check_interval_ms);
+      break;
+    case AgentState::kDownloading:
+      // Nothing new for a while: ask again (a push-mode server resends the
+      // image, duplicates are skipped), a bounded number of times; then give
+      // up this session and keep the journal, so the next one resumes.
+      if (requests_ < config_.max_requests) {
+        SendRequest(message::kRequestUpdate);
+        deadline_ms_ = now_ms + config_.chunk_timeout_ms;
+      } else {
+        EndSession(SessionEnd::kStalled, now_ms, config_.check_interval_ms);
+      }
+      break;
+    case AgentState::kPending: break;
+  }
+}
+
+void Agent::CheckNow(uint64_t now_ms) {
+  started_ = true;
+  if (status_.state == AgentState::kIdle) StartSession(now_ms);
+}
+
+void Agent::OnConnected(uint64_t now_ms) {
+  (void)now_ms;
+  if (status_.state == AgentState::kAwaitingJob || status_.state == AgentState::kDownloading) {
+    transport_.Subscribe(unique_topic());
+  }
+}
+
+// A fresh, unguessable topic per session, under the device's own subtree so
+// the broker's ACL can keep other devices out (R18, S1).
+void Agent::StartSession(uint64_t now_ms) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t nonce = entropy_.Random64();
+  std::array<char, 17> nonce_text{};
+  for (int i = 0; i < 16; ++i) nonce_text[i] = kHex[(nonce >> (60 - 4 * i)) & 0xf];
+  size_t n = 0;
+  const bool fits =
+      Append(unique_topic_, n, config_.topic_prefix) && Append(unique_topic_, n, "/") &&
+      Append(unique_topic_, n, config_.identity.board) && Append(unique_topic_, n, "/") &&
+      Append(unique_topic_, n, kUniqueTopicPart) && Append(unique_topic_, n, "/") &&
+      Append(unique_topic_, n, config_.identity.device_id) && Append(unique_topic_, n, "/") &&
+      Append(unique_topic_, n, std::string_view(nonce_text.data(), 16));
+  unique_topic_length_ = fits ? n : 0;
+  status_.last_end = SessionEnd::kNone;
+  download_begun_ = false;
+  requests_ = 0;
+  // Subscribe before asking, so the answer cannot arrive unheard.
+  transport_.Subscribe(unique_topic());
+  SendRequest(message::kUpdateAvailability);
+  status_.state = AgentState::kAwaitingJob;
+  deadline_ms_ = now_ms + config_.job_timeout_ms;
+}
+
+void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) {
+  transport_.Unsubscribe(unique_topic());
+  status_.last_end = why;
+  status_.state = why == SessionEnd::kInstalled ? AgentState::kPending : AgentState::kIdle;
+  deadline_ms_ = now_ms + next_check_ms;
+}
+
+void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, uint64_t now_ms) {
+  // Only the session's own topic carries its job and chunks; anything else
+  // (a shared topic, a stray retained message, another device's traffic) is
+  // not part of this download (R4, R17).
+  if (unique_topic_length_ == 0 || topic != unique_topic()) {
+    ++status_.ignored_messages;
+    return;
+  }
+  if (status_.state == AgentState::kAwaitingJob) {
+    HandleJob(payload, now_ms);
+  } else if (status_.state == AgentState::kDownloading) {
+    HandleChunk(payload, now_ms);
+  } else {
+    ++status_.ignored_messages;
+  }
+}
+
+void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
+  const JobResult parsed =
+      ParseJob(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+  if (!parsed.ok) return EndSession(SessionEnd::kBadJob, now_ms, config_.check_interval_ms);
+  const JobDocument& job = parsed.job;
+  status_.offered = job.version;
+  SessionEnd refused = SessionEnd::kNone;
+  if (job.kind == JobKind::kNoUpdate ||
+      image::CompareVersions(job.version, config_.running_version) <= 0) {
+    refused = SessionEnd::kNoUpdate;  // strictly newer only: no downgrades, no reinstalls
+  } else if (job.board_name() != config_.identity.board) {
+    refused = SessionEnd::kWrongBoard;
+  } else if (IsBlocklisted(job.version)) {
+    refused = SessionEnd::kBlocklisted;
+  } else if ((!job.broker_host().empty() && job.broker_host() != config_.broker_host) ||
+             (job.port != 0 && job.port != config_.broker_port)) {
+    refused = SessionEnd::kRedirect;
+  }
+  if (refused != SessionEnd::kNone) return EndSession(refused, now_ms, config_.check_interval_ms);
+  job_ = job;
+  SendRequest(message::kRequestUpdate);
+  status_.state = AgentState::kDownloading;
+  deadline_ms_ = now_ms + config_.chunk_timeout_ms;
+}
+
+void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
+  const ChunkResult decoded = DecodeChunk(payload);
+  const ChunkHeader& h = decoded.chunk.header;
+  // The chunk must belong to the image the job offered.
+  if (!decoded.ok || h.version_major != job_.version.major ||
+      h.version_minor != job_.version.minor || h.version_build != job_.version.revision) {
+    ++status_.bad_chunks;
+    return;
+  }
+  const uint32_t granule =
+      job_.chunk_bytes != 0 ? job_.chunk_bytes : static_cast<uint32_t>(kReferenceChunkDataBytes);
+  if (job_.image_size_bytes != 0 && h.total_size != job_.image_size_bytes) {
+    ++status_.bad_chunks;  // not the image the job announced
+    return;
+  }
+  if (!download_begun_) {
+    DownloadId id;
+    id.version = job_.version;
+    id.total_size_bytes = h.total_size;
+    id.granule_bytes = granule;
+    id.tag = job_.image_tag;
+    auto begun = store_.Begin(id);
+    if (!begun.ok()) {
+      const bool flash = begun.error().code == DownloadErrc::kFlash;
+      SendResult(false, flash ? "flash error" : "image does not fit the slot");
+      return EndSession(flash ? SessionEnd::kFlashError : SessionEnd::kTooLarge, now_ms,
+                        config_.check_interval_ms);
+    }
+    download_begun_ = true;
+    total_size_ = h.total_size;
+    status_.granule_count = store_.granule_count();
+    status_.granules_present = store_.present_count();
+  }
+  if (h.total_size != total_size_) {
+    ++status_.bad_chunks;  // the first chunk fixed the image's size for this download
+    return;
+  }
+  if (h.image_offset % granule != 0) {
+    ++status_.bad_chunks;  // not on this download's grid: cannot be one of its granules
+    return;
+  }
+  auto written = store_.Write(h.image_offset / granule, decoded.chunk.data);
+  if (!written.ok()) {
+    if (written.error().code == DownloadErrc::kFlash) {
+      SendResult(false, "flash error");
+      return EndSession(SessionEnd::kFlashError, now_ms, config_.check_interval_ms);
+    }
+    ++status_.bad_chunks;  // wrong length or index for this image
+    return;
+  }
+  status_.granules_present = store_.present_count();
+  deadline_ms_ = now_ms + config_.chunk_timeout_ms;
+  if (store_.complete()) FinishDownload(now_ms);
+}
+
+// Integrity before pending: the whole image in the slot must validate (hash,
+// a trusted signature, the version the job offered, newer than what runs)
+// before the bootloader is asked to install it. A bad image is erased and its
+// version refused for the rest of this run.
+void Agent::FinishDownload(uint64_t now_ms) {
+  image::FlashImageSource source(secondary_);
+  image::ValidationOptions options;
+  options.trusted_keys = config_.trusted_keys;
+  options.limits.max_image_size_bytes = secondary_.size_bytes() - trailer_.trailer_bytes();
+  auto valid = image::ValidateImage(source, *config_.crypto, options);
+  bool ok = valid.ok() && SameProtocolVersion(valid->layout.header.version, job_.version) &&
+            image::CompareVersions(valid->layout.header.version, config_.running_version) > 0;
+  if (ok) {
+    const boot::Trailer trailer(secondary_, trailer_);
+    ok = boot::SetPending(trailer, /*permanent=*/false).ok();
+  }
+  (void)store_.Forget();
+  if (!ok) {
+    if (!valid.ok()) status_.verify_error = valid.error().code;
+    (void)secondary_.Erase(0, secondary_.size_bytes());
+    Blocklist(job_.version);
+    SendResult(false, valid.ok() ? "version mismatch" : image::Describe(valid.error().code));
+    return EndSession(SessionEnd::kVerifyFailed, now_ms, config_.check_interval_ms);
+  }
+  SendResult(true, {});
+  EndSession(SessionEnd::kInstalled, now_ms, 0);
+}
+
+void Agent::SendRequest(std::string_view message_text) {
+  if (message_text == message::kRequestUpdate) ++requests_;
+  std::array<char, kMaxJsonDocumentBytes> buffer{};
+  std::array<char, 24> version{};
+  JsonObjectWriter w(buffer);
+  w.Add(key::kMessage, message_text)
+      .Add(key::kManufacturer, config_.identity.manufacturer)
+      .Add(key::kManufacturerId, config_.identity.manufacturer_id)
+      .Add(key::kProductId, config_.identity.product_id)
+      .Add(key::kSerialNumber, config_.identity.serial_number)
+      .Add(key::kBoardName, config_.identity.board)
+      .Add(key::kVersion, FormatProtocolVersion(config_.running_version, version))
+      .Add(key::kUniqueTopicName, unique_topic());
+  auto text = w.Finish();
+  if (!text.ok()) return;
+  transport_.Publish(RequestTopic(),
+                     std::span(reinterpret_cast<const uint8_t*>(text->data()), text->size()));
+}
+
+void Agent::SendResult(bool success, std::string_view reason) {
+  std::array<char, kMaxJsonDocumentBytes> buffer{};
+  std::array<char, 24> version{};
+  JsonObjectWriter w(buffer);
+  w.Add(key::kMessage, success ? message::kSuccess : message::kFailure)
+      .Add(key::kUniqueTopicName, unique_topic())
+      .Add(key::kVersion, FormatProtocolVersion(job_.version, version));
+  if (!success) w.Add("Reason", reason);
+  auto text = w.Finish();
+  if (!text.ok()) return;
+  transport_.Publish(RequestTopic(),
+                     std::span(reinterpret_cast<const uint8_t*>(text->data()), text->size()));
+}
+
+void Agent::Blocklist(const image::ImageVersion& version) {
+  if (IsBlocklisted(version)) return;
+  // Full: the oldest entry makes room (versions only grow).
+  if (blocklist_size_ == blocklist_.size()) {
+    std::copy(blocklist_.begin() + 1, blocklist_.end(), blocklist_.begin());
+    --blocklist_size_;
+  }
+  blocklist_[blocklist_size_++] = version;
+}
+
+bool Agent::IsBlocklisted(const image::ImageVersion& version) const {
+  for (size_t i = 0; i < blocklist_size_; ++i) {
+    if (SameProtocolVersion(blocklist_[i], version)) return true;
+  }
+  return false;
+}
+
+}  // namespace mqota::agent

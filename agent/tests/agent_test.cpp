@@ -1,0 +1,330 @@
+// The agent through the reference job flow (spec §5.1), with messages shaped
+// exactly as publisher.py sends them, on the NOR flash model.
+#include "mqota/agent/agent.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "image/keys.h"
+#include "image/signer.h"
+#include "mqota/agent/protocol.h"
+#include "mqota/boot/app_api.h"
+#include "mqota/ports/mbedtls/mbedtls_crypto.h"
+#include "mqota/testing/files.h"
+#include "mqota/testing/random_bytes.h"
+#include "test_flash.h"
+
+namespace mqota::agent {
+namespace {
+
+struct Message {
+  std::string topic;
+  std::string payload;
+};
+
+class FakeTransport final : public Transport {
+ public:
+  bool Subscribe(std::string_view topic) override {
+    subscriptions.insert(std::string(topic));
+    return true;
+  }
+  bool Unsubscribe(std::string_view topic) override {
+    subscriptions.erase(std::string(topic));
+    return true;
+  }
+  bool Publish(std::string_view topic, std::span<const uint8_t> payload) override {
+    published.push_back({std::string(topic), std::string(payload.begin(), payload.end())});
+    return true;
+  }
+  std::vector<nlohmann::json> MessagesOn(const std::string& topic) const {
+    std::vector<nlohmann::json> out;
+    for (const auto& m : published) {
+      if (m.topic == topic) out.push_back(nlohmann::json::parse(m.payload));
+    }
+    return out;
+  }
+  std::set<std::string> subscriptions;
+  std::vector<Message> published;
+};
+
+class CountingEntropy final : public Entropy {
+ public:
+  uint64_t Random64() override { return 0x9e3779b97f4a7c15ull * ++n; }
+  uint64_t n = 0;
+};
+
+constexpr char kBoard[] = "MQOTA_VIRTUAL_BOARD";
+constexpr char kRequestTopic[] = "mqota/MQOTA_VIRTUAL_BOARD/publish_notify";
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest()
+      : runs_{{{34, 4096}}},
+        chip_({runs_, 8, 0xff}),
+        secondary_(chip_.model(), 0, 32 * 4096),
+        journal_(chip_.model(), 32 * 4096, 2 * 4096),
+        store_(secondary_, journal_, DownloadLimits{32 * 4096 - 3120}, bitmap_),
+        key_(cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string())),
+        key_der_(key_.PublicKeyDer()),
+        trusted_{{image::SignatureType::kEcdsaP256, key_der_}} {
+    config_.topic_prefix = "mqota";
+    config_.identity.device_id = "dev-1";
+    config_.identity.board = kBoard;
+    config_.identity.serial_number = "SN1";
+    config_.running_version = {1, 0, 0, 0};
+    config_.trusted_keys = trusted_;
+    config_.crypto = &crypto_;
+    config_.broker_host = "127.0.0.1";
+    config_.broker_port = 8883;
+    agent_ = std::make_unique<Agent>(config_, transport_, entropy_, store_, secondary_,
+                                     boot::TrailerGeometry{8, 8, 128});
+  }
+
+  std::vector<uint8_t> SignedImage(image::ImageVersion v, size_t payload_bytes,
+                                   const cli::Key* key = nullptr) {
+    cli::SignOptions o;
+    o.header_size = 0x400;
+    o.pad_header = true;
+    o.version = v;
+    o.align = 8;
+    o.slot_size = 32 * 4096;
+    return cli::BuildSignedImage(mqota::testing::PseudoRandomBytes(payload_bytes, v.minor), o,
+                                 key ? key : &key_);
+  }
+
+  // The job document publisher.py sends (spec §3.3), for `version`.
+  static std::string Job(const std::string& version, const std::string& board = kBoard,
+                         const std::string& broker = "", const std::string& port = "8883") {
+    return R"({"Message": "Update Available", "Manufacturer": "Express Widgits Corporation", )"
+           R"("ManufacturerId": "EWCO", "Product": "Easy Widgit", "SerialNumber": "ABC213450001", )"
+           R"("Board": ")" +
+           board + R"(", "Version": ")" + version + R"(", "Connection": "MQTT", "Broker": ")" +
+           broker + R"(", "Port": ")" + port + R"(", "UniqueTopicName": "whatever"})";
+  }
+
+  // The chunks publisher.py makes of `image` (spec §4.1, §4.2).
+  static std::vector<std::vector<uint8_t>> Chunks(const std::vector<uint8_t>& image,
+                                                  image::ImageVersion v) {
+    std::vector<std::vector<uint8_t>> chunks;
+    const uint32_t n = static_cast<uint32_t>((image.size() + 4095) / 4096);
+    for (uint32_t i = 0; i < n; ++i) {
+      ChunkHeader h;
+      h.version_major = v.major;
+      h.version_minor = v.minor;
+      h.version_build = v.revision;
+      h.total_size = static_cast<uint32_t>(image.size());
+      h.image_offset = i * 4096;
+      h.data_size = static_cast<uint16_t>(std::min<size_t>(4096, image.size() - i * 4096));
+      h.total_num_payloads = static_cast<uint16_t>(n);
+      h.this_payload_index = static_cast<uint16_t>(i);
+      std::vector<uint8_t> payload(kChunkHeaderBytes);
+      EncodeChunkHeader(h,
+                        std::span<uint8_t, kChunkHeaderBytes>(payload.data(), kChunkHeaderBytes));
+      payload.insert(payload.end(), image.begin() + h.image_offset,
+                     image.begin() + h.image_offset + h.data_size);
+      chunks.push_back(payload);
+    }
+    return chunks;
+  }
+
+  void Deliver(const std::string& topic, const std::string& text) {
+    agent_->OnMessage(topic, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                      now_);
+  }
+  void Deliver(const std::string& topic, const std::vector<uint8_t>& bytes) {
+    agent_->OnMessage(topic, bytes, now_);
+  }
+  std::string Topic() const { return std::string(agent_->unique_topic()); }
+  void Start() {
+    agent_->OnTick(now_);
+    ASSERT_EQ(agent_->status().state, AgentState::kAwaitingJob);
+  }
+  std::vector<nlohmann::json> Requests() const { return transport_.MessagesOn(kRequestTopic); }
+  boot::TrailerState SecondaryTrailer() {
+    return *boot::Trailer(secondary_, boot::TrailerGeometry{8, 8, 128}).Read();
+  }
+  std::vector<uint8_t> SecondaryBytes(size_t n) {
+    std::vector<uint8_t> bytes(n);
+    EXPECT_TRUE(secondary_.Read(0, bytes).ok());
+    return bytes;
+  }
+
+  std::array<flash::SectorRun, 1> runs_;
+  flash::testing::OwnedNorFlash chip_;
+  flash::FlashArea secondary_;
+  flash::FlashArea journal_;
+  std::array<uint8_t, 64> bitmap_{};
+  DownloadStore store_;
+  cli::Key key_;
+  std::vector<uint8_t> key_der_;
+  image::TrustedKey trusted_[1];
+  ports::MbedtlsCrypto crypto_;
+  AgentConfig config_;
+  FakeTransport transport_;
+  CountingEntropy entropy_;
+  std::unique_ptr<Agent> agent_;
+  uint64_t now_ = 1000;
+};
+
+TEST_F(AgentTest, ReferenceJobFlowInstallsAVerifiedImage) {
+  Start();
+  // Subscribed to its own topic before asking; the topic names the device.
+  EXPECT_TRUE(transport_.subscriptions.count(Topic()));
+  EXPECT_EQ(Topic().rfind("mqota/MQOTA_VIRTUAL_BOARD/OTAImage/dev-1/", 0), 0u) << Topic();
+  auto requests = Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["Message"], "Update Availability");
+  EXPECT_EQ(requests[0]["Version"], "1.0.0");
+  EXPECT_EQ(requests[0]["BoardName"], kBoard);
+  EXPECT_EQ(requests[0]["UniqueTopicName"], Topic());
+
+  Deliver(Topic(), Job("1.1.0"));
+  requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1]["Message"], "Request Update");
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading);
+
+  const auto image = SignedImage({1, 1, 0, 0}, 60000);
+  for (const auto& chunk : Chunks(image, {1, 1, 0, 0})) Deliver(Topic(), chunk);
+  EXPECT_EQ(agent_->status().state, AgentState::kPending);
+  EXPECT_TRUE(agent_->reset_requested());
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
+  EXPECT_EQ(SecondaryBytes(image.size()), image);
+  const auto trailer = SecondaryTrailer();
+  EXPECT_EQ(trailer.magic, boot::MagicState::kGood);     // pending...
+  EXPECT_EQ(trailer.image_ok, boot::FlagState::kUnset);  // ...as a test: reverts unless confirmed
+  requests = Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[2]["Message"], "Success");
+  EXPECT_EQ(requests[2]["Version"], "1.1.0");
+  EXPECT_FALSE(transport_.subscriptions.count(Topic()));
+  EXPECT_EQ(chip_->counters().refused, 0u);
+}
+
+TEST_F(AgentTest, MessagesOnOtherTopicsAreIgnored) {
+  Start();
+  Deliver(kRequestTopic, Job("1.1.0"));
+  Deliver("mqota/MQOTA_VIRTUAL_BOARD/OTAImage", Job("1.1.0"));  // the reference's shared topic
+  Deliver(Topic() + "x", Job("1.1.0"));
+  EXPECT_EQ(agent_->status().state, AgentState::kAwaitingJob);
+  EXPECT_EQ(agent_->status().ignored_messages, 3u);
+  EXPECT_EQ(Requests().size(), 1u);
+  Deliver(Topic(), Job("1.1.0"));
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading);
+}
+
+TEST_F(AgentTest, JobsThatMustNotInstallEndTheSessionQuietly) {
+  const std::pair<std::string, SessionEnd> cases[] = {
+      {Job("1.0.0"), SessionEnd::kNoUpdate},  // same version
+      {Job("0.9.0"), SessionEnd::kNoUpdate},  // a downgrade
+      {Job("1.1.0", "OTHER_BOARD"), SessionEnd::kWrongBoard},
+      {Job("1.1.0", kBoard, "evil.example"), SessionEnd::kRedirect},
+      {Job("1.1.0", kBoard, "", "1883"), SessionEnd::kRedirect},  // plain port: no TLS
+      {R"({"Message": "No Update Available"})", SessionEnd::kNoUpdate},
+      {R"({"Message": "Update Available", "Version": "1.1"})", SessionEnd::kBadJob},
+      {"not json", SessionEnd::kBadJob},
+  };
+  for (const auto& [job, end] : cases) {
+    SCOPED_TRACE(job);
+    agent_->CheckNow(now_);
+    const std::string topic = Topic();
+    const size_t before = Requests().size();
+    Deliver(topic, job);
+    EXPECT_EQ(agent_->status().state, AgentState::kIdle);
+    EXPECT_EQ(agent_->status().last_end, end) << Describe(agent_->status().last_end);
+    EXPECT_EQ(Requests().size(), before);  // no Request Update
+    EXPECT_FALSE(transport_.subscriptions.count(topic));
+  }
+}
+
+TEST_F(AgentTest, ForgedImageIsErasedReportedAndNotRetried) {
+  Start();
+  Deliver(Topic(), Job("1.1.0"));
+  const auto other = cli::Key::Generate(cli::KeyType::kEcdsaP256);
+  const auto forged = SignedImage({1, 1, 0, 0}, 30000, &other);
+  for (const auto& chunk : Chunks(forged, {1, 1, 0, 0})) Deliver(Topic(), chunk);
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kVerifyFailed);
+  EXPECT_EQ(agent_->status().verify_error, image::ImageErrc::kUnknownKey);
+  EXPECT_EQ(SecondaryTrailer().magic, boot::MagicState::kUnset);  // never pending
+  const auto slot = SecondaryBytes(32 * 4096);
+  EXPECT_TRUE(std::all_of(slot.begin(), slot.end(), [](uint8_t b) { return b == 0xff; }));
+  const auto result = Requests().back();
+  EXPECT_EQ(result["Message"], "Failure");
+  EXPECT_NE(result["Reason"].get<std::string>().find("trusted key"), std::string::npos);
+  // The same version is not downloaded again (the reference loops: R16).
+  agent_->CheckNow(now_);
+  Deliver(Topic(), Job("1.1.0"));
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kBlocklisted);
+}
+
+TEST_F(AgentTest, ChunksInAnyOrderWithDuplicatesAndGarbageStillComplete) {
+  Start();
+  Deliver(Topic(), Job("1.1.0"));
+  const auto image = SignedImage({1, 1, 0, 0}, 50000);
+  auto chunks = Chunks(image, {1, 1, 0, 0});
+  std::reverse(chunks.begin(), chunks.end());
+  Deliver(Topic(), chunks[3]);
+  Deliver(Topic(), std::vector<uint8_t>(10, 0));  // too short
+  auto wrong_version = Chunks(image, {1, 2, 0, 0})[0];
+  Deliver(Topic(), wrong_version);  // another image
+  auto overrun = chunks[0];
+  overrun.resize(overrun.size() - 1);  // data_size lies (R5)
+  Deliver(Topic(), overrun);
+  auto off_grid = chunks[1];
+  off_grid[22] = 1;  // offset 1: not a granule
+  Deliver(Topic(), off_grid);
+  for (const auto& chunk : chunks) Deliver(Topic(), chunk);
+  EXPECT_EQ(agent_->status().bad_chunks, 4u);
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
+  EXPECT_EQ(SecondaryBytes(image.size()), image);
+  EXPECT_EQ(chip_->counters().refused, 0u);
+}
+
+TEST_F(AgentTest, StalledDownloadAsksAgainThenResumesNextSession) {
+  Start();
+  Deliver(Topic(), Job("1.1.0"));
+  const auto image = SignedImage({1, 1, 0, 0}, 60000);
+  const auto chunks = Chunks(image, {1, 1, 0, 0});
+  for (size_t i = 0; i < chunks.size() / 2; ++i) Deliver(Topic(), chunks[i]);
+  const uint32_t half = agent_->status().granules_present;
+  ASSERT_GT(half, 3u);
+  // No more chunks: the agent asks again, a bounded number of times.
+  for (int i = 0; i < 10 && agent_->status().state == AgentState::kDownloading; ++i) {
+    now_ = agent_->next_deadline_ms();
+    agent_->OnTick(now_);
+  }
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kStalled);
+  int request_updates = 0;
+  for (const auto& r : Requests()) request_updates += r["Message"] == "Request Update";
+  EXPECT_EQ(request_updates, 3);
+  // Next session (as after a reset: a new store on the same flash): resumes.
+  DownloadStore fresh_store(secondary_, journal_, DownloadLimits{32 * 4096 - 3120}, bitmap_);
+  Agent resumed(config_, transport_, entropy_, fresh_store, secondary_,
+                boot::TrailerGeometry{8, 8, 128});
+  resumed.CheckNow(now_);
+  const std::string topic(resumed.unique_topic());
+  EXPECT_NE(topic, Topic());  // a fresh topic per session
+  resumed.OnMessage(
+      topic, std::span(reinterpret_cast<const uint8_t*>(Job("1.1.0").data()), Job("1.1.0").size()),
+      now_);
+  resumed.OnMessage(topic, chunks.back(), now_);
+  EXPECT_EQ(resumed.status().granules_present, half + 1);  // nothing fetched twice
+  for (const auto& chunk : chunks) resumed.OnMessage(topic, chunk, now_);
+  EXPECT_EQ(resumed.status().last_end, SessionEnd::kInstalled);
+  EXPECT_EQ(SecondaryBytes(image.size()), image);
+}
+
+TEST_F(AgentTest, NoJobBeforeTheTimeoutEndsTheSession) {
+  Start();
+  now_ = agent_->next_deadline_ms();
+  agent_->OnTick(now_);
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kNoJob);
+  EXPECT_EQ(agent_->status().state, AgentState::kIdle);
+  EXPECT_EQ(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
+}
+
+}  // namespace
+}  // namespace mqota::agent
