@@ -40,7 +40,12 @@ function(mqota_add_gtest name)
   # Tests whose name contains "Long" (exhaustive matrices) carry the label
   # `long` instead of `unit`, so the default run (ctest -LE long) skips them
   # and `ctest -L long` runs them.
-  set(labels unit ${ARG_LABELS})
+  # One label per test: gtest_discover_tests (CMake 3.25) cannot carry a list
+  # of labels. "unit" unless the caller says otherwise (e.g. "integration").
+  set(labels unit)
+  if(ARG_LABELS)
+    set(labels ${ARG_LABELS})
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "-*Long*"
                        TEST_LIST ${name}_default_tests PROPERTIES LABELS "${labels}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "*Long*"
