@@ -305,7 +305,7 @@ void Agent::SendResult(bool success, std::string_view reason) {
   w.Add(key::kMessage, success ? message::kSuccess : message::kFailure)
       .Add(key::kUniqueTopicName, unique_topic())
       .Add(key::kVersion, FormatProtocolVersion(job_.version, version));
-  if (!success) w.Add("Reason", reason);
+  if (!success) w.Add(key::kReason, reason);
   auto text = w.Finish();
   if (!text.ok()) return;
   transport_.Publish(RequestTopic(),

@@ -7,12 +7,6 @@
 namespace mqota::agent {
 namespace {
 
-// Extension keys: a reference publisher never sends them, a reference device
-// ignores them (unknown keys are logged and skipped).
-constexpr std::string_view kKeyImageSize = "ImageSize";
-constexpr std::string_view kKeyChunkSize = "ChunkSize";
-constexpr std::string_view kKeyImageSha256 = "ImageSha256";
-
 bool ParseU32(std::string_view text, uint32_t max, uint32_t& out) {
   if (text.empty() || text.size() > 10) return false;
   uint64_t value = 0;
@@ -66,12 +60,12 @@ class JobVisitor final : public JsonMemberVisitor {
     } else if (KeyEquals(m.key, key::kConnection)) {
       // The reference compares over the value's length, so "MQ" passes; we
       // want the whole word.
-      if (!KeyEquals(m.value, "MQTT")) bad_connection = true;
-    } else if (KeyEquals(m.key, kKeyImageSize)) {
+      if (!KeyEquals(m.value, kConnectionMqtt)) bad_connection = true;
+    } else if (KeyEquals(m.key, key::kImageSize)) {
       if (!ParseU32(m.value, UINT32_MAX, job.image_size_bytes)) bad_field = true;
-    } else if (KeyEquals(m.key, kKeyChunkSize)) {
+    } else if (KeyEquals(m.key, key::kChunkSize)) {
       if (!ParseU32(m.value, 65536, job.chunk_bytes)) bad_field = true;
-    } else if (KeyEquals(m.key, kKeyImageSha256)) {
+    } else if (KeyEquals(m.key, key::kImageSha256)) {
       if (m.value.size() != 64) {
         bad_field = true;
         return;

@@ -58,7 +58,16 @@ inline constexpr std::string_view kFile = "File";
 inline constexpr std::string_view kFilename = "Filename";
 inline constexpr std::string_view kOffset = "Offset";
 inline constexpr std::string_view kSize = "Size";
+// mqota's extensions, negotiated by fields the reference ignores (it logs and
+// skips unknown keys): in job documents, and the reason of a Failure result.
+inline constexpr std::string_view kImageSize = "ImageSize";
+inline constexpr std::string_view kChunkSize = "ChunkSize";
+inline constexpr std::string_view kImageSha256 = "ImageSha256";
+inline constexpr std::string_view kReason = "Reason";
 }  // namespace key
+
+// The job's "Connection" value for data over the same MQTT broker.
+inline constexpr std::string_view kConnectionMqtt = "MQTT";
 
 // Size limits of the reference device, which mqota keeps so that documents it
 // sends fit a reference device and the other way round.

@@ -1,0 +1,58 @@
+// What the server does about one message on a request topic, decided by a
+// pure function: message + catalog + what this device was offered before ->
+// the messages to publish, the offer to remember, the stream to start and one
+// log line. No MQTT, no threads, no clock: every rule of the protocol
+// (spec §3.2-§3.5, §4.5) is tested without a broker, and the server around it
+// only carries the decision out.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mqota/server/catalog.h"
+#include "mqota/server/log.h"
+
+namespace mqota::server {
+
+// Larger requests are refused unread. A device's requests are at most 1023
+// bytes (spec §3.1); the emulator echoes a job document plus Offset/Size.
+inline constexpr size_t kMaxRequestBytes = 4096;
+
+struct HandlerConfig {
+  std::string prefix = "mqota";
+  uint16_t job_port = 1883;  // "Port" in job documents: where devices reach the broker
+  std::string flow_topic;    // the server's own flow topic: never a reply topic
+};
+
+struct Publication {
+  std::string topic;
+  std::vector<uint8_t> payload;
+};
+
+struct Response {
+  LogLevel level = LogLevel::kWarn;
+  std::string log;                   // one printable line, always set
+  std::string device_topic;          // the (accepted) UniqueTopicName, "" if none
+  std::vector<Publication> publish;  // job document, Result Received or one chunk
+  EntryPtr remember_offer;           // device_topic was offered this image
+  bool forget_offer = false;         // device_topic's session is over
+  EntryPtr stream;                   // push every chunk of this image to device_topic
+};
+
+// The image this device topic was offered earlier, or nullptr.
+using OfferLookup = std::function<EntryPtr(std::string_view unique_topic)>;
+
+Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
+                       const Catalog& catalog, const OfferLookup& offered,
+                       const HandlerConfig& config);
+
+// The documents the server sends, all values strings (spec §3.1, §3.3).
+std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port);
+std::string NoUpdateDocument(std::string_view unique_topic);
+std::string ResultReceivedDocument(std::string_view unique_topic);
+
+}  // namespace mqota::server

@@ -1,0 +1,95 @@
+// mqota-server at run time: one MQTT connection, a fixed pool of workers and
+// one housekeeping thread, serving every device of every board in the catalog.
+//
+//   MQTT network thread ──► OnMessage: flow markers go to the scheduler; requests
+//                           are copied into the bounded WorkQueue (never handled
+//                           on this thread, which must keep reading)
+//   workers (N)         ──► HandleRequest (pure) → publish replies, remember
+//                           offers, start streams; pump streams batch by batch
+//   housekeeping        ──► stalled streams continue (StreamScheduler::Tick)
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mqota/ports/posix/mqtt_client.h"
+#include "mqota/server/catalog.h"
+#include "mqota/server/log.h"
+#include "mqota/server/offer_book.h"
+#include "mqota/server/request_handler.h"
+#include "mqota/server/stream_scheduler.h"
+#include "mqota/server/work_queue.h"
+
+namespace mqota::server {
+
+struct ServerConfig {
+  posix::MqttOptions mqtt;  // client_id must be set: it names the flow topic
+  HandlerConfig handler;    // handler.flow_topic is filled in by the server
+  StreamLimits streams;
+  int workers = 4;
+  size_t queue_capacity = 256;  // request messages waiting for a worker
+  size_t max_offers = 100000;
+  std::chrono::seconds offer_ttl{3600};
+};
+
+// "<prefix>/mqota-server/<client id>/flow": where the server's flow markers
+// travel (a broker ACL must let the server read and write it).
+std::string FlowTopic(std::string_view prefix, std::string_view client_id);
+
+class Server {
+ public:
+  Server(ServerConfig config, std::shared_ptr<const Catalog> catalog, Logger& log);
+  ~Server();  // Stop(0) if still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Connects, subscribes and returns once a probe through the broker proves
+  // the subscriptions are active. Throws ServerError (one line) when the
+  // broker cannot be reached or does not answer within `timeout`.
+  void Start(std::chrono::milliseconds timeout);
+  // Takes no new requests, gives running and waiting streams `grace` to
+  // finish, abandons the rest, stops the threads and disconnects.
+  void Stop(std::chrono::milliseconds grace);
+
+  StreamScheduler::Stats stream_stats() const { return scheduler_.stats(); }
+  const std::string& flow_topic() const { return flow_topic_; }
+
+ private:
+  void OnMessage(const posix::MqttMessage& message);  // network thread
+  void OnConnection(bool connected);                  // network thread
+  void WorkerLoop();
+  void HousekeepingLoop();
+  void Handle(const IncomingMessage& message);
+  bool Publish(std::string_view topic, std::span<const uint8_t> payload);
+
+  ServerConfig config_;
+  const std::shared_ptr<const Catalog> catalog_;
+  Logger& log_;
+  const std::string flow_topic_;
+  std::string probe_;  // a marker no stream sends: the readiness probe
+
+  OfferBook offers_;
+  WorkQueue queue_;
+  StreamScheduler scheduler_;
+
+  std::atomic<bool> accepting_{false};
+  std::atomic<bool> probe_seen_{false};
+  std::atomic<bool> ever_connected_{false};
+  std::atomic<bool> closing_{false};
+  std::vector<std::thread> workers_;
+  std::thread housekeeper_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by stop_mutex_
+  bool stopped_ = false;
+  // Last member: destroyed first, so no callback outlives what it uses.
+  std::unique_ptr<posix::MqttClient> client_;
+};
+
+}  // namespace mqota::server

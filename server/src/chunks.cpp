@@ -1,0 +1,34 @@
+#include "mqota/server/chunks.h"
+
+#include <algorithm>
+#include <span>
+
+namespace mqota::server {
+
+void BuildChunk(const CatalogEntry& entry, uint32_t offset, uint32_t data_bytes, uint16_t index,
+                uint16_t total, std::vector<uint8_t>& out) {
+  agent::ChunkHeader header;
+  header.version_major = entry.version.major;
+  header.version_minor = entry.version.minor;
+  header.version_build = entry.version.revision;  // the protocol's third part
+  header.total_size = entry.size_bytes();
+  header.image_offset = offset;
+  header.data_size = static_cast<uint16_t>(data_bytes);
+  header.total_num_payloads = total;
+  header.this_payload_index = index;
+  out.resize(agent::kChunkHeaderBytes + data_bytes);
+  agent::EncodeChunkHeader(
+      header, std::span<uint8_t, agent::kChunkHeaderBytes>(out.data(), agent::kChunkHeaderBytes));
+  const auto data = entry.data().subspan(offset, data_bytes);
+  std::copy(data.begin(), data.end(), out.begin() + agent::kChunkHeaderBytes);
+}
+
+void BuildStreamChunk(const CatalogEntry& entry, uint32_t index, std::vector<uint8_t>& out) {
+  const uint32_t size = entry.size_bytes();
+  const uint32_t offset = index * kChunkDataBytes;
+  const uint32_t data_bytes = std::min(kChunkDataBytes, size - offset);
+  BuildChunk(entry, offset, data_bytes, static_cast<uint16_t>(index),
+             static_cast<uint16_t>(ChunkCount(size, kChunkDataBytes)), out);
+}
+
+}  // namespace mqota::server

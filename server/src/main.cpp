@@ -1,0 +1,97 @@
+// mqota-server: serves signed images to devices over MQTT, compatible with
+// the reference anycloud-ota publisher (spec/anycloud-mqtt-protocol.md §10).
+// Exit codes: 0 after SIGINT/SIGTERM, 1 when the catalog or the broker is
+// unusable, 2 for bad arguments.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <iostream>
+
+#include "common/cli_error.h"
+#include "mqota/server/topics.h"
+#include "options.h"
+
+namespace {
+
+using namespace mqota;
+using namespace mqota::server;
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+std::string Describe(const CatalogEntry& e) {
+  return "catalog: " + e.board + " " + e.ProtocolVersion() + " from " + e.path + " (" +
+         std::to_string(e.size_bytes()) + " bytes, sha256 " + e.Sha256Hex().substr(0, 16) + "...)";
+}
+
+int Serve(ServerOptions& options, const sigset_t& stop_signals) {
+  CheckOptions(options);
+  Logger log(*ParseLogLevel(options.log_level));
+  std::vector<std::filesystem::path> paths(options.catalog_dirs.begin(),
+                                           options.catalog_dirs.end());
+  paths.insert(paths.end(), options.image_files.begin(), options.image_files.end());
+  auto catalog = std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
+  for (const auto& entry : catalog->entries()) log.Info(Describe(*entry));
+
+  Server server(MakeServerConfig(options), catalog, log);
+  server.Start(Millis(options.connect_timeout_s));
+  log.Info("ready: " + std::to_string(catalog->entries().size()) + " images, broker " +
+           options.host + ":" + std::to_string(options.port) + (options.tls ? " (TLS)" : "") +
+           ", requests on " + RequestSubscription(options.prefix) + ", " +
+           std::to_string(options.workers) + " workers");
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log.Info(std::string(strsignal(signal_number)) + ": stopping");
+  server.Stop(Millis(options.shutdown_grace_s));
+  const auto stats = server.stream_stats();
+  log.Info("stopped after " + std::to_string(stats.streams_done) + " streams, " +
+           std::to_string(stats.chunks_sent) + " chunks");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread (threads inherit the mask), so
+  // they are taken only by sigwait() in Serve, never in the middle of a
+  // library call on some other thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a dropped broker connection is an error value, not a death
+
+  CLI::App app{
+      "mqota-server: serves signed firmware images to devices over MQTT (anycloud-ota "
+      "protocol).\nAnswers \"Update Availability\" with the newest newer image for the "
+      "device's board, streams it on \"Request Update\", serves \"Request Data Chunk\", and "
+      "acknowledges results. Runs until SIGINT or SIGTERM."};
+  app.name("mqota-server");
+  app.set_version_flag("--version", "mqota-server 0.1.0");
+  ServerOptions options;
+  AddOptions(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "mqota-server: " << e.what() << " (see --help)\n";
+    return cli::kExitUsage;
+  }
+  try {
+    return Serve(options, stop_signals);
+  } catch (const cli::CliError& e) {
+    std::cerr << "mqota-server: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const ServerError& e) {
+    std::cerr << "mqota-server: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mqota-server: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,132 @@
+#include "options.h"
+
+#include <unistd.h>
+
+#include "common/cli_error.h"
+#include "image/keys.h"
+#include "mqota/server/topics.h"
+
+namespace mqota::server {
+
+void AddOptions(CLI::App& app, ServerOptions& o) {
+  app.add_option("images", o.image_files,
+                 "Signed MCUboot image files to serve (their board: --board, or a "
+                 "<image>.board file beside each)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--catalog", o.catalog_dirs,
+                 "Directory of images to serve: every *.bin and *.img in it (repeatable)")
+      ->allow_extra_args(false)  // one value per --catalog, so image files can follow
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--board", o.board,
+                 "Board of images without a <image>.board file (the name in the topics, "
+                 "e.g. CY8CPROTO_062_4343W)");
+  app.add_option("--verify-key", o.verify_keys,
+                 "Refuse images not signed by this key (PEM, public or private; repeatable). "
+                 "Without it only each image's SHA-256 is checked")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
+  app.add_option("--host", o.host, "Broker address")->capture_default_str();
+  app.add_option("--port", o.port, "Broker port (default 1883, or 8883 with --tls)")
+      ->check(CLI::Range(1, 65535));
+  app.add_flag("--tls", o.tls, "Connect with TLS, verifying the broker against --ca");
+  app.add_option("--ca", o.ca_file, "CA certificate (PEM) the broker's certificate must chain to")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cert", o.cert_file, "Client certificate (PEM) for mutual TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key", o.key_file, "Private key (PEM) of --cert")->check(CLI::ExistingFile);
+  app.add_option("--tls-version", o.tls_version, "Pin the TLS version")
+      ->check(CLI::IsMember({"tlsv1.2", "tlsv1.3"}));
+  app.add_option("--client-id", o.client_id, "MQTT client id (default mqota-server-<pid>)");
+  app.add_option("--prefix", o.prefix,
+                 "Topic prefix: requests arrive on <prefix>/<board>/publish_notify")
+      ->capture_default_str();
+  app.add_option("--job-port", o.job_port,
+                 "\"Port\" written into job documents: where devices reach the broker "
+                 "(default: --port)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--workers", o.workers, "Worker threads serving requests and streams")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--window", o.window,
+                 "Chunks a device's stream may have unconfirmed by the broker")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 256));
+  app.add_option("--max-streams", o.max_streams, "Devices streamed at once; more wait their turn")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--queue", o.queue,
+                 "Requests waiting for a worker; beyond that they are dropped (and logged)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--log-level", o.log_level, "Log to stderr from this level up")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  app.add_option("--connect-timeout", o.connect_timeout_s,
+                 "Seconds to reach the broker at start-up before giving up")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--shutdown-grace", o.shutdown_grace_s,
+                 "On SIGINT/SIGTERM, seconds running streams get to finish")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+}
+
+void CheckOptions(ServerOptions& o) {
+  if (o.catalog_dirs.empty() && o.image_files.empty()) {
+    throw cli::UsageError("nothing to serve: give --catalog DIR or image files");
+  }
+  if (!o.board.empty() && !ValidBoardName(o.board)) {
+    throw cli::UsageError("--board '" + o.board + "' is not a valid board name");
+  }
+  if (!ValidPrefix(o.prefix)) {
+    throw cli::UsageError("--prefix '" + o.prefix +
+                          "' is not a valid topic prefix (no wildcards, no leading or "
+                          "trailing '/')");
+  }
+  if (!o.tls && (!o.ca_file.empty() || !o.cert_file.empty() || !o.key_file.empty() ||
+                 !o.tls_version.empty())) {
+    throw cli::UsageError("--ca, --cert, --key and --tls-version need --tls");
+  }
+  if (o.tls && o.ca_file.empty()) throw cli::UsageError("--tls needs --ca");
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    throw cli::UsageError("--cert and --key go together");
+  }
+  if (o.port == 0) o.port = o.tls ? 8883 : 1883;
+  if (o.job_port == 0) o.job_port = o.port;
+  if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
+  if (!ValidBoardName(o.client_id)) {  // it becomes a topic level
+    throw cli::UsageError("--client-id '" + o.client_id +
+                          "' must be printable, without spaces, '/', '+' or '#'");
+  }
+}
+
+CatalogOptions MakeCatalogOptions(const ServerOptions& o) {
+  CatalogOptions options;
+  options.default_board = o.board;
+  for (const auto& path : o.verify_keys) {
+    const cli::Key key = cli::Key::Load(path);
+    options.trusted_keys.push_back({cli::SignatureTypeOf(key.type()), key.PublicKeyDer()});
+  }
+  return options;
+}
+
+ServerConfig MakeServerConfig(const ServerOptions& o) {
+  ServerConfig config;
+  config.mqtt.host = o.host;
+  config.mqtt.port = o.port;
+  config.mqtt.client_id = o.client_id;
+  config.mqtt.tls_enabled = o.tls;
+  config.mqtt.tls = {o.ca_file, o.cert_file, o.key_file, o.tls_version};
+  // libmosquitto's own cap on unacknowledged QoS 1 messages: room for every
+  // active stream's window, so the per-stream windows are what limits.
+  config.mqtt.max_inflight_messages = std::min(65535, o.window * o.max_streams + 16);
+  config.handler.prefix = o.prefix;
+  config.handler.job_port = static_cast<uint16_t>(o.job_port);
+  config.streams.window = static_cast<uint32_t>(o.window);
+  config.streams.max_active = static_cast<size_t>(o.max_streams);
+  config.workers = o.workers;
+  config.queue_capacity = static_cast<size_t>(o.queue);
+  return config;
+}
+
+}  // namespace mqota::server

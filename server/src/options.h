@@ -1,0 +1,45 @@
+// mqota-server's command line: the options, their checks and the server
+// configuration they make. Private to the executable.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "mqota/server/catalog.h"
+#include "mqota/server/log.h"
+#include "mqota/server/server.h"
+
+namespace mqota::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: 1883, or 8883 with --tls
+  bool tls = false;
+  std::string ca_file, cert_file, key_file, tls_version;
+  std::string client_id;
+  std::string prefix = "mqota";
+  std::vector<std::string> catalog_dirs;
+  std::vector<std::string> image_files;
+  std::string board;
+  std::vector<std::string> verify_keys;
+  int workers = 4;
+  int window = 8;
+  int max_streams = 64;
+  int queue = 256;
+  int job_port = 0;  // 0: the broker port
+  std::string log_level = "info";
+  double connect_timeout_s = 5;
+  double shutdown_grace_s = 1;
+};
+
+void AddOptions(CLI::App& app, ServerOptions& options);
+
+// Checks what CLI11 cannot check alone; throws cli::CliError (usage) naming
+// the problem.
+void CheckOptions(ServerOptions& options);
+
+CatalogOptions MakeCatalogOptions(const ServerOptions& options);
+ServerConfig MakeServerConfig(const ServerOptions& options);
+
+}  // namespace mqota::server

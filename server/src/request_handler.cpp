@@ -1,0 +1,315 @@
+#include "mqota/server/request_handler.h"
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+
+#include "mqota/agent/job.h"
+#include "mqota/agent/json.h"
+#include "mqota/agent/protocol.h"
+#include "mqota/server/chunks.h"
+#include "mqota/server/topics.h"
+
+namespace mqota::server {
+namespace {
+
+using nlohmann::json;
+namespace message = agent::message;
+namespace key = agent::key;
+
+// Documents are built with the device's own writer into a buffer of the size
+// a device accepts, so nothing larger can ever be sent (spec §3.1).
+class Document {
+ public:
+  Document() : writer_(buffer_) {}
+  agent::JsonObjectWriter& writer() { return writer_; }
+  std::string Finish() {
+    auto text = writer_.Finish();
+    return text.ok() ? std::string(*text) : std::string();
+  }
+
+ private:
+  std::array<char, agent::kMaxJsonDocumentBytes> buffer_{};
+  agent::JsonObjectWriter writer_;
+};
+
+std::vector<uint8_t> Bytes(const std::string& text) { return {text.begin(), text.end()}; }
+
+// A string member, its key matched as devices match keys (case-insensitive,
+// exact length); nullopt when absent or not a string.
+std::optional<std::string> StringMember(const json& object, std::string_view name) {
+  for (const auto& [k, v] : object.items()) {
+    if (agent::KeyEquals(k, name)) {
+      if (!v.is_string()) return std::nullopt;
+      return v.get<std::string>();
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> ParseDecimal(std::string_view text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(value);
+}
+
+std::string VersionText(const image::ImageVersion& v) {
+  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+}
+
+std::string Describe(const CatalogEntry& entry) {
+  return entry.board + " " + entry.ProtocolVersion() + " (" + entry.path + ")";
+}
+
+// Everything a request message says that the rules below use.
+struct Request {
+  std::string_view board;  // from the request topic
+  std::string message;
+  std::string unique_topic;
+  std::optional<image::ImageVersion> version;  // "Version", when valid
+  json object;
+};
+
+class Handler {
+ public:
+  Handler(std::string_view topic, std::span<const uint8_t> payload, const Catalog& catalog,
+          const OfferLookup& offered, const HandlerConfig& config)
+      : topic_(topic), payload_(payload), catalog_(catalog), offered_(offered), config_(config) {}
+
+  Response Run() {
+    if (!Parse()) return std::move(response_);
+    const std::string& m = request_.message;
+    if (m == message::kSendDirectUpdate) {
+      return Refuse("legacy \"Send Direct Update\" is not served (it broadcasts to the board)");
+    }
+    const bool known = m == message::kUpdateAvailability || m == message::kRequestUpdate ||
+                       m == message::kRequestDataChunk || m == message::kSuccess ||
+                       m == message::kFailure;
+    if (!known) return Refuse("unknown Message \"" + Printable(m, 40) + "\"");
+    if (!AcceptDeviceTopic()) return std::move(response_);
+    if (m == message::kUpdateAvailability) return UpdateAvailability();
+    if (m == message::kRequestUpdate) return RequestUpdate();
+    if (m == message::kRequestDataChunk) return RequestDataChunk();
+    return Result();
+  }
+
+ private:
+  // Ignore the message, with one warning line saying why.
+  bool Ignore(const std::string& why) {
+    response_ = Response{};
+    response_.level = LogLevel::kWarn;
+    response_.log = Who() + ": " + why + "; ignored";
+    return false;
+  }
+  Response Refuse(const std::string& why) {
+    Ignore(why);
+    return std::move(response_);
+  }
+
+  std::string Who() const {
+    return Printable(request_.unique_topic.empty() ? topic_ : request_.unique_topic);
+  }
+
+  bool Parse() {
+    const auto board = BoardOfRequestTopic(config_.prefix, topic_);
+    if (!board) return Ignore("not a request topic");
+    request_.board = *board;
+    if (payload_.empty()) return Ignore("empty payload");
+    if (payload_.size() > kMaxRequestBytes) {
+      return Ignore("oversized payload (" + std::to_string(payload_.size()) + " bytes)");
+    }
+    // No exceptions: invalid JSON and invalid UTF-8 come back as "discarded".
+    request_.object = json::parse(payload_.begin(), payload_.end(), nullptr, false);
+    if (request_.object.is_discarded()) return Ignore("not valid JSON (or not UTF-8)");
+    if (!request_.object.is_object()) return Ignore("not a JSON object");
+    auto m = StringMember(request_.object, key::kMessage);
+    if (!m) return Ignore("no Message string");
+    request_.message = std::move(*m);
+    if (auto t = StringMember(request_.object, key::kUniqueTopicName)) {
+      request_.unique_topic = std::move(*t);
+    }
+    if (auto v = StringMember(request_.object, key::kVersion)) {
+      image::ImageVersion version;
+      if (agent::ParseProtocolVersion(*v, version)) request_.version = version;
+    }
+    return true;
+  }
+
+  bool AcceptDeviceTopic() {
+    if (request_.unique_topic.empty()) {
+      return Ignore("\"" + request_.message + "\" without a UniqueTopicName");
+    }
+    if (const char* why = RefuseReplyTopic(config_.prefix, request_.board, request_.unique_topic)) {
+      return Ignore(std::string(why) + ", not publishing there");
+    }
+    if (request_.unique_topic == config_.flow_topic) {
+      return Ignore("the UniqueTopicName is the server's flow topic, not publishing there");
+    }
+    response_.device_topic = request_.unique_topic;
+    return true;
+  }
+
+  // The reference device hard-codes BoardName (R19), so the request topic's
+  // board decides; a disagreement is worth a note in the log.
+  std::string BoardNote() const {
+    auto named = StringMember(request_.object, key::kBoardName);
+    if (!named) named = StringMember(request_.object, key::kBoard);  // the emulator's key
+    if (!named || *named == request_.board) return "";
+    return " (its BoardName \"" + Printable(*named, 40) + "\" differs; the topic's board counts)";
+  }
+
+  // Documents are at most 1023 bytes; an accepted reply topic (<= 256
+  // printable bytes) always fits, so an empty one means a bug, not input.
+  void Publish(const std::string& document) {
+    if (document.empty()) throw std::logic_error("a reply document does not fit 1023 bytes");
+    response_.publish.push_back({request_.unique_topic, Bytes(document)});
+  }
+
+  Response UpdateAvailability() {
+    if (!request_.version) return Refuse("\"Update Availability\" without a valid Version");
+    const std::string who = Who() + ": " + Printable(request_.board) + " at " +
+                            VersionText(*request_.version) + BoardNote();
+    response_.level = LogLevel::kInfo;
+    if (EntryPtr entry = catalog_.NewestNewerThan(request_.board, *request_.version)) {
+      Publish(JobDocument(*entry, request_.unique_topic, config_.job_port));
+      response_.remember_offer = entry;
+      response_.log = who + ": offering " + Describe(*entry);
+    } else {
+      Publish(NoUpdateDocument(request_.unique_topic));
+      response_.forget_offer = true;
+      response_.log = who + ": no update";
+    }
+    return std::move(response_);
+  }
+
+  // The image offered to this topic; without an offer (the direct flow, or
+  // a server restarted between the two requests) the newest one newer than
+  // the Version the request states, which is then remembered.
+  EntryPtr OfferedImage() {
+    if (EntryPtr entry = offered_ ? offered_(request_.unique_topic) : nullptr) return entry;
+    if (!request_.version) return nullptr;
+    EntryPtr entry = catalog_.NewestNewerThan(request_.board, *request_.version);
+    response_.remember_offer = entry;
+    return entry;
+  }
+
+  std::string NothingOffered() const {
+    return "\"" + request_.message + "\" but nothing was offered to this topic" +
+           (request_.version ? " and nothing is newer than " + VersionText(*request_.version)
+                             : std::string(" and it states no valid Version"));
+  }
+
+  Response RequestUpdate() {
+    EntryPtr entry = OfferedImage();
+    if (!entry) return Refuse(NothingOffered());
+    response_.stream = entry;
+    response_.level = LogLevel::kInfo;
+    response_.log = Who() + ": sending " + Describe(*entry) + ", " +
+                    std::to_string(ChunkCount(entry->size_bytes(), kChunkDataBytes)) + " chunks";
+    return std::move(response_);
+  }
+
+  // One chunk, as publisher.py cuts it (spec §4.5): data = image[Offset,
+  // Offset + Size), index = Offset / Size, total = ceil(size / Size).
+  Response RequestDataChunk() {
+    const auto offset_text = StringMember(request_.object, key::kOffset);
+    const auto size_text = StringMember(request_.object, key::kSize);
+    const auto offset = offset_text ? ParseDecimal(*offset_text) : std::nullopt;
+    const auto size = size_text ? ParseDecimal(*size_text) : std::nullopt;
+    // "-1" is what the reference agent asks for its last chunk (R11).
+    if (!offset || !size) return Refuse("chunk request without a decimal Offset and Size");
+    EntryPtr entry = OfferedImage();
+    if (!entry) return Refuse(NothingOffered());
+    const uint32_t image_bytes = entry->size_bytes();
+    if (*offset >= image_bytes) {
+      return Refuse("chunk Offset " + std::to_string(*offset) + " is beyond the image (" +
+                    std::to_string(image_bytes) + " bytes)");
+    }
+    if (*size == 0 || *size > UINT16_MAX) {
+      return Refuse("chunk Size " + std::to_string(*size) + " is not within 1..65535");
+    }
+    const uint32_t total = ChunkCount(image_bytes, *size);
+    if (total > UINT16_MAX) {
+      return Refuse("chunk Size " + std::to_string(*size) + " needs more than 65535 chunks");
+    }
+    const uint32_t data_bytes = std::min(*size, image_bytes - *offset);
+    Publication chunk{request_.unique_topic, {}};
+    BuildChunk(*entry, *offset, data_bytes, static_cast<uint16_t>(*offset / *size),
+               static_cast<uint16_t>(total), chunk.payload);
+    response_.publish.push_back(std::move(chunk));
+    response_.level = LogLevel::kDebug;
+    response_.log = Who() + ": chunk at " + std::to_string(*offset) + " (" +
+                    std::to_string(data_bytes) + " bytes) of " + Describe(*entry);
+    return std::move(response_);
+  }
+
+  Response Result() {
+    const bool success = request_.message == message::kSuccess;
+    const auto reason = StringMember(request_.object, key::kReason);
+    response_.level = success ? LogLevel::kInfo : LogLevel::kWarn;
+    response_.log = Who() + ": device reports " + request_.message +
+                    (request_.version ? " for " + VersionText(*request_.version) : "") +
+                    (reason ? ": " + Printable(*reason, 120) : "");
+    Publish(ResultReceivedDocument(request_.unique_topic));
+    response_.forget_offer = true;
+    return std::move(response_);
+  }
+
+  std::string_view topic_;
+  std::span<const uint8_t> payload_;
+  const Catalog& catalog_;
+  const OfferLookup& offered_;
+  const HandlerConfig& config_;
+  Request request_;
+  Response response_;
+};
+
+}  // namespace
+
+Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
+                       const Catalog& catalog, const OfferLookup& offered,
+                       const HandlerConfig& config) {
+  return Handler(topic, payload, catalog, offered, config).Run();
+}
+
+// publisher.py's ota_update.json, with what this server knows instead of a
+// file's fixed values, then mqota's extensions.
+std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port) {
+  Document doc;
+  doc.writer()
+      .Add(key::kMessage, message::kUpdateAvailable)
+      .Add(key::kBoard, entry.board)
+      .Add(key::kVersion, entry.ProtocolVersion())
+      .Add(key::kConnection, agent::kConnectionMqtt)
+      .Add(key::kBroker, "")  // "": the broker the device is connected to
+      .Add(key::kPort, uint64_t{port})
+      .Add(key::kUniqueTopicName, unique_topic)
+      .Add(key::kImageSize, uint64_t{entry.size_bytes()})
+      .Add(key::kChunkSize, uint64_t{kChunkDataBytes})
+      .Add(key::kImageSha256, entry.Sha256Hex());
+  return doc.Finish();
+}
+
+std::string NoUpdateDocument(std::string_view unique_topic) {
+  Document doc;
+  doc.writer()
+      .Add(key::kMessage, message::kNoUpdateAvailable)
+      .Add(key::kUniqueTopicName, unique_topic);
+  return doc.Finish();
+}
+
+std::string ResultReceivedDocument(std::string_view unique_topic) {
+  Document doc;
+  doc.writer()
+      .Add(key::kMessage, message::kResultReceived)
+      .Add(key::kUniqueTopicName, unique_topic);
+  return doc.Finish();
+}
+
+}  // namespace mqota::server

@@ -1,0 +1,190 @@
+#include "mqota/server/server.h"
+
+#include <variant>
+
+#include "mqota/server/chunks.h"
+#include "mqota/server/topics.h"
+
+namespace mqota::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::span<const uint8_t> AsBytes(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+}  // namespace
+
+std::string FlowTopic(std::string_view prefix, std::string_view client_id) {
+  return std::string(prefix) + "/mqota-server/" + std::string(client_id) + "/flow";
+}
+
+Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog, Logger& log)
+    : config_(std::move(config)),
+      catalog_(std::move(catalog)),
+      log_(log),
+      flow_topic_(FlowTopic(config_.handler.prefix, config_.mqtt.client_id)),
+      offers_(config_.max_offers, config_.offer_ttl),
+      queue_(config_.queue_capacity),
+      scheduler_(
+          config_.streams, flow_topic_,
+          [this](std::string_view topic, std::span<const uint8_t> payload) {
+            return Publish(topic, payload);
+          },
+          [this](uint64_t id) { queue_.PushPump(id); }, log) {
+  probe_ = scheduler_.Marker(0, 0);  // stream ids start at 1: no stream sends this
+  config_.handler.flow_topic = flow_topic_;
+}
+
+Server::~Server() { Stop(std::chrono::milliseconds(0)); }
+
+bool Server::Publish(std::string_view topic, std::span<const uint8_t> payload) {
+  if (client_->Publish(topic, payload)) return true;
+  log_.Debug(Printable(topic) + ": publish refused: " + client_->error());
+  return false;
+}
+
+void Server::Start(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const std::string where = config_.mqtt.host + ":" + std::to_string(config_.mqtt.port);
+  client_ = std::make_unique<posix::MqttClient>(config_.mqtt);
+  client_->OnMessage([this](const posix::MqttMessage& m) { OnMessage(m); });
+  client_->OnConnection([this](bool connected) { OnConnection(connected); });
+  if (!client_->Start())
+    throw ServerError("cannot use the broker " + where + ": " + client_->error());
+  if (!client_->WaitConnected(timeout)) {
+    throw ServerError("cannot connect to the broker at " + where + ": " + client_->error());
+  }
+  for (int i = 0; i < config_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  housekeeper_ = std::thread([this] { HousekeepingLoop(); });
+  // The subscriptions are sent from OnConnection; the broker handles one
+  // connection's packets in order, so the probe coming back on the flow
+  // topic (subscribed last) proves both are active.
+  accepting_ = true;
+  while (!probe_seen_) {
+    if (Clock::now() >= deadline) {
+      throw ServerError("the broker at " + where +
+                        " did not confirm the subscriptions (is the server allowed to "
+                        "subscribe to " +
+                        RequestSubscription(config_.handler.prefix) + " and " + flow_topic_ + "?)");
+    }
+    if (client_->connected()) Publish(flow_topic_, AsBytes(probe_));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void Server::OnConnection(bool connected) {
+  if (closing_) return;  // client_ is being destroyed
+  if (!connected) {
+    log_.Warn("lost the broker connection; reconnecting");
+    return;
+  }
+  const std::string request_topics = RequestSubscription(config_.handler.prefix);
+  // Every (re)connection: a clean session has forgotten the subscriptions.
+  client_->Subscribe(request_topics);
+  client_->Subscribe(flow_topic_);
+  if (ever_connected_.exchange(true)) {
+    log_.Info("reconnected to the broker; resuming streams");
+    scheduler_.ResumeAll();
+  } else {
+    log_.Debug("connected; subscribing to " + request_topics + " and " + flow_topic_);
+  }
+}
+
+void Server::OnMessage(const posix::MqttMessage& message) {
+  if (message.topic == flow_topic_) {
+    const std::string_view text(reinterpret_cast<const char*>(message.payload.data()),
+                                message.payload.size());
+    if (text == probe_) {
+      probe_seen_ = true;
+    } else if (!scheduler_.OnFlowMarker(message.payload)) {
+      log_.Warn(flow_topic_ + ": not a flow marker of this server; ignored");
+    }
+    return;
+  }
+  if (!accepting_) return;
+  // Refused here as well as in HandleRequest so that a flood of big payloads
+  // costs no copies.
+  if (message.payload.size() > kMaxRequestBytes) {
+    log_.Warn(Printable(message.topic) + ": oversized payload (" +
+              std::to_string(message.payload.size()) + " bytes); ignored");
+    return;
+  }
+  IncomingMessage copy{std::string(message.topic),
+                       {message.payload.begin(), message.payload.end()}};
+  if (!queue_.PushMessage(std::move(copy))) {
+    log_.Warn(Printable(message.topic) + ": all workers busy and the request queue full (" +
+              std::to_string(config_.queue_capacity) + "); dropped a request");
+  }
+}
+
+void Server::WorkerLoop() {
+  std::vector<uint8_t> scratch;  // this worker's chunk buffer, reused for every chunk
+  scratch.reserve(agent::kChunkHeaderBytes + kChunkDataBytes);
+  while (auto item = queue_.Pop()) {
+    try {
+      if (const auto* id = std::get_if<StreamId>(&*item)) {
+        scheduler_.Pump(*id, scratch);
+      } else {
+        Handle(std::get<IncomingMessage>(*item));
+      }
+    } catch (const std::exception& e) {
+      // Nothing a device sends should get here; if it does, that one message
+      // is lost, not the server.
+      log_.Error(std::string("internal error while serving a request: ") + e.what());
+    }
+  }
+}
+
+void Server::Handle(const IncomingMessage& message) {
+  const auto now = Clock::now();
+  const OfferLookup offered = [&](std::string_view topic) { return offers_.Find(topic, now); };
+  const Response r =
+      HandleRequest(message.topic, message.payload, *catalog_, offered, config_.handler);
+  log_.Write(r.level, r.log);
+  if (r.forget_offer) offers_.Forget(r.device_topic);
+  if (r.remember_offer) offers_.Remember(r.device_topic, r.remember_offer, now);
+  for (const auto& p : r.publish) {
+    if (!Publish(p.topic, p.payload)) {
+      log_.Warn(Printable(p.topic) + ": could not publish the answer: " + client_->error());
+    }
+  }
+  if (r.stream && !scheduler_.Start(r.device_topic, r.stream)) {
+    log_.Warn(Printable(r.device_topic) + ": too many streams waiting; request dropped");
+  }
+}
+
+void Server::HousekeepingLoop() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(250));
+    lock.unlock();
+    scheduler_.Tick(Clock::now());
+    lock.lock();
+  }
+}
+
+void Server::Stop(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  accepting_ = false;
+  if (!workers_.empty() && !scheduler_.WaitIdle(Clock::now() + grace)) {
+    log_.Warn("stopping: abandoned " + std::to_string(scheduler_.AbandonAll()) +
+              " unfinished streams");
+  }
+  scheduler_.AbandonAll();
+  queue_.Close();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (housekeeper_.joinable()) housekeeper_.join();
+  closing_ = true;
+  client_.reset();  // disconnects and stops the network thread
+}
+
+}  // namespace mqota::server

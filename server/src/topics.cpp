@@ -1,0 +1,69 @@
+#include "mqota/server/topics.h"
+
+#include "mqota/agent/protocol.h"
+
+namespace mqota::server {
+namespace {
+
+bool HasWildcardOrNul(std::string_view topic) {
+  return topic.find_first_of(std::string_view("+#\0", 3)) != std::string_view::npos;
+}
+
+// MQTT allows them in topics, but they have no business in a device's topic
+// and each would cost 6 bytes in a job document ("\u0001").
+bool HasControlCharacter(std::string_view topic) {
+  for (char c : topic) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ValidPrefix(std::string_view prefix) {
+  return !prefix.empty() && !HasWildcardOrNul(prefix) && prefix.front() != '/' &&
+         prefix.back() != '/' && prefix.find("//") == std::string_view::npos;
+}
+
+std::string RequestSubscription(std::string_view prefix) {
+  std::string topic(prefix);
+  topic += "/+/";
+  topic += agent::kRequestTopicLeaf;
+  return topic;
+}
+
+std::optional<std::string_view> BoardOfRequestTopic(std::string_view prefix,
+                                                    std::string_view topic) {
+  const size_t leaf_bytes = agent::kRequestTopicLeaf.size() + 1;  // "/publish_notify"
+  if (topic.size() <= prefix.size() + 1 + leaf_bytes) return std::nullopt;
+  if (!topic.starts_with(prefix) || topic[prefix.size()] != '/') return std::nullopt;
+  const std::string_view tail = topic.substr(topic.size() - leaf_bytes);
+  if (tail[0] != '/' || tail.substr(1) != agent::kRequestTopicLeaf) return std::nullopt;
+  const std::string_view board =
+      topic.substr(prefix.size() + 1, topic.size() - prefix.size() - 1 - leaf_bytes);
+  if (board.empty() || board.find('/') != std::string_view::npos) return std::nullopt;
+  return board;
+}
+
+const char* RefuseReplyTopic(std::string_view prefix, std::string_view board,
+                             std::string_view unique_topic) {
+  if (unique_topic.empty()) return "the UniqueTopicName is empty";
+  if (unique_topic.size() > kMaxReplyTopicBytes) return "the UniqueTopicName is too long";
+  if (HasWildcardOrNul(unique_topic)) return "the UniqueTopicName holds a wildcard or NUL";
+  if (HasControlCharacter(unique_topic)) return "the UniqueTopicName holds a control character";
+  std::string subtree(prefix);
+  subtree += '/';
+  subtree += board;
+  subtree += '/';
+  if (!unique_topic.starts_with(subtree) || unique_topic.size() == subtree.size()) {
+    return "the UniqueTopicName lies outside <prefix>/<board>/";
+  }
+  const std::string_view rest = unique_topic.substr(subtree.size());
+  // Topics every device of the board listens on: a job document or a chunk
+  // there would reach (and, for a reference device, abort: R4) all of them.
+  if (rest == agent::kRequestTopicLeaf) return "the UniqueTopicName is the request topic";
+  if (rest == agent::kDirectTopicPart) return "the UniqueTopicName is the shared direct topic";
+  return nullptr;
+}
+
+}  // namespace mqota::server

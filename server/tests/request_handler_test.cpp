@@ -1,0 +1,308 @@
+// Request handling as a pure function: message in, decision out. Covers the
+// protocol's rules (spec §3.2-§3.5, §4.5) and every kind of malformed input
+// (R1), without a broker.
+#include "mqota/server/request_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "mqota/agent/job.h"
+#include "mqota/agent/protocol.h"
+#include "mqota/server/chunks.h"
+#include "test_images.h"
+
+namespace mqota::server {
+namespace {
+
+using nlohmann::json;
+using testing::SignedImage;
+using testing::TrustingTestKey;
+
+constexpr char kRequestTopic[] = "mqota/BOARD_A/publish_notify";
+constexpr char kDeviceTopic[] = "mqota/BOARD_A/OTAImage/dev-1/4711";
+
+std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.end()}; }
+
+class RequestHandlerTest : public ::testing::Test {
+ protected:
+  RequestHandlerTest() {
+    config_.prefix = "mqota";
+    config_.job_port = 8883;
+    config_.flow_topic = "mqota/mqota-server/srv/flow";
+    catalog_.Add("BOARD_A", "a-1.1.0.bin", SignedImage({1, 1, 0, 0}, 10000), TrustingTestKey());
+    catalog_.Add("BOARD_A", "a-1.2.0.bin", SignedImage({1, 2, 0, 0}, 9000), TrustingTestKey());
+    old_ = catalog_.NewestNewerThan("BOARD_A", {1, 0, 0, 0});  // 1.2.0
+  }
+
+  Response Handle(const std::string& payload, const std::string& topic = kRequestTopic) {
+    return HandleRequest(topic, Bytes(payload), catalog_, lookup_, config_);
+  }
+
+  static std::string Request(const std::string& message, const std::string& version = "1.0.0",
+                             const std::string& topic = kDeviceTopic,
+                             const json& extra = json::object()) {
+    // As a 4.2.0 device sends it (spec §3.2), plus `extra`.
+    json j = {{"Message", message},
+              {"Manufacturer", "Express Widgits Corporation"},
+              {"ManufacturerID", "EWCO"},
+              {"ProductID", "Easy Widgit"},
+              {"SerialNumber", "ABC213450001"},
+              {"BoardName", "BOARD_A"},
+              {"Version", version},
+              {"UniqueTopicName", topic}};
+    j.update(extra);
+    return j.dump();
+  }
+
+  HandlerConfig config_;
+  Catalog catalog_;
+  EntryPtr old_;
+  OfferLookup lookup_ = [](std::string_view) { return EntryPtr(); };
+};
+
+void ExpectIgnored(const Response& r) {
+  EXPECT_EQ(r.level, LogLevel::kWarn);
+  EXPECT_TRUE(r.publish.empty());
+  EXPECT_EQ(r.stream, nullptr);
+  EXPECT_EQ(r.remember_offer, nullptr);
+  EXPECT_NE(r.log.find("ignored"), std::string::npos) << r.log;
+  EXPECT_EQ(r.log.find('\n'), std::string::npos);
+}
+
+TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
+  const Response r = Handle(Request("Update Availability", "1.0.0"));
+  ASSERT_EQ(r.publish.size(), 1u) << r.log;
+  EXPECT_EQ(r.level, LogLevel::kInfo);
+  EXPECT_EQ(r.publish[0].topic, kDeviceTopic);
+  EXPECT_EQ(r.remember_offer, old_);
+  EXPECT_EQ(r.stream, nullptr);
+  const std::string text(r.publish[0].payload.begin(), r.publish[0].payload.end());
+  EXPECT_LE(text.size(), agent::kMaxJsonDocumentBytes);
+  const json job = json::parse(text);
+  for (const auto& [k, v] : job.items()) EXPECT_TRUE(v.is_string()) << k;  // spec §3.1
+  EXPECT_EQ(job["Message"], "Update Available");
+  EXPECT_EQ(job["Board"], "BOARD_A");
+  EXPECT_EQ(job["Version"], "1.2.0");
+  EXPECT_EQ(job["Connection"], "MQTT");
+  EXPECT_EQ(job["Broker"], "");
+  EXPECT_EQ(job["Port"], "8883");
+  EXPECT_EQ(job["UniqueTopicName"], kDeviceTopic);
+  EXPECT_EQ(job["ImageSize"], std::to_string(old_->size_bytes()));
+  EXPECT_EQ(job["ChunkSize"], "4096");
+  EXPECT_EQ(job["ImageSha256"], old_->Sha256Hex());
+  EXPECT_EQ(job["ImageSha256"].get<std::string>().size(), 64u);
+  // And mqota's own device reads it as intended.
+  const agent::JobResult parsed = agent::ParseJob(text);
+  ASSERT_TRUE(parsed.ok) << agent::Describe(parsed.error);
+  EXPECT_EQ(parsed.job.kind, agent::JobKind::kUpdateAvailable);
+  EXPECT_EQ(parsed.job.version, (image::ImageVersion{1, 2, 0, 0}));
+  EXPECT_EQ(parsed.job.port, 8883);
+  EXPECT_EQ(parsed.job.image_size_bytes, old_->size_bytes());
+  EXPECT_EQ(parsed.job.chunk_bytes, 4096u);
+  EXPECT_TRUE(parsed.job.has_image_tag);
+}
+
+TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {
+  for (const auto& [topic, device] :
+       {std::pair{std::string(kRequestTopic), std::string(kDeviceTopic)},
+        std::pair{std::string("mqota/BOARD_Z/publish_notify"), std::string("mqota/BOARD_Z/x/1")}}) {
+    const Response r = Handle(Request("Update Availability", "1.2.0", device), topic);
+    ASSERT_EQ(r.publish.size(), 1u) << r.log;
+    EXPECT_EQ(r.publish[0].topic, device);
+    const json doc = json::parse(r.publish[0].payload);
+    EXPECT_EQ(doc["Message"], "No Update Available");
+    EXPECT_EQ(doc["UniqueTopicName"], device);
+    EXPECT_TRUE(r.forget_offer);
+    EXPECT_EQ(r.remember_offer, nullptr);
+    const agent::JobResult parsed = agent::ParseJob(
+        {reinterpret_cast<const char*>(r.publish[0].payload.data()), r.publish[0].payload.size()});
+    ASSERT_TRUE(parsed.ok);
+    EXPECT_EQ(parsed.job.kind, agent::JobKind::kNoUpdate);
+  }
+}
+
+TEST_F(RequestHandlerTest, RequestUpdateStreamsWhatThisDeviceWasOffered) {
+  // Offered 1.1.0 earlier (say, before 1.2.0 was added): that is what it gets,
+  // whatever was offered to others since (R12).
+  const EntryPtr offered = catalog_.entries()[0];
+  ASSERT_EQ(offered->ProtocolVersion(), "1.1.0");
+  lookup_ = [&](std::string_view topic) { return topic == kDeviceTopic ? offered : EntryPtr(); };
+  const Response r = Handle(Request("Request Update", "1.0.0"));
+  EXPECT_EQ(r.stream, offered) << r.log;
+  EXPECT_EQ(r.device_topic, kDeviceTopic);
+  EXPECT_TRUE(r.publish.empty());
+  EXPECT_EQ(r.remember_offer, nullptr);
+}
+
+TEST_F(RequestHandlerTest, RequestUpdateWithoutAnOfferUsesTheStatedVersion) {
+  // The direct flow (spec §5.2), or a server restarted between the requests.
+  const Response r = Handle(Request("Request Update", "1.1.0"));
+  EXPECT_EQ(r.stream, old_) << r.log;
+  EXPECT_EQ(r.remember_offer, old_);
+  ExpectIgnored(Handle(Request("Request Update", "1.2.0")));  // nothing newer
+}
+
+TEST_F(RequestHandlerTest, RequestDataChunkCutsLikePublisherPy) {
+  const uint32_t size = old_->size_bytes();
+  auto chunk = [&](const std::string& offset, const std::string& length) {
+    return Handle(Request("Request Data Chunk", "1.0.0", kDeviceTopic,
+                          {{"Filename", ""}, {"Offset", offset}, {"Size", length}}));
+  };
+  // Non-aligned, as publisher.py serves it: index = Offset / Size.
+  const Response r = chunk("5000", "1000");
+  ASSERT_EQ(r.publish.size(), 1u) << r.log;
+  const agent::ChunkResult c = agent::DecodeChunk(r.publish[0].payload);
+  ASSERT_TRUE(c.ok) << agent::Describe(c.error);
+  EXPECT_EQ(c.chunk.header.image_offset, 5000u);
+  EXPECT_EQ(c.chunk.header.data_size, 1000u);
+  EXPECT_EQ(c.chunk.header.this_payload_index, 5u);
+  EXPECT_EQ(c.chunk.header.total_num_payloads, (size + 999) / 1000);
+  EXPECT_EQ(c.chunk.header.total_size, size);
+  EXPECT_EQ(c.chunk.header.version_major, 1u);
+  EXPECT_EQ(c.chunk.header.version_minor, 2u);
+  EXPECT_TRUE(std::equal(c.chunk.data.begin(), c.chunk.data.end(), old_->data().begin() + 5000));
+  // The last, short chunk.
+  const Response last = chunk(std::to_string(size - 100), "4096");
+  ASSERT_EQ(last.publish.size(), 1u) << last.log;
+  EXPECT_EQ(agent::DecodeChunk(last.publish[0].payload).chunk.header.data_size, 100u);
+  // Refused, one line each (R11: "-1" is what the reference agent sends).
+  for (const auto& [offset, length] : std::vector<std::pair<std::string, std::string>>{
+           {"0", "-1"},
+           {std::to_string(size), "4096"},
+           {"0", "0"},
+           {"0", "65536"},
+           {"0", "1"} /* 9000+ chunks fit; still fine */,
+           {"x", "4096"},
+           {"", "4096"},
+           {"0", "4096 "},
+           {"99999999999", "4096"}}) {
+    const Response bad = chunk(offset, length);
+    if (offset == "0" && length == "1") {
+      EXPECT_EQ(bad.publish.size(), 1u) << bad.log;
+      continue;
+    }
+    ExpectIgnored(bad);
+  }
+  ExpectIgnored(Handle(Request("Request Data Chunk", "1.0.0", kDeviceTopic,
+                               {{"Offset", 0}, {"Size", 4096}})));  // numbers, not strings
+}
+
+TEST_F(RequestHandlerTest, ResultsAreAcknowledgedAndLogged) {
+  const Response ok =
+      Handle(json({{"Message", "Success"}, {"UniqueTopicName", kDeviceTopic}}).dump());
+  ASSERT_EQ(ok.publish.size(), 1u) << ok.log;
+  EXPECT_EQ(json::parse(ok.publish[0].payload)["Message"], "Result Received");
+  EXPECT_EQ(ok.level, LogLevel::kInfo);
+  EXPECT_TRUE(ok.forget_offer);
+  const Response failed = Handle(json({{"Message", "Failure"},
+                                       {"UniqueTopicName", kDeviceTopic},
+                                       {"Version", "1.2.0"},
+                                       {"Reason", "bad\nsignature"}})
+                                     .dump());
+  ASSERT_EQ(failed.publish.size(), 1u);
+  EXPECT_EQ(failed.level, LogLevel::kWarn);
+  EXPECT_NE(failed.log.find("Failure for 1.2.0: bad\\x0asignature"), std::string::npos)
+      << failed.log;
+}
+
+TEST_F(RequestHandlerTest, EmulatorRequestsWithItsOwnKeysWork) {
+  // subscriber.py sends ota_message.json: "Board", "ManufacturerId", "Product".
+  const json emulator = {{"Message", "Update Availability"},
+                         {"Manufacturer", "x"},
+                         {"ManufacturerId", "y"},
+                         {"Product", "z"},
+                         {"SerialNumber", "1"},
+                         {"Version", "1.0.0"},
+                         {"Board", "BOARD_A"},
+                         {"UniqueTopicName", "mqota/BOARD_A/subscriber/image610022697"}};
+  const Response r = Handle(emulator.dump());
+  ASSERT_EQ(r.publish.size(), 1u) << r.log;
+  EXPECT_EQ(r.remember_offer, old_);
+}
+
+TEST_F(RequestHandlerTest, TheTopicsBoardCountsWhenBoardNameDisagrees) {
+  // A 4.2.0 device always says BoardName "CY8CPROTO_062_4343W" (R19).
+  const Response r = Handle(Request("Update Availability", "1.0.0", kDeviceTopic,
+                                    {{"BoardName", "CY8CPROTO_062_4343W"}}));
+  ASSERT_EQ(r.publish.size(), 1u);
+  EXPECT_EQ(json::parse(r.publish[0].payload)["Board"], "BOARD_A");
+  EXPECT_NE(r.log.find("differs"), std::string::npos);
+}
+
+TEST_F(RequestHandlerTest, RefusesToPublishOutsideTheDevicesSubtree) {
+  for (const std::string& topic :
+       std::vector<std::string>{"mqota/BOARD_B/OTAImage/1", "other/BOARD_A/OTAImage/1",
+                                "mqota/BOARD_A/", "mqota/BOARD_A", "mqota/BOARD_A/publish_notify",
+                                "mqota/BOARD_A/OTAImage", "mqota/BOARD_A/+/x", "mqota/BOARD_A/#",
+                                std::string("mqota/BOARD_A/a\0b", 17), "mqota/BOARD_A/a\x01b",
+                                "mqota/BOARD_Ax/1", "mqota/BOARD_A/" + std::string(300, 'x'), ""}) {
+    SCOPED_TRACE(topic);
+    ExpectIgnored(Handle(Request("Update Availability", "1.0.0", topic)));
+    ExpectIgnored(Handle(Request("Request Update", "1.0.0", topic)));
+  }
+  ExpectIgnored(Handle(Request("Update Availability", "1.0.0", config_.flow_topic),
+                       "mqota/mqota-server/publish_notify"));
+}
+
+TEST_F(RequestHandlerTest, SurvivesMalformedMessages) {
+  const std::vector<std::string> payloads = {
+      "",
+      " ",
+      "{",
+      "{\"Message\": \"Update Availability\"",
+      "[]",
+      "\"Update Availability\"",
+      "null",
+      "{}",
+      "{\"Message\": 5, \"UniqueTopicName\": \"mqota/BOARD_A/x\"}",
+      "{\"UniqueTopicName\": \"mqota/BOARD_A/x\", \"Version\": \"1.0.0\"}",
+      "{\"Message\": \"Update Availability\", \"Version\": \"1.0.0\"}",
+      "{\"Message\": \"Update Availability\", \"UniqueTopicName\": 7, \"Version\": \"1.0.0\"}",
+      "{\"Message\": \"Update Availability\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}",
+      "{\"Message\": \"Update Availability\", \"UniqueTopicName\": \"mqota/BOARD_A/x\", "
+      "\"Version\": \"1.0\"}",
+      "{\"Message\": \"Update Availability\", \"UniqueTopicName\": \"mqota/BOARD_A/x\", "
+      "\"Version\": \"a.b.c\"}",
+      "{\"Message\": \"Launch Missiles\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}",
+      "{\"Message\": \"Update Available\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}",
+      "{\"Message\": \"Send Direct Update\", \"Version\": \"1.0.0\"}",
+      "{\"Message\": \"Update Availability\xff\xfe\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}",
+      std::string("{\"Message\": \"Succ") + '\0' +
+          "ess\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}",
+      std::string(5000, '{'),
+      "{\"Message\": \"Success\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"} trailing",
+      "\xef\xbb\xbf{\"Message\": \"Success\"}",
+  };
+  for (const auto& payload : payloads) {
+    SCOPED_TRACE(Printable(payload, 80));
+    ExpectIgnored(Handle(payload));
+  }
+  // A message on a topic that is not a request topic.
+  ExpectIgnored(Handle(Request("Update Availability"), "mqota/BOARD_A/elsewhere"));
+  ExpectIgnored(Handle(Request("Update Availability"), "mqota/publish_notify"));
+  ExpectIgnored(Handle(Request("Update Availability"), "mqota/a/b/publish_notify"));
+}
+
+TEST(JobDocument, TheLongestAcceptedTopicAndBoardStillFitADevice) {
+  // 64-byte board, 256-byte topic of characters that JSON escapes: the worst
+  // an accepted request can ask for must still be <= 1023 bytes (spec §3.1).
+  const std::string board(64, '\\');
+  Catalog catalog;
+  catalog.Add(board, "worst", SignedImage({255, 255, 65535, 0}, 100), TrustingTestKey());
+  const std::string prefix = "mqota/" + board + "/";
+  const std::string topic = prefix + std::string(256 - prefix.size(), '"');
+  const std::string job = JobDocument(*catalog.entries()[0], topic, 65535);
+  EXPECT_FALSE(job.empty());
+  EXPECT_LE(job.size(), agent::kMaxJsonDocumentBytes);
+  EXPECT_EQ(json::parse(job)["UniqueTopicName"], topic);
+}
+
+TEST(Printable, EscapesEverythingThatCouldBreakALine) {
+  EXPECT_EQ(Printable("ok/topic 1"), "ok/topic 1");
+  EXPECT_EQ(Printable("a\nb\\c\xff"), "a\\x0ab\\x5cc\\xff");
+  EXPECT_EQ(Printable(std::string(10, 'x'), 4), "xxxx...");
+}
+
+}  // namespace
+}  // namespace mqota::server

@@ -1,0 +1,333 @@
+// mqota-server in-process against a real mosquitto, with raw MQTT clients as
+// devices: the job flow end to end, chunk requests, malformed input, mutual
+// TLS, many devices at once.
+#include "mqota/server/server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <iostream>
+
+#include "mqota/testing/broker.h"
+#include "test_device.h"
+#include "test_images.h"
+
+namespace mqota::server {
+namespace {
+
+using mqota::testing::MosquittoBroker;
+using mqota::testing::TempDir;
+using mqota::testing::TestPki;
+using nlohmann::json;
+using testing::SignedImage;
+using testing::TestDevice;
+using testing::TrustingTestKey;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(const MosquittoBroker& broker, posix::MqttOptions mqtt = {}) {
+    auto catalog = std::make_shared<Catalog>();
+    catalog->Add("BOARD_A", "a-1.1.0", SignedImage({1, 1, 0, 0}, 20000), TrustingTestKey());
+    catalog->Add("BOARD_A", "a-1.2.0", SignedImage({1, 2, 0, 0}, image_bytes_), TrustingTestKey());
+    catalog->Add("BOARD_B", "b-3.0.0", SignedImage({3, 0, 0, 0}, 30000), TrustingTestKey());
+    catalog_ = catalog;
+    ServerConfig config;
+    config.mqtt = std::move(mqtt);
+    config.mqtt.host = broker.host();
+    config.mqtt.port = broker.port();
+    config.mqtt.client_id = "mqota-server-test";
+    config.handler.prefix = "mqota";
+    config.handler.job_port = static_cast<uint16_t>(broker.port());
+    config.workers = 4;
+    server_ = std::make_unique<Server>(config, catalog_, log_);
+    server_->Start(10s);
+  }
+
+  posix::MqttOptions DeviceOptions(const MosquittoBroker& broker) {
+    posix::MqttOptions o;
+    o.host = broker.host();
+    o.port = broker.port();
+    return o;
+  }
+
+  EntryPtr Newest(std::string_view board) const {
+    return catalog_->NewestNewerThan(board, {0, 0, 0, 0});
+  }
+
+  // The job flow of one device: availability, job, request, every chunk.
+  void RunJobFlow(TestDevice& device, const EntryPtr& expected) {
+    device.Send("Update Availability", "1.0.0");
+    const json job = device.WaitDocument();
+    ASSERT_FALSE(job.is_null()) << "no job document";
+    EXPECT_EQ(job["Message"], "Update Available");
+    EXPECT_EQ(job["Version"], expected->ProtocolVersion());
+    EXPECT_EQ(job["ImageSha256"], expected->Sha256Hex());
+    device.Send("Request Update", "1.0.0");
+    const uint32_t total = (expected->size_bytes() + 4095) / 4096;
+    std::vector<uint8_t> image;
+    const auto headers = device.WaitChunks(total, image);
+    ASSERT_EQ(headers.size(), total);
+    for (uint32_t i = 0; i < total; ++i) {
+      ASSERT_EQ(headers[i].this_payload_index, i);  // in index order
+      EXPECT_EQ(headers[i].version_major, expected->version.major);
+      EXPECT_EQ(headers[i].version_minor, expected->version.minor);
+      EXPECT_EQ(headers[i].version_build, expected->version.revision);
+    }
+    EXPECT_EQ(image, *expected->bytes);  // byte-exact
+  }
+
+  TempDir dir_;
+  size_t image_bytes_ = 200000;
+  std::vector<std::string> lines_;
+  std::mutex lines_mutex_;
+  Logger log_{LogLevel::kDebug, [this](std::string_view line) {
+                std::lock_guard lock(lines_mutex_);
+                lines_.emplace_back(line);
+              }};
+  std::shared_ptr<const Catalog> catalog_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, JobDocumentThenEveryChunkByteExact) {
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  TestDevice device(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/dev-1/4711");
+  ASSERT_TRUE(device.Connect());
+  device.Send("Update Availability", "1.0.0");
+  const json job = device.WaitDocument();
+  ASSERT_FALSE(job.is_null());
+  const EntryPtr newest = Newest("BOARD_A");
+  for (const auto& [k, v] : job.items()) EXPECT_TRUE(v.is_string()) << k;
+  EXPECT_EQ(job["Message"], "Update Available");
+  EXPECT_EQ(job["Board"], "BOARD_A");
+  EXPECT_EQ(job["Version"], "1.2.0");
+  EXPECT_EQ(job["Connection"], "MQTT");
+  EXPECT_EQ(job["Broker"], "");
+  EXPECT_EQ(job["Port"], std::to_string(broker.port()));
+  EXPECT_EQ(job["UniqueTopicName"], device.topic());
+  EXPECT_EQ(job["ImageSize"], std::to_string(newest->size_bytes()));
+  EXPECT_EQ(job["ChunkSize"], "4096");
+  EXPECT_EQ(job["ImageSha256"], newest->Sha256Hex());
+
+  // The reference device fetches the data on a new connection (spec §5.1).
+  TestDevice data(DeviceOptions(broker), "BOARD_A", device.topic());
+  ASSERT_TRUE(data.Connect());
+  data.Send("Request Update", "1.0.0");
+  const uint32_t total = (newest->size_bytes() + 4095) / 4096;
+  std::vector<uint8_t> image;
+  const auto headers = data.WaitChunks(total, image);
+  ASSERT_EQ(headers.size(), total);
+  for (uint32_t i = 0; i < total; ++i) {
+    EXPECT_EQ(headers[i].this_payload_index, i);
+    EXPECT_EQ(headers[i].total_num_payloads, total);
+    EXPECT_EQ(headers[i].version_major, 1);
+    EXPECT_EQ(headers[i].version_minor, 2);
+  }
+  EXPECT_EQ(image, *newest->bytes);
+
+  data.Send("Success", "1.2.0");
+  const json ack = data.WaitDocument();
+  ASSERT_FALSE(ack.is_null());
+  EXPECT_EQ(ack["Message"], "Result Received");
+}
+
+TEST_F(ServerTest, NoUpdateForAnUpToDateDeviceAndForAnUnknownBoard) {
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  TestDevice current(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/cur/1");
+  TestDevice stranger(DeviceOptions(broker), "BOARD_Q", "mqota/BOARD_Q/OTAImage/who/2");
+  ASSERT_TRUE(current.Connect());
+  ASSERT_TRUE(stranger.Connect());
+  current.Send("Update Availability", "1.2.0");
+  stranger.Send("Update Availability", "0.0.1");
+  for (TestDevice* d : {&current, &stranger}) {
+    const json doc = d->WaitDocument();
+    ASSERT_FALSE(doc.is_null());
+    EXPECT_EQ(doc["Message"], "No Update Available");
+    EXPECT_EQ(doc["UniqueTopicName"], d->topic());
+  }
+}
+
+TEST_F(ServerTest, EachDeviceGetsTheVersionItWasOffered) {
+  // publisher.py would stamp every stream with the last job's version (R12).
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  TestDevice a(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/a/1");
+  TestDevice b(DeviceOptions(broker), "BOARD_B", "mqota/BOARD_B/OTAImage/b/1");
+  ASSERT_TRUE(a.Connect());
+  ASSERT_TRUE(b.Connect());
+  a.Send("Update Availability", "1.0.0");
+  ASSERT_FALSE(a.WaitDocument().is_null());
+  b.Send("Update Availability", "1.0.0");
+  ASSERT_FALSE(b.WaitDocument().is_null());
+  a.Send("Request Update", "1.0.0");
+  std::vector<uint8_t> image;
+  const auto headers = a.WaitChunks(1, image, 10s);
+  ASSERT_FALSE(headers.empty());
+  EXPECT_EQ(headers[0].version_major, 1);
+  EXPECT_EQ(headers[0].version_minor, 2);
+}
+
+TEST_F(ServerTest, ServesSingleChunkRequests) {
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  TestDevice device(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/dev-2/9");
+  ASSERT_TRUE(device.Connect());
+  device.Send("Update Availability", "1.0.0");
+  ASSERT_FALSE(device.WaitDocument().is_null());
+  const EntryPtr newest = Newest("BOARD_A");
+  // R11: the reference agent's "-1" is refused (logged), the server goes on.
+  device.Send("Request Data Chunk", "1.0.0", {{"Filename", ""}, {"Offset", "0"}, {"Size", "-1"}});
+  device.Send("Request Data Chunk", "1.0.0",
+              {{"Filename", ""}, {"Offset", "8192"}, {"Size", "4096"}});
+  std::vector<uint8_t> image;
+  const auto headers = device.WaitChunks(1, image);
+  ASSERT_EQ(headers.size(), 1u);
+  EXPECT_EQ(headers[0].image_offset, 8192u);
+  EXPECT_EQ(headers[0].this_payload_index, 2u);
+  EXPECT_EQ(headers[0].data_size, 4096u);
+  EXPECT_TRUE(
+      std::equal(image.begin() + 8192, image.begin() + 8192 + 4096, newest->bytes->begin() + 8192));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(device.WaitChunks(1, image, 0ms).size(), 1u);  // nothing for "-1"
+}
+
+TEST_F(ServerTest, SurvivesFiftyMalformedMessagesThenServesNormally) {
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  TestDevice device(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/dev-3/1");
+  ASSERT_TRUE(device.Connect());
+  std::vector<std::vector<uint8_t>> bad;
+  auto text = [&](const std::string& s) { bad.emplace_back(s.begin(), s.end()); };
+  text("");
+  text("{");
+  text("not json at all");
+  text("[1, 2, 3]");
+  text("{}");
+  text("{\"Message\": 1}");
+  text("{\"UniqueTopicName\": \"mqota/BOARD_A/x\"}");
+  text("{\"Message\": \"Update Availability\"}");
+  text("{\"Message\": \"Update Availability\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}");
+  text("{\"Message\": \"Gimme\", \"UniqueTopicName\": \"mqota/BOARD_A/x\"}");
+  text("{\"Message\": \"Send Direct Update\"}");
+  text(
+      "{\"Message\": \"Update Availability\", \"Version\": \"1.0.0\", "
+      "\"UniqueTopicName\": \"mqota/BOARD_B/stolen\"}");
+  text(
+      "{\"Message\": \"Update Availability\", \"Version\": \"1.0.0\", "
+      "\"UniqueTopicName\": \"mqota/BOARD_A/publish_notify\"}");
+  text(
+      "{\"Message\": \"Request Update\", \"Version\": \"1.0.0\", "
+      "\"UniqueTopicName\": \"mqota/BOARD_A/#\"}");
+  text(
+      "{\"Message\": \"Request Data Chunk\", \"Version\": \"1.0.0\", \"UniqueTopicName\": "
+      "\"mqota/BOARD_A/y\", \"Offset\": \"99999999\", \"Size\": \"4096\"}");
+  text("{\"Message\": \"Update Availability\xc3\x28\", \"Version\": \"1.0.0\"}");
+  text(std::string(100000, 'x'));  // oversized
+  text(std::string(3000, '['));
+  while (bad.size() < 50) {  // random bytes
+    std::vector<uint8_t> noise =
+        mqota::testing::PseudoRandomBytes(10 + bad.size() * 7, static_cast<uint32_t>(bad.size()));
+    bad.push_back(std::move(noise));
+  }
+  for (const auto& payload : bad) device.PublishBytes(payload);
+
+  RunJobFlow(device, Newest("BOARD_A"));
+  // One warning line each (a worker may still be writing the last one).
+  auto ignored = [&] {
+    std::lock_guard lock(lines_mutex_);
+    size_t n = 0;
+    for (const auto& line : lines_) {
+      EXPECT_EQ(line.find('\n'), std::string::npos);
+      n += line.find("ignored") != std::string::npos ? 1 : 0;
+    }
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (ignored() < 50u && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(ignored(), 50u);
+}
+
+TEST_F(ServerTest, WorksOverMutualTls) {
+  TestPki pki(dir_ / "pki");
+  mqota::testing::BrokerOptions options;
+  options.tls = true;
+  MosquittoBroker broker(dir_ / "broker", options, &pki);
+  const auto [server_cert, server_key] = pki.Client("mqota-server");
+  posix::MqttOptions tls;
+  tls.tls_enabled = true;
+  tls.tls = {pki.ca_cert().string(), server_cert.string(), server_key.string(), ""};
+  StartServer(broker, tls);
+  const auto [cert, key] = pki.Client("dev-tls");
+  posix::MqttOptions device_options = DeviceOptions(broker);
+  device_options.tls_enabled = true;
+  device_options.tls = {pki.ca_cert().string(), cert.string(), key.string(), ""};
+  TestDevice device(device_options, "BOARD_A", "mqota/BOARD_A/OTAImage/dev-tls/1");
+  ASSERT_TRUE(device.Connect());
+  RunJobFlow(device, Newest("BOARD_A"));
+}
+
+double MegabytesPerSecond(size_t bytes, std::chrono::steady_clock::duration elapsed) {
+  return static_cast<double>(bytes) / 1e6 / std::chrono::duration<double>(elapsed).count();
+}
+
+TEST_F(ServerTest, StreamsOneMebibyteToTenDevicesAtOnce) {
+  image_bytes_ = 1 << 20;
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  const EntryPtr newest = Newest("BOARD_A");
+  {  // One device first, for the single-stream rate.
+    TestDevice solo(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/solo/1");
+    ASSERT_TRUE(solo.Connect());
+    solo.Send("Update Availability", "1.0.0");
+    ASSERT_FALSE(solo.WaitDocument().is_null());
+    const auto start = std::chrono::steady_clock::now();
+    solo.Send("Request Update", "1.0.0");
+    std::vector<uint8_t> image;
+    const uint32_t total = (newest->size_bytes() + 4095) / 4096;
+    ASSERT_EQ(solo.WaitChunks(total, image).size(), total);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(image, *newest->bytes);
+    std::cout << "[ measure  ] 1 device: " << newest->size_bytes() << " bytes in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+              << " ms = " << MegabytesPerSecond(newest->size_bytes(), elapsed) << " MB/s\n";
+  }
+  constexpr int kDevices = 10;
+  std::vector<std::unique_ptr<TestDevice>> devices;
+  for (int i = 0; i < kDevices; ++i) {
+    devices.push_back(
+        std::make_unique<TestDevice>(DeviceOptions(broker), "BOARD_A",
+                                     "mqota/BOARD_A/OTAImage/fleet-" + std::to_string(i) + "/1"));
+    ASSERT_TRUE(devices.back()->Connect());
+    devices.back()->Send("Update Availability", "1.0.0");
+  }
+  for (auto& d : devices) ASSERT_FALSE(d->WaitDocument().is_null());
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& d : devices) d->Send("Request Update", "1.0.0");
+  const uint32_t total = (newest->size_bytes() + 4095) / 4096;
+  for (auto& d : devices) {
+    std::vector<uint8_t> image;
+    ASSERT_EQ(d->WaitChunks(total, image).size(), total);
+    EXPECT_EQ(image, *newest->bytes);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  std::cout << "[ measure  ] " << kDevices << " devices: " << kDevices * newest->size_bytes()
+            << " bytes in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+            << " ms = " << MegabytesPerSecond(kDevices * newest->size_bytes(), elapsed)
+            << " MB/s\n";
+  // A stream ends when its last flow marker is back, which may be just after
+  // the device has its last chunk.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server_->stream_stats().streams_done < kDevices + 1u &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(server_->stream_stats().streams_done, kDevices + 1u);
+}
+
+}  // namespace
+}  // namespace mqota::server

@@ -1,0 +1,79 @@
+// The small parts: topic rules, the offer book's bounds, the work queue.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "mqota/server/offer_book.h"
+#include "mqota/server/topics.h"
+#include "mqota/server/work_queue.h"
+
+namespace mqota::server {
+namespace {
+
+TEST(Topics, RequestTopicsAndTheirBoard) {
+  EXPECT_EQ(RequestSubscription("mqota"), "mqota/+/publish_notify");
+  EXPECT_EQ(BoardOfRequestTopic("mqota", "mqota/B1/publish_notify"), "B1");
+  EXPECT_EQ(BoardOfRequestTopic("a/b", "a/b/B1/publish_notify"), "B1");
+  for (const char* bad :
+       {"mqota/publish_notify", "mqota//publish_notify", "mqota/a/b/publish_notify",
+        "mqotax/B/publish_notify", "mqota/B/publish_notifyx", "x/B/publish_notify",
+        "mqota/B/Publish_notify", ""}) {
+    EXPECT_EQ(BoardOfRequestTopic("mqota", bad), std::nullopt) << bad;
+  }
+  EXPECT_TRUE(ValidPrefix("mqota"));
+  EXPECT_TRUE(ValidPrefix("a/b"));
+  for (const char* bad : {"", "/a", "a/", "a//b", "a/+", "#"}) EXPECT_FALSE(ValidPrefix(bad));
+}
+
+TEST(Topics, ReplyTopicsStayInTheDevicesSubtree) {
+  EXPECT_EQ(RefuseReplyTopic("p", "B", "p/B/OTAImage/4711"), nullptr);
+  EXPECT_EQ(RefuseReplyTopic("p", "B", "p/B/subscriber/image1"), nullptr);
+  EXPECT_NE(RefuseReplyTopic("p", "B", "p/C/OTAImage/1"), nullptr);
+  EXPECT_NE(RefuseReplyTopic("p", "B", "p/B/publish_notify"), nullptr);
+  EXPECT_NE(RefuseReplyTopic("p", "B", "p/B/OTAImage"), nullptr);
+  EXPECT_NE(RefuseReplyTopic("p", "B", "p/B/#"), nullptr);
+}
+
+TEST(OfferBook, RemembersPerTopicWithinTtlAndCapacity) {
+  using namespace std::chrono_literals;
+  auto a = std::make_shared<CatalogEntry>();
+  auto b = std::make_shared<CatalogEntry>();
+  OfferBook book(2, 10s);
+  const auto t0 = OfferBook::Clock::now();
+  book.Remember("t1", a, t0);
+  book.Remember("t2", b, t0);
+  EXPECT_EQ(book.Find("t1", t0), a);
+  EXPECT_EQ(book.Find("t2", t0), b);
+  EXPECT_EQ(book.Find("t1", t0 + 11s), nullptr);  // expired
+  book.Remember("t3", a, t0 + 1s);                // full: t1 (oldest) goes
+  EXPECT_EQ(book.Find("t1", t0 + 1s), nullptr);
+  EXPECT_EQ(book.size(), 2u);
+  book.Forget("t2");
+  EXPECT_EQ(book.Find("t2", t0 + 1s), nullptr);
+  book.Remember("t3", b, t0 + 2s);  // replaces
+  EXPECT_EQ(book.Find("t3", t0 + 2s), b);
+  EXPECT_EQ(book.size(), 1u);
+}
+
+TEST(WorkQueue, BoundsMessagesButNotPumpsAndClosesCleanly) {
+  WorkQueue queue(2);
+  EXPECT_TRUE(queue.PushMessage({"a", {}}));
+  EXPECT_TRUE(queue.PushMessage({"b", {}}));
+  EXPECT_FALSE(queue.PushMessage({"c", {}}));
+  queue.PushPump(7);
+  auto first = queue.Pop();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(std::get<IncomingMessage>(*first).topic, "a");
+  EXPECT_TRUE(queue.PushMessage({"d", {}}));  // room again
+  std::thread consumer([&] {
+    int items = 0;
+    while (queue.Pop()) ++items;
+    EXPECT_LE(items, 3);
+  });
+  queue.Close();
+  consumer.join();
+  EXPECT_FALSE(queue.PushMessage({"e", {}}));
+}
+
+}  // namespace
+}  // namespace mqota::server
