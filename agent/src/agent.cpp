@@ -34,6 +34,12 @@ bool SameProtocolVersion(const image::ImageVersion& a, const image::ImageVersion
   return a.major == b.major && a.minor == b.minor && a.revision == b.revision;
 }
 
+uint32_t Clamp(uint64_t value, uint32_t low, uint32_t high) {
+  return static_cast<uint32_t>(std::max<uint64_t>(low, std::min<uint64_t>(value, high)));
+}
+
+constexpr size_t kNoSlot = kMaxWindow;
+
 }  // namespace
 
 const char* Describe(AgentState state) {
@@ -96,6 +102,15 @@ void Agent::OnTick(uint64_t now_ms) {
       EndSession(SessionEnd::kNoJob, now_ms, config_.check_interval_ms);
       break;
     case AgentState::kDownloading:
+      if (status_.pull) {
+        // Requests unanswered within their timeout: ask for those granules
+        // again, and only those.
+        for (size_t i = 0; i < window_; ++i) {
+          if (slots_[i].used && slots_[i].deadline_ms <= now_ms && !Resend(i, now_ms)) return;
+        }
+        UpdatePullDeadline(now_ms);
+        break;
+      }
       // Nothing new for a while: ask again (a push-mode server resends the
       // image, duplicates are skipped), a bounded number of times; then give
       // up this session and keep the journal, so the next one resumes.
@@ -116,9 +131,16 @@ void Agent::CheckNow(uint64_t now_ms) {
 }
 
 void Agent::OnConnected(uint64_t now_ms) {
-  (void)now_ms;
   if (status_.state == AgentState::kAwaitingJob || status_.state == AgentState::kDownloading) {
     transport_.Subscribe(unique_topic());
+  }
+  // Answers sent while the connection was down are lost (a clean session):
+  // ask for what is in flight again, after the subscription.
+  if (status_.state == AgentState::kDownloading && status_.pull) {
+    for (size_t i = 0; i < window_; ++i) {
+      if (slots_[i].used && !Resend(i, now_ms)) return;
+    }
+    UpdatePullDeadline(now_ms);
   }
 }
 
@@ -138,6 +160,17 @@ void Agent::StartSession(uint64_t now_ms) {
       Append(unique_topic_, n, std::string_view(nonce_text.data(), 16));
   unique_topic_length_ = fits ? n : 0;
   status_.last_end = SessionEnd::kNone;
+  status_.pull = false;
+  status_.crc = false;
+  status_.chunk_bytes = 0;
+  status_.granules_at_start = 0;
+  status_.chunk_requests = 0;
+  status_.retries = 0;
+  status_.crc_errors = 0;
+  status_.request_timeout_ms =
+      Clamp(config_.request_timeout_initial_ms, config_.request_timeout_min_ms,
+            config_.request_timeout_max_ms);
+  have_rtt_ = false;
   download_begun_ = false;
   requests_ = 0;
   // Subscribe before asking, so the answer cannot arrive unheard.
@@ -149,6 +182,7 @@ void Agent::StartSession(uint64_t now_ms) {
 
 void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) {
   transport_.Unsubscribe(unique_topic());
+  slots_ = {};
   status_.last_end = why;
   status_.state = why == SessionEnd::kInstalled ? AgentState::kPending : AgentState::kIdle;
   deadline_ms_ = now_ms + next_check_ms;
@@ -191,9 +225,178 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
   }
   if (refused != SessionEnd::kNone) return EndSession(refused, now_ms, config_.check_interval_ms);
   job_ = job;
-  SendRequest(message::kRequestUpdate);
   status_.state = AgentState::kDownloading;
+  // mqota-server says how it cuts the image: the device pulls. A reference
+  // publisher does not: it pushes everything on "Request Update".
+  if (config_.window != 0 && job.chunk_bytes != 0 && job.image_size_bytes != 0) {
+    return StartPull(now_ms);
+  }
+  SendRequest(message::kRequestUpdate);
   deadline_ms_ = now_ms + config_.chunk_timeout_ms;
+}
+
+// Starts (or resumes: only what the journal lacks is asked for) the download
+// with the job's size and the granule this device asks for.
+bool Agent::BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms) {
+  DownloadId id;
+  id.version = job_.version;
+  id.total_size_bytes = total_size;
+  id.granule_bytes = granule;
+  id.tag = job_.image_tag;
+  auto begun = store_.Begin(id);
+  if (!begun.ok()) {
+    const bool flash = begun.error().code == DownloadErrc::kFlash;
+    SendResult(false, flash ? "flash error" : Describe(begun.error().code));
+    EndSession(flash ? SessionEnd::kFlashError : SessionEnd::kTooLarge, now_ms,
+               config_.check_interval_ms);
+    return false;
+  }
+  download_begun_ = true;
+  total_size_ = total_size;
+  granule_bytes_ = granule;
+  status_.chunk_bytes = granule;
+  status_.granule_count = store_.granule_count();
+  status_.granules_present = store_.present_count();
+  status_.granules_at_start = store_.present_count();
+  return true;
+}
+
+void Agent::StartPull(uint64_t now_ms) {
+  uint32_t granule =
+      config_.preferred_chunk_bytes != 0 ? config_.preferred_chunk_bytes : job_.chunk_bytes;
+  granule = std::min(granule, static_cast<uint32_t>(kMaxChunkDataBytes));
+  granule -= granule % std::max<uint32_t>(secondary_.write_alignment_bytes(), 1);
+  status_.pull = true;
+  status_.crc = config_.chunk_crc && job_.chunk_crc32c;
+  window_ = std::min(config_.window, kMaxWindow);
+  slots_ = {};
+  cursor_ = 0;
+  if (!BeginDownload(job_.image_size_bytes, granule, now_ms)) return;
+  if (store_.complete()) return FinishDownload(now_ms);  // all in the journal already
+  FillWindow(now_ms);
+}
+
+bool Agent::InFlight(uint32_t granule) const {
+  for (size_t i = 0; i < window_; ++i) {
+    if (slots_[i].used && slots_[i].granule == granule) return true;
+  }
+  return false;
+}
+
+// Every free slot asks for the next missing granule not yet asked for.
+void Agent::FillWindow(uint64_t now_ms) {
+  const uint32_t count = store_.granule_count();
+  for (size_t i = 0; i < window_; ++i) {
+    if (slots_[i].used) continue;
+    uint32_t g = store_.NextMissing(cursor_);
+    while (g < count && InFlight(g)) g = store_.NextMissing(g + 1);
+    if (g >= count) {
+      // Behind the cursor every missing granule is in flight; look anyway,
+      // it costs one pass at the end of the download.
+      g = store_.NextMissing(0);
+      while (g < count && InFlight(g)) g = store_.NextMissing(g + 1);
+      if (g >= count) break;
+    }
+    cursor_ = g + 1;
+    slots_[i] = Slot{true, g, 0, 0, 0};
+    SendChunkRequest(i, now_ms);
+  }
+  UpdatePullDeadline(now_ms);
+}
+
+// Asks for slot's granule again, within the session's retry budget; false
+// when the budget is spent and the session has ended (its journal stays).
+bool Agent::Resend(size_t slot, uint64_t now_ms) {
+  if (status_.retries >= config_.max_retries) {
+    EndSession(SessionEnd::kStalled, now_ms, config_.check_interval_ms);
+    return false;
+  }
+  ++status_.retries;
+  SendChunkRequest(slot, now_ms);
+  return true;
+}
+
+void Agent::SendChunkRequest(size_t slot, uint64_t now_ms) {
+  Slot& s = slots_[slot];
+  ++s.sends;
+  s.sent_ms = now_ms;
+  uint64_t timeout = status_.request_timeout_ms;
+  if (s.sends > 1) {
+    // Exponential back-off per granule, with jitter (up to +25%) so that
+    // many devices that lost the same broker do not ask again in step.
+    timeout <<= std::min<uint32_t>(s.sends - 1, 16);
+    timeout += timeout * (entropy_.Random64() % 257) / 1024;
+  }
+  s.deadline_ms =
+      now_ms + Clamp(timeout, config_.request_timeout_min_ms, config_.request_timeout_max_ms);
+  ++status_.chunk_requests;
+  SendRequest(message::kRequestDataChunk, s.granule);
+}
+
+// RFC 6298's estimator, in milliseconds: timeout = SRTT + 4 RTTVAR.
+void Agent::SampleRoundTrip(uint32_t sample_ms) {
+  if (!have_rtt_) {
+    have_rtt_ = true;
+    srtt_ms_ = sample_ms;
+    rttvar_ms_ = sample_ms / 2;
+  } else {
+    const uint32_t delta = srtt_ms_ > sample_ms ? srtt_ms_ - sample_ms : sample_ms - srtt_ms_;
+    rttvar_ms_ = static_cast<uint32_t>((uint64_t{rttvar_ms_} * 3 + delta) / 4);
+    srtt_ms_ = static_cast<uint32_t>((uint64_t{srtt_ms_} * 7 + sample_ms) / 8);
+  }
+  const uint64_t rto = uint64_t{srtt_ms_} + std::max<uint64_t>(1, uint64_t{rttvar_ms_} * 4);
+  status_.request_timeout_ms =
+      Clamp(rto, config_.request_timeout_min_ms, config_.request_timeout_max_ms);
+}
+
+void Agent::UpdatePullDeadline(uint64_t now_ms) {
+  uint64_t next = UINT64_MAX;
+  for (size_t i = 0; i < window_; ++i) {
+    if (slots_[i].used) next = std::min(next, slots_[i].deadline_ms);
+  }
+  deadline_ms_ = next != UINT64_MAX ? next : now_ms + config_.request_timeout_max_ms;
+}
+
+void Agent::HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader& h,
+                            std::span<const uint8_t> data, uint64_t now_ms) {
+  if (h.total_size != total_size_ || h.image_offset % granule_bytes_ != 0) {
+    ++status_.bad_chunks;  // not a granule of this download
+    return;
+  }
+  const uint32_t granule = h.image_offset / granule_bytes_;
+  size_t slot = kNoSlot;
+  for (size_t i = 0; i < window_; ++i) {
+    if (slots_[i].used && slots_[i].granule == granule) slot = i;
+  }
+  if (status_.crc && !ChunkCrcMatches(payload, h)) {
+    // Damaged on its way: refused, and asked for again at once.
+    ++status_.bad_chunks;
+    ++status_.crc_errors;
+    if (slot != kNoSlot) {
+      if (!Resend(slot, now_ms)) return;
+      UpdatePullDeadline(now_ms);
+    }
+    return;
+  }
+  auto written = store_.Write(granule, data);
+  if (!written.ok()) {
+    if (written.error().code == DownloadErrc::kFlash) {
+      SendResult(false, "flash error");
+      return EndSession(SessionEnd::kFlashError, now_ms, config_.check_interval_ms);
+    }
+    ++status_.bad_chunks;  // wrong length for its place: its request times out
+    return;
+  }
+  status_.granules_present = store_.present_count();
+  if (slot != kNoSlot) {
+    // Karn: only an answer to a request sent once measures the round trip.
+    if (slots_[slot].sends == 1)
+      SampleRoundTrip(
+          static_cast<uint32_t>(std::min<uint64_t>(now_ms - slots_[slot].sent_ms, UINT32_MAX)));
+    slots_[slot].used = false;
+  }
+  if (store_.complete()) return FinishDownload(now_ms);
+  FillWindow(now_ms);
 }
 
 void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
@@ -205,30 +408,14 @@ void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
     ++status_.bad_chunks;
     return;
   }
+  if (status_.pull) return HandlePullChunk(payload, h, decoded.chunk.data, now_ms);
   const uint32_t granule =
       job_.chunk_bytes != 0 ? job_.chunk_bytes : static_cast<uint32_t>(kReferenceChunkDataBytes);
   if (job_.image_size_bytes != 0 && h.total_size != job_.image_size_bytes) {
     ++status_.bad_chunks;  // not the image the job announced
     return;
   }
-  if (!download_begun_) {
-    DownloadId id;
-    id.version = job_.version;
-    id.total_size_bytes = h.total_size;
-    id.granule_bytes = granule;
-    id.tag = job_.image_tag;
-    auto begun = store_.Begin(id);
-    if (!begun.ok()) {
-      const bool flash = begun.error().code == DownloadErrc::kFlash;
-      SendResult(false, flash ? "flash error" : "image does not fit the slot");
-      return EndSession(flash ? SessionEnd::kFlashError : SessionEnd::kTooLarge, now_ms,
-                        config_.check_interval_ms);
-    }
-    download_begun_ = true;
-    total_size_ = h.total_size;
-    status_.granule_count = store_.granule_count();
-    status_.granules_present = store_.present_count();
-  }
+  if (!download_begun_ && !BeginDownload(h.total_size, granule, now_ms)) return;
   if (h.total_size != total_size_) {
     ++status_.bad_chunks;  // the first chunk fixed the image's size for this download
     return;
@@ -279,7 +466,7 @@ void Agent::FinishDownload(uint64_t now_ms) {
   EndSession(SessionEnd::kInstalled, now_ms, 0);
 }
 
-void Agent::SendRequest(std::string_view message_text) {
+void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
   if (message_text == message::kRequestUpdate) ++requests_;
   std::array<char, kMaxJsonDocumentBytes> buffer{};
   std::array<char, 24> version{};
@@ -292,6 +479,14 @@ void Agent::SendRequest(std::string_view message_text) {
       .Add(key::kBoardName, config_.identity.board)
       .Add(key::kVersion, FormatProtocolVersion(config_.running_version, version))
       .Add(key::kUniqueTopicName, unique_topic());
+  if (message_text == message::kRequestDataChunk) {
+    // Always the download's chunk size, the last granule too: the server
+    // cuts the short remainder itself (the reference asks "-1": R11).
+    w.Add(key::kFilename, "")
+        .Add(key::kOffset, uint64_t{granule} * granule_bytes_)
+        .Add(key::kSize, uint64_t{granule_bytes_});
+    if (status_.crc) w.Add(key::kChunkCrc, kChunkCrc32c);
+  }
   auto text = w.Finish();
   if (!text.ok()) return;
   transport_.Publish(RequestTopic(),

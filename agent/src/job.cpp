@@ -65,6 +65,9 @@ class JobVisitor final : public JsonMemberVisitor {
       if (!ParseU32(m.value, UINT32_MAX, job.image_size_bytes)) bad_field = true;
     } else if (KeyEquals(m.key, key::kChunkSize)) {
       if (!ParseU32(m.value, 65536, job.chunk_bytes)) bad_field = true;
+    } else if (KeyEquals(m.key, key::kChunkCrc)) {
+      // An algorithm this device does not know is not an error: no CRC.
+      job.chunk_crc32c = KeyEquals(m.value, kChunkCrc32c);
     } else if (KeyEquals(m.key, key::kImageSha256)) {
       if (m.value.size() != 64) {
         bad_field = true;

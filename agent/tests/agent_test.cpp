@@ -11,6 +11,7 @@
 #include "image/keys.h"
 #include "image/signer.h"
 #include "mqota/agent/protocol.h"
+#include "mqota/base/crc32c.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/testing/files.h"
@@ -324,6 +325,349 @@ TEST_F(AgentTest, NoJobBeforeTheTimeoutEndsTheSession) {
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kNoJob);
   EXPECT_EQ(agent_->status().state, AgentState::kIdle);
   EXPECT_EQ(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
+}
+
+// Pull mode (a job with ChunkSize and ImageSize, as mqota-server sends it):
+// the agent asks for each granule with "Request Data Chunk", `window` at a
+// time, and a fake server answers each request as mqota-server does.
+class PullTest : public AgentTest {
+ protected:
+  PullTest() : image_(SignedImage({1, 1, 0, 0}, 60000)) {}
+
+  void Rebuild() {
+    agent_ = std::make_unique<Agent>(config_, transport_, entropy_, store_, secondary_,
+                                     boot::TrailerGeometry{8, 8, 128});
+  }
+
+  // mqota-server's job document: the reference fields plus the extensions.
+  std::string PullJob(bool crc = true, const std::string& chunk_size = "4096") const {
+    std::string job = Job("1.1.0");
+    job.pop_back();  // '}'
+    job += R"(, "ImageSize": ")" + std::to_string(image_.size()) + R"(", "ChunkSize": ")" +
+           chunk_size + R"(")";
+    if (crc) job += R"(, "ChunkCrc": "crc32c")";
+    return job + "}";
+  }
+
+  // One chunk as request_handler.cpp cuts it: data = image[Offset, Offset +
+  // Size), index = Offset / Size; with the CRC-32C after the data when the
+  // request echoes "ChunkCrc".
+  std::vector<uint8_t> Answer(uint32_t offset, uint32_t size, bool crc) const {
+    const uint32_t total = static_cast<uint32_t>(image_.size());
+    ChunkHeader h;
+    h.version_major = 1;
+    h.version_minor = 1;
+    h.total_size = total;
+    h.image_offset = offset;
+    h.data_size = static_cast<uint16_t>(std::min(size, total - offset));
+    h.total_num_payloads = static_cast<uint16_t>((total + size - 1) / size);
+    h.this_payload_index = static_cast<uint16_t>(offset / size);
+    std::vector<uint8_t> payload(kChunkHeaderBytes);
+    EncodeChunkHeader(h, std::span<uint8_t, kChunkHeaderBytes>(payload.data(), kChunkHeaderBytes));
+    payload.insert(payload.end(), image_.begin() + offset, image_.begin() + offset + h.data_size);
+    if (crc) {
+      const uint32_t c =
+          Crc32c(std::span(image_.data() + offset, h.data_size));  // independent of the agent's
+      for (int i = 0; i < 4; ++i) payload.push_back(static_cast<uint8_t>(c >> (8 * i)));
+    }
+    return payload;
+  }
+
+  // Answers every request not yet answered (and those they trigger), unless
+  // `drop` says to lose (or `corrupt` to damage) that answer. Returns the
+  // most requests that were ever unanswered at once.
+  size_t Serve(std::function<bool(uint32_t offset, int nth)> drop = nullptr,
+               std::function<bool(uint32_t offset, int nth)> corrupt = nullptr,
+               uint64_t answer_after_ms = 0) {
+    size_t most_open = 0;
+    while (served_ < transport_.published.size()) {
+      size_t open = 0;
+      for (size_t i = served_; i < transport_.published.size(); ++i) {
+        open += transport_.published[i].payload.find("Request Data Chunk") != std::string::npos;
+      }
+      most_open = std::max(most_open, open);
+      const Message m = transport_.published[served_++];
+      if (m.topic != kRequestTopic) continue;
+      const auto j = nlohmann::json::parse(m.payload);
+      if (j["Message"] != "Request Data Chunk") continue;
+      const uint32_t offset = std::stoul(j["Offset"].get<std::string>());
+      const uint32_t size = std::stoul(j["Size"].get<std::string>());
+      const int nth = ++asked_[offset];
+      sizes_.insert(size);
+      crc_asked_ = j.contains("ChunkCrc") && j["ChunkCrc"] == "crc32c";
+      if (drop && drop(offset, nth)) continue;
+      auto chunk = Answer(offset, size, crc_asked_);
+      if (corrupt && corrupt(offset, nth)) chunk[kChunkHeaderBytes + 7] ^= 0x01;
+      now_ += answer_after_ms;
+      Deliver(Topic(), chunk);
+    }
+    return most_open;
+  }
+
+  // Ticks until the agent is no longer downloading (at most `ticks`).
+  void TickThroughTimeouts(int ticks = 100) {
+    for (int i = 0; i < ticks && agent_->status().state == AgentState::kDownloading; ++i) {
+      now_ = agent_->next_deadline_ms();
+      agent_->OnTick(now_);
+      Serve();
+    }
+  }
+
+  int ChunkRequests() const {
+    int n = 0;
+    for (const auto& [offset, count] : asked_) n += count;
+    return n;
+  }
+  uint32_t Granules() const { return static_cast<uint32_t>((image_.size() + 4095) / 4096); }
+
+  void ExpectInstalled() {
+    EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled)
+        << Describe(agent_->status().last_end);
+    EXPECT_EQ(SecondaryBytes(image_.size()), image_);
+    EXPECT_EQ(SecondaryTrailer().magic, boot::MagicState::kGood);
+    EXPECT_EQ(Requests().back()["Message"], "Success");
+    EXPECT_EQ(chip_->counters().refused, 0u);
+  }
+
+  std::vector<uint8_t> image_;
+  size_t served_ = 0;
+  std::map<uint32_t, int> asked_;  // offset -> requests for it
+  std::set<uint32_t> sizes_;       // Size values asked for
+  bool crc_asked_ = false;
+};
+
+TEST_F(PullTest, WindowOfOneCompletesByteExact) {
+  config_.window = 1;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  EXPECT_TRUE(agent_->status().pull);
+  EXPECT_TRUE(agent_->status().crc);
+  ASSERT_EQ(Requests().size(), 2u);  // one request in flight
+  const auto first = Requests()[1];
+  EXPECT_EQ(first["Message"], "Request Data Chunk");
+  EXPECT_EQ(first["Offset"], "0");
+  EXPECT_EQ(first["Size"], "4096");
+  EXPECT_EQ(first["ChunkCrc"], "crc32c");
+  EXPECT_EQ(first["Filename"], "");
+  EXPECT_EQ(first["UniqueTopicName"], Topic());
+  EXPECT_EQ(first["Version"], "1.0.0");
+  EXPECT_EQ(first["BoardName"], kBoard);
+  EXPECT_EQ(Serve(), 1u);  // never more than one unanswered
+  ExpectInstalled();
+  EXPECT_EQ(ChunkRequests(), static_cast<int>(Granules()));  // each granule once
+  for (const auto& [offset, count] : asked_) EXPECT_EQ(offset % 4096, 0u);
+  EXPECT_EQ(sizes_, std::set<uint32_t>{4096});  // the last, short one too (not "-1": R11)
+  EXPECT_EQ(agent_->status().retries, 0u);
+  EXPECT_EQ(agent_->status().bad_chunks, 0u);
+  for (const auto& r : Requests()) EXPECT_NE(r["Message"], "Request Update");
+}
+
+TEST_F(PullTest, WindowOfEightCompletesByteExact) {
+  Start();
+  Deliver(Topic(), PullJob());
+  ASSERT_EQ(Requests().size(), 9u);  // eight requests at once
+  for (size_t i = 1; i < 9; ++i) EXPECT_EQ(Requests()[i]["Offset"], std::to_string((i - 1) * 4096));
+  EXPECT_EQ(Serve(), 8u);
+  ExpectInstalled();
+  EXPECT_EQ(ChunkRequests(), static_cast<int>(Granules()));
+  EXPECT_EQ(agent_->status().chunk_requests, Granules());
+  EXPECT_EQ(agent_->status().granules_at_start, 0u);
+}
+
+TEST_F(PullTest, AsksForItsOwnChunkSizeRoundedToTheWriteSize) {
+  config_.preferred_chunk_bytes = 1003;  // write size 8: 1000
+  config_.window = 100;                  // at most kMaxWindow
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  EXPECT_EQ(Requests().size(), 1u + kMaxWindow);
+  EXPECT_EQ(Serve(), kMaxWindow);
+  ExpectInstalled();
+  EXPECT_EQ(sizes_, std::set<uint32_t>{1000});
+  EXPECT_EQ(agent_->status().chunk_bytes, 1000u);
+  EXPECT_EQ(ChunkRequests(), static_cast<int>((image_.size() + 999) / 1000));
+}
+
+TEST_F(PullTest, LargestChunkIs65535RoundedDown) {
+  config_.preferred_chunk_bytes = 1 << 20;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  Serve();
+  ExpectInstalled();
+  EXPECT_EQ(sizes_, std::set<uint32_t>{65528});  // one chunk: the image is smaller
+}
+
+TEST_F(PullTest, ADroppedChunkIsAskedForAgainAndOnlyIt) {
+  Start();
+  Deliver(Topic(), PullJob());
+  Serve([](uint32_t offset, int nth) { return offset == 3 * 4096 && nth == 1; });
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading);
+  EXPECT_EQ(agent_->status().granules_present, Granules() - 1);
+  const size_t before = transport_.published.size();
+  // Nothing arrives: at the timeout, one request, for the missing granule.
+  now_ = agent_->next_deadline_ms();
+  agent_->OnTick(now_);
+  ASSERT_EQ(transport_.published.size(), before + 1);
+  EXPECT_EQ(Requests().back()["Offset"], std::to_string(3 * 4096));
+  Serve();
+  ExpectInstalled();
+  for (const auto& [offset, count] : asked_) EXPECT_EQ(count, offset == 3 * 4096 ? 2 : 1) << offset;
+  EXPECT_EQ(agent_->status().retries, 1u);
+}
+
+TEST_F(PullTest, ACorruptedChunkIsRefusedAndAskedForAgain) {
+  Start();
+  Deliver(Topic(), PullJob());
+  Serve(nullptr, [](uint32_t offset, int nth) { return offset == 5 * 4096 && nth == 1; });
+  // Asked again at once, without waiting for a timeout.
+  ExpectInstalled();
+  EXPECT_EQ(agent_->status().crc_errors, 1u);
+  EXPECT_EQ(agent_->status().bad_chunks, 1u);
+  EXPECT_EQ(agent_->status().retries, 1u);
+  for (const auto& [offset, count] : asked_) EXPECT_EQ(count, offset == 5 * 4096 ? 2 : 1) << offset;
+}
+
+TEST_F(PullTest, AChunkWithoutItsCrcIsRefused) {
+  Start();
+  Deliver(Topic(), PullJob());
+  ASSERT_TRUE(crc_asked_ || Requests()[1].contains("ChunkCrc"));
+  auto chunk = Answer(0, 4096, /*crc=*/false);
+  Deliver(Topic(), chunk);  // what a server that ignored ChunkCrc would send
+  EXPECT_EQ(agent_->status().crc_errors, 1u);
+  EXPECT_EQ(agent_->status().granules_present, 0u);
+  chunk = Answer(0, 4096, true);
+  chunk.back() ^= 0x80;  // the CRC itself damaged
+  Deliver(Topic(), chunk);
+  EXPECT_EQ(agent_->status().crc_errors, 2u);
+  Serve();
+  ExpectInstalled();
+}
+
+TEST_F(PullTest, NoCrcUnlessBothSidesAgree) {
+  for (const bool offered : {false, true}) {
+    SCOPED_TRACE(offered);
+    config_.chunk_crc = !offered;  // offered by the server iff the device declines
+    Rebuild();
+    transport_.published.clear();
+    served_ = 0;
+    asked_.clear();
+    agent_->CheckNow(now_);
+    Deliver(Topic(), PullJob(/*crc=*/offered));
+    EXPECT_FALSE(agent_->status().crc);
+    EXPECT_FALSE(Requests()[1].contains("ChunkCrc"));
+    Serve();
+    EXPECT_FALSE(crc_asked_);
+    EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
+    EXPECT_EQ(SecondaryBytes(image_.size()), image_);
+    ASSERT_TRUE(secondary_.Erase(0, secondary_.size_bytes()).ok());
+  }
+}
+
+TEST_F(PullTest, AReferencePublishersJobStillGetsPush) {
+  // No ChunkSize (publisher.py), or no ImageSize: push, as before.
+  for (const std::string& job :
+       {Job("1.1.0"), PullJob().replace(PullJob().find("\"ImageSize\""), 11, "\"ImageSizeX\"")}) {
+    SCOPED_TRACE(job);
+    agent_->CheckNow(now_);
+    Deliver(Topic(), job);
+    EXPECT_FALSE(agent_->status().pull);
+    EXPECT_EQ(Requests().back()["Message"], "Request Update");
+    for (const auto& chunk : Chunks(image_, {1, 1, 0, 0})) Deliver(Topic(), chunk);
+    EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
+    EXPECT_EQ(SecondaryBytes(image_.size()), image_);
+    ASSERT_TRUE(secondary_.Erase(0, secondary_.size_bytes()).ok());
+    Rebuild();
+  }
+  // And a window of 0 never pulls.
+  config_.window = 0;
+  Rebuild();
+  agent_->CheckNow(now_);
+  Deliver(Topic(), PullJob());
+  EXPECT_FALSE(agent_->status().pull);
+  EXPECT_EQ(Requests().back()["Message"], "Request Update");
+}
+
+TEST_F(PullTest, RetriesBackOffWithJitterAndAreBounded) {
+  config_.window = 1;
+  config_.max_retries = 6;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  std::vector<uint64_t> sent{now_};
+  while (agent_->status().state == AgentState::kDownloading) {
+    const size_t before = transport_.published.size();
+    now_ = agent_->next_deadline_ms();
+    agent_->OnTick(now_);
+    if (transport_.published.size() > before) sent.push_back(now_);
+  }
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kStalled);
+  ASSERT_EQ(sent.size(), 7u);  // the request and 6 retries, all for granule 0
+  for (const auto& r : Requests()) {
+    if (r["Message"] == "Request Data Chunk") {
+      EXPECT_EQ(r["Offset"], "0");
+    }
+  }
+  // 2 s (no measurement yet), then doubling with up to 25% jitter, at most 15 s.
+  uint64_t base = 2000;
+  for (size_t i = 1; i < sent.size(); ++i) {
+    const uint64_t waited = sent[i] - sent[i - 1];
+    EXPECT_GE(waited, std::min<uint64_t>(base, 15000)) << i;
+    EXPECT_LE(waited, std::min<uint64_t>(base + base / 4, 15000)) << i;
+    base *= 2;
+  }
+  // The journal stays; the next session asks again.
+  EXPECT_EQ(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
+}
+
+TEST_F(PullTest, TheTimeoutFollowsTheMeasuredRoundTrip) {
+  config_.window = 1;
+  config_.request_timeout_min_ms = 10;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  EXPECT_EQ(agent_->status().request_timeout_ms, 2000u);
+  Serve(nullptr, nullptr, /*answer_after_ms=*/50);
+  ExpectInstalled();
+  // 15 samples of 50 ms: SRTT 50, RTTVAR decayed from 25 towards 0.
+  EXPECT_GE(agent_->status().request_timeout_ms, 50u);
+  EXPECT_LE(agent_->status().request_timeout_ms, 60u);
+}
+
+TEST_F(PullTest, AReconnectionAsksForWhatIsInFlightAgain) {
+  Start();
+  Deliver(Topic(), PullJob());
+  transport_.subscriptions.clear();
+  const size_t before = transport_.published.size();
+  agent_->OnConnected(now_);
+  EXPECT_TRUE(transport_.subscriptions.count(Topic()));
+  EXPECT_EQ(transport_.published.size(), before + 8);
+  Serve();
+  ExpectInstalled();
+}
+
+TEST_F(PullTest, AfterAResetOnlyMissingGranulesAreFetched) {
+  Start();
+  Deliver(Topic(), PullJob());
+  // 10 answers arrive, then the device resets (the other requests are lost).
+  int answered = 0;
+  Serve([&](uint32_t, int) { return ++answered > 10; });
+  const auto before_reset = asked_;
+  ASSERT_EQ(agent_->status().granules_present, 10u);
+  DownloadStore fresh_store(secondary_, journal_, DownloadLimits{32 * 4096 - 3120}, bitmap_);
+  agent_ = std::make_unique<Agent>(config_, transport_, entropy_, fresh_store, secondary_,
+                                   boot::TrailerGeometry{8, 8, 128});
+  asked_.clear();
+  agent_->CheckNow(now_);
+  Deliver(Topic(), PullJob());
+  EXPECT_EQ(agent_->status().granules_at_start, 10u);
+  Serve();
+  ExpectInstalled();
+  // Exactly the granules that were missing, each once.
+  EXPECT_EQ(ChunkRequests(), static_cast<int>(Granules()) - 10);
+  for (const auto& [offset, count] : asked_) EXPECT_EQ(count, 1) << offset;
+  agent_.reset();  // before fresh_store goes
 }
 
 }  // namespace

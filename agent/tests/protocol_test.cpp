@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <span>
 #include <vector>
+
+#include "mqota/base/crc32c.h"
 
 namespace mqota::agent {
 namespace {
@@ -99,6 +102,43 @@ TEST(ChunkHeader, EveryLengthAndOffsetIsCheckedAgainstThePayloadAndTheImage) {
     EXPECT_FALSE(r.ok) << c.name;
     EXPECT_EQ(r.error, c.error) << c.name << ": " << Describe(r.error);
   }
+}
+
+// The CRC trailer: CRC-32C of the data bytes, little-endian, right after the
+// data; a reference decoder still sees only data_size bytes.
+TEST(ChunkCrc, TheTableDrivenCrcIsBaseCrc32c) {
+  std::vector<uint8_t> data(5000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 131 + (i >> 7));
+  for (const size_t n : {0u, 1u, 7u, 64u, 4096u, 5000u}) {
+    EXPECT_EQ(ChunkCrc32c(std::span(data.data(), n)), Crc32c(std::span(data.data(), n))) << n;
+  }
+}
+
+TEST(ChunkCrc, TrailsTheDataLittleEndian) {
+  const std::string check = "123456789";  // CRC-32C check value 0xE3069283
+  const auto crc = ChunkCrcBytes({reinterpret_cast<const uint8_t*>(check.data()), check.size()});
+  EXPECT_EQ(crc, (std::array<uint8_t, 4>{0x83, 0x92, 0x06, 0xe3}));
+
+  ChunkHeader h;
+  h.total_size = 9;
+  h.data_size = 9;
+  h.total_num_payloads = 1;
+  std::vector<uint8_t> payload(kChunkHeaderBytes);
+  EncodeChunkHeader(h, std::span<uint8_t, kChunkHeaderBytes>(payload.data(), kChunkHeaderBytes));
+  payload.insert(payload.end(), check.begin(), check.end());
+  EXPECT_FALSE(ChunkCrcMatches(payload, h));  // no trailer
+  payload.insert(payload.end(), crc.begin(), crc.end());
+  const ChunkResult r = DecodeChunk(payload);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.chunk.data.size(), 9u);
+  EXPECT_TRUE(ChunkCrcMatches(payload, r.chunk.header));
+  payload[kChunkHeaderBytes + 4] ^= 1;  // data damaged
+  EXPECT_FALSE(ChunkCrcMatches(payload, r.chunk.header));
+  payload[kChunkHeaderBytes + 4] ^= 1;
+  payload.back() ^= 1;  // CRC damaged
+  EXPECT_FALSE(ChunkCrcMatches(payload, r.chunk.header));
+  payload.pop_back();  // CRC cut short
+  EXPECT_FALSE(ChunkCrcMatches(payload, r.chunk.header));
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 namespace mqota::server {
 
 void BuildChunk(const CatalogEntry& entry, uint32_t offset, uint32_t data_bytes, uint16_t index,
-                uint16_t total, std::vector<uint8_t>& out) {
+                uint16_t total, std::vector<uint8_t>& out, bool crc) {
   agent::ChunkHeader header;
   header.version_major = entry.version.major;
   header.version_minor = entry.version.minor;
@@ -16,11 +16,15 @@ void BuildChunk(const CatalogEntry& entry, uint32_t offset, uint32_t data_bytes,
   header.data_size = static_cast<uint16_t>(data_bytes);
   header.total_num_payloads = total;
   header.this_payload_index = index;
-  out.resize(agent::kChunkHeaderBytes + data_bytes);
+  out.resize(agent::kChunkHeaderBytes + data_bytes + (crc ? agent::kChunkCrcBytes : 0));
   agent::EncodeChunkHeader(
       header, std::span<uint8_t, agent::kChunkHeaderBytes>(out.data(), agent::kChunkHeaderBytes));
   const auto data = entry.data().subspan(offset, data_bytes);
   std::copy(data.begin(), data.end(), out.begin() + agent::kChunkHeaderBytes);
+  if (crc) {
+    const auto trailer = agent::ChunkCrcBytes(data);
+    std::copy(trailer.begin(), trailer.end(), out.begin() + agent::kChunkHeaderBytes + data_bytes);
+  }
 }
 
 void BuildStreamChunk(const CatalogEntry& entry, uint32_t index, std::vector<uint8_t>& out) {

@@ -216,7 +216,10 @@ class Handler {
   }
 
   // One chunk, as publisher.py cuts it (spec §4.5): data = image[Offset,
-  // Offset + Size), index = Offset / Size, total = ceil(size / Size).
+  // Offset + Size), index = Offset / Size, total = ceil(size / Size). Size
+  // is anything the header's u16 data_size carries (1..65535): mqota's agent
+  // asks for its own chunk size. A request that echoes the job's "ChunkCrc":
+  // "crc32c" gets the data's CRC-32C after the data (agent/protocol.h).
   Response RequestDataChunk() {
     const auto offset_text = StringMember(request_.object, key::kOffset);
     const auto size_text = StringMember(request_.object, key::kSize);
@@ -231,7 +234,7 @@ class Handler {
       return Refuse("chunk Offset " + std::to_string(*offset) + " is beyond the image (" +
                     std::to_string(image_bytes) + " bytes)");
     }
-    if (*size == 0 || *size > UINT16_MAX) {
+    if (*size == 0 || *size > agent::kMaxChunkDataBytes) {
       return Refuse("chunk Size " + std::to_string(*size) + " is not within 1..65535");
     }
     const uint32_t total = ChunkCount(image_bytes, *size);
@@ -239,13 +242,16 @@ class Handler {
       return Refuse("chunk Size " + std::to_string(*size) + " needs more than 65535 chunks");
     }
     const uint32_t data_bytes = std::min(*size, image_bytes - *offset);
+    const auto crc = StringMember(request_.object, key::kChunkCrc);
+    const bool with_crc = crc && agent::KeyEquals(*crc, agent::kChunkCrc32c);
     Publication chunk{request_.unique_topic, {}};
     BuildChunk(*entry, *offset, data_bytes, static_cast<uint16_t>(*offset / *size),
-               static_cast<uint16_t>(total), chunk.payload);
+               static_cast<uint16_t>(total), chunk.payload, with_crc);
     response_.publish.push_back(std::move(chunk));
     response_.level = LogLevel::kDebug;
     response_.log = Who() + ": chunk at " + std::to_string(*offset) + " (" +
-                    std::to_string(data_bytes) + " bytes) of " + Describe(*entry);
+                    std::to_string(data_bytes) + " bytes" + (with_crc ? ", CRC32C" : "") + ") of " +
+                    Describe(*entry);
     return std::move(response_);
   }
 
@@ -292,7 +298,8 @@ std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic
       .Add(key::kUniqueTopicName, unique_topic)
       .Add(key::kImageSize, uint64_t{entry.size_bytes()})
       .Add(key::kChunkSize, uint64_t{kChunkDataBytes})
-      .Add(key::kImageSha256, entry.Sha256Hex());
+      .Add(key::kImageSha256, entry.Sha256Hex())
+      .Add(key::kChunkCrc, agent::kChunkCrc32c);
   return doc.Finish();
 }
 

@@ -9,6 +9,8 @@
 
 #include "mqota/agent/job.h"
 #include "mqota/agent/protocol.h"
+#include "mqota/base/crc32c.h"
+#include "mqota/base/endian.h"
 #include "mqota/server/chunks.h"
 #include "test_images.h"
 
@@ -92,6 +94,7 @@ TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
   EXPECT_EQ(job["ChunkSize"], "4096");
   EXPECT_EQ(job["ImageSha256"], old_->Sha256Hex());
   EXPECT_EQ(job["ImageSha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(job["ChunkCrc"], "crc32c");
   // And mqota's own device reads it as intended.
   const agent::JobResult parsed = agent::ParseJob(text);
   ASSERT_TRUE(parsed.ok) << agent::Describe(parsed.error);
@@ -101,6 +104,7 @@ TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
   EXPECT_EQ(parsed.job.image_size_bytes, old_->size_bytes());
   EXPECT_EQ(parsed.job.chunk_bytes, 4096u);
   EXPECT_TRUE(parsed.job.has_image_tag);
+  EXPECT_TRUE(parsed.job.chunk_crc32c);
 }
 
 TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {
@@ -186,6 +190,73 @@ TEST_F(RequestHandlerTest, RequestDataChunkCutsLikePublisherPy) {
   }
   ExpectIgnored(Handle(Request("Request Data Chunk", "1.0.0", kDeviceTopic,
                                {{"Offset", 0}, {"Size", 4096}})));  // numbers, not strings
+}
+
+// mqota's pull mode: any Size the u16 data_size carries, and the CRC-32C
+// after the data when (and only when) the request echoes "ChunkCrc".
+TEST_F(RequestHandlerTest, RequestDataChunkServesAnySizeAndACrcWhenAsked) {
+  catalog_.Add("BOARD_B", "b-1.1.0.bin", SignedImage({1, 1, 0, 0}, 200000), TrustingTestKey());
+  const EntryPtr big = catalog_.NewestNewerThan("BOARD_B", {1, 0, 0, 0});
+  const uint32_t size = big->size_bytes();
+  const std::string topic = "mqota/BOARD_B/OTAImage/dev-2/1";
+  auto chunk = [&](uint32_t offset, uint32_t length, const json& extra = json::object()) {
+    json fields = {
+        {"Filename", ""}, {"Offset", std::to_string(offset)}, {"Size", std::to_string(length)}};
+    fields.update(extra);
+    return HandleRequest("mqota/BOARD_B/publish_notify",
+                         Bytes(Request("Request Data Chunk", "1.0.0", topic, fields)), catalog_,
+                         lookup_, config_);
+  };
+  auto expect_data = [&](const agent::Chunk& c, uint32_t offset, uint32_t length) {
+    EXPECT_EQ(c.header.image_offset, offset);
+    ASSERT_EQ(c.header.data_size, length);
+    EXPECT_TRUE(std::equal(c.data.begin(), c.data.end(), big->data().begin() + offset));
+  };
+  const json crc = {{"ChunkCrc", "crc32c"}};
+  for (const uint32_t length : {8u, 1000u, 4096u, 32768u, 65528u, 65535u}) {
+    SCOPED_TRACE(length);
+    const uint32_t offset = length * 2;
+    // Without the echo: exactly header + data (a reference device's chunk).
+    const Response plain = chunk(offset, length);
+    ASSERT_EQ(plain.publish.size(), 1u) << plain.log;
+    const auto& p = plain.publish[0].payload;
+    EXPECT_EQ(p.size(), agent::kChunkHeaderBytes + length);
+    const agent::ChunkResult c = agent::DecodeChunk(p);
+    ASSERT_TRUE(c.ok) << agent::Describe(c.error);
+    expect_data(c.chunk, offset, length);
+    EXPECT_EQ(c.chunk.header.this_payload_index, 2u);
+    EXPECT_EQ(c.chunk.header.total_num_payloads, ChunkCount(size, length));
+    EXPECT_FALSE(agent::ChunkCrcMatches(p, c.chunk.header));
+    // With it: the same, then 4 bytes of CRC-32C, little-endian.
+    const Response checked = chunk(offset, length, crc);
+    ASSERT_EQ(checked.publish.size(), 1u) << checked.log;
+    const auto& q = checked.publish[0].payload;
+    ASSERT_EQ(q.size(), agent::kChunkHeaderBytes + length + agent::kChunkCrcBytes);
+    EXPECT_TRUE(std::equal(p.begin(), p.end(), q.begin()));  // offset_to_data 32, same header
+    const agent::ChunkResult d = agent::DecodeChunk(q);
+    ASSERT_TRUE(d.ok);
+    expect_data(d.chunk, offset, length);
+    const uint32_t expected = Crc32c(big->data().subspan(offset, length));
+    EXPECT_EQ(LoadLe32(q, agent::kChunkHeaderBytes + length), expected);
+    EXPECT_TRUE(agent::ChunkCrcMatches(q, d.chunk.header));
+    EXPECT_NE(checked.log.find("CRC32C"), std::string::npos) << checked.log;
+  }
+  // The last, short chunk: its CRC right after its few bytes.
+  const Response last = chunk(size - 10, 4096, crc);
+  ASSERT_EQ(last.publish.size(), 1u);
+  EXPECT_EQ(last.publish[0].payload.size(), agent::kChunkHeaderBytes + 10 + 4);
+  EXPECT_TRUE(agent::ChunkCrcMatches(last.publish[0].payload,
+                                     agent::DecodeChunk(last.publish[0].payload).chunk.header));
+  // The value is matched as keys are (case-insensitively); anything else,
+  // or a non-string, means no CRC.
+  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", "CRC32C"}}).publish[0].payload.size(), 32u + 4096 + 4);
+  EXPECT_EQ(chunk(0, 4096, {{"chunkcrc", "crc32c"}}).publish[0].payload.size(), 32u + 4096 + 4);
+  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", "md5"}}).publish[0].payload.size(), 32u + 4096);
+  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", 1}}).publish[0].payload.size(), 32u + 4096);
+  // 64 KiB does not fit data_size (u16); nor do more than 65535 chunks.
+  ExpectIgnored(chunk(0, 65536, crc));
+  ExpectIgnored(chunk(0, 100000));
+  ExpectIgnored(chunk(0, 3, crc));  // 67 000 chunks of a 200 KB image
 }
 
 TEST_F(RequestHandlerTest, ResultsAreAcknowledgedAndLogged) {

@@ -7,6 +7,13 @@
 // verified before it is marked pending (S2), and a result is always sent
 // (R7, R10).
 //
+// Two ways to download. Push, the reference flow: "Request Update", then the
+// server sends every chunk. Pull, negotiated with mqota-server (a job with
+// "ChunkSize" and "ImageSize"): the device asks for each missing granule
+// with "Request Data Chunk", a window of requests in flight, asks again only
+// for what does not come (R3, R11), refuses chunks whose CRC32C is wrong, and
+// after a reset asks only for what its journal lacks.
+//
 // No heap, no exceptions, no OS calls: the port delivers events (a message,
 // a tick, the connection going up or down) with the current time and does
 // what the agent asks through Transport. Nothing here blocks.
@@ -19,6 +26,7 @@
 
 #include "mqota/agent/download_store.h"
 #include "mqota/agent/job.h"
+#include "mqota/agent/protocol.h"
 #include "mqota/boot/trailer.h"
 #include "mqota/image/crypto.h"
 #include "mqota/image/validate.h"
@@ -70,9 +78,30 @@ struct AgentConfig {
   uint32_t first_check_delay_ms = 0;
   uint32_t check_interval_ms = 10000;  // between sessions
   uint32_t job_timeout_ms = 30000;     // wait for the job document
-  uint32_t chunk_timeout_ms = 15000;   // no new chunk for this long: ask again
-  uint32_t max_requests = 3;           // requests per session before giving up (resume later)
+  // Push mode (the reference flow: a job without "ChunkSize"/"ImageSize"):
+  uint32_t chunk_timeout_ms = 15000;  // no new chunk for this long: ask again
+  uint32_t max_requests = 3;          // requests per session before giving up (resume later)
+  // Pull mode (a job with "ChunkSize" and "ImageSize", as mqota-server sends):
+  // one "Request Data Chunk" per missing granule, `window` of them in flight.
+  // The "Size" asked for: 0 = the job's ChunkSize. Rounded down to a multiple
+  // of the slot's write size and to at most kMaxChunkDataBytes (65535); the
+  // device's MQTT receive buffer must hold it plus 36 bytes and the topic.
+  // Keep it fixed across resets: a download resumes only with the same size.
+  uint32_t preferred_chunk_bytes = 4096;
+  uint32_t window = 8;  // 1..kMaxWindow; 0 = never pull (always push)
+  // Re-request timeout: from a smoothed round-trip estimate (RFC 6298),
+  // bounded; doubled per resend of the same granule, with up to 25% jitter.
+  uint32_t request_timeout_initial_ms = 2000;  // before the first measurement
+  uint32_t request_timeout_min_ms = 500;
+  uint32_t request_timeout_max_ms = 15000;
+  // Re-requests per session (timeouts, bad CRCs, resends after a reconnect);
+  // beyond it the session ends and its journal stays for the next one.
+  uint32_t max_retries = 32;
+  bool chunk_crc = true;  // accept the server's "ChunkCrc": "crc32c" offer
 };
+
+// Requests in flight at most, in pull mode.
+inline constexpr uint32_t kMaxWindow = 32;
 
 enum class AgentState : uint8_t {
   kIdle,         // waiting for the next check
@@ -110,6 +139,15 @@ struct AgentStatus {
   uint32_t ignored_messages = 0;    // on topics that are not the session's
   uint32_t bad_chunks = 0;          // malformed or not fitting the download
   image::ImageErrc verify_error{};  // when last_end == kVerifyFailed
+  // This session's download:
+  bool pull = false;                // pull mode (else push)
+  bool crc = false;                 // chunks carry a CRC32C
+  uint32_t chunk_bytes = 0;         // the granule size
+  uint32_t granules_at_start = 0;   // present when it began (resumed from the journal)
+  uint32_t chunk_requests = 0;      // "Request Data Chunk" messages sent
+  uint32_t retries = 0;             // of which re-requests
+  uint32_t crc_errors = 0;          // chunks refused for their CRC (also in bad_chunks)
+  uint32_t request_timeout_ms = 0;  // the current re-request timeout (before back-off)
 };
 
 class Agent {
@@ -143,8 +181,18 @@ class Agent {
   void EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms);
   void HandleJob(std::span<const uint8_t> payload, uint64_t now_ms);
   void HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms);
+  void HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader& h,
+                       std::span<const uint8_t> data, uint64_t now_ms);
+  void StartPull(uint64_t now_ms);
+  void FillWindow(uint64_t now_ms);
+  bool Resend(size_t slot, uint64_t now_ms);
+  void SendChunkRequest(size_t slot, uint64_t now_ms);
+  void SampleRoundTrip(uint32_t sample_ms);
+  void UpdatePullDeadline(uint64_t now_ms);
+  bool InFlight(uint32_t granule) const;
+  bool BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms);
   void FinishDownload(uint64_t now_ms);
-  void SendRequest(std::string_view message_text);
+  void SendRequest(std::string_view message_text, uint32_t granule = 0);
   void SendResult(bool success, std::string_view reason);
   std::string_view RequestTopic();
 
@@ -161,6 +209,21 @@ class Agent {
   bool started_ = false;
   uint32_t requests_ = 0;
   uint64_t deadline_ms_ = 0;
+  // Pull mode: one slot per request in flight.
+  struct Slot {
+    bool used = false;
+    uint32_t granule = 0;
+    uint32_t sends = 0;  // 1 = not re-requested (its round trip can be measured)
+    uint64_t sent_ms = 0;
+    uint64_t deadline_ms = 0;
+  };
+  std::array<Slot, kMaxWindow> slots_{};
+  uint32_t window_ = 0;
+  uint32_t granule_bytes_ = 0;
+  uint32_t cursor_ = 0;  // granules before it are present or in flight
+  bool have_rtt_ = false;
+  uint32_t srtt_ms_ = 0;
+  uint32_t rttvar_ms_ = 0;
   std::array<char, 192> unique_topic_{};
   size_t unique_topic_length_ = 0;
   std::array<char, 160> request_topic_{};

@@ -40,6 +40,7 @@ struct JobDocument {
   uint32_t chunk_bytes = 0;             // "ChunkSize"
   std::array<uint8_t, 16> image_tag{};  // first bytes of "ImageSha256"
   bool has_image_tag = false;
+  bool chunk_crc32c = false;  // "ChunkCrc": "crc32c" (other values: no CRC)
 
   std::string_view board_name() const { return board.data(); }
   std::string_view broker_host() const { return broker.data(); }

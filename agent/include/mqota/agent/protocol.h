@@ -4,6 +4,7 @@
 // header; none keeps its own copy of a string below.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -64,7 +65,14 @@ inline constexpr std::string_view kImageSize = "ImageSize";
 inline constexpr std::string_view kChunkSize = "ChunkSize";
 inline constexpr std::string_view kImageSha256 = "ImageSha256";
 inline constexpr std::string_view kReason = "Reason";
+// Per-chunk CRC32C: the server offers it in the job ("ChunkCrc": "crc32c"),
+// the device accepts by echoing the same pair in its "Request Data Chunk"
+// messages; only then does the answer carry the CRC (see the chunk header).
+inline constexpr std::string_view kChunkCrc = "ChunkCrc";
 }  // namespace key
+
+// The only "ChunkCrc" value so far.
+inline constexpr std::string_view kChunkCrc32c = "crc32c";
 
 // The job's "Connection" value for data over the same MQTT broker.
 inline constexpr std::string_view kConnectionMqtt = "MQTT";
@@ -76,7 +84,21 @@ inline constexpr size_t kReferenceChunkDataBytes = 4096;
 
 // The binary chunk: a 32-byte little-endian header, then the data at
 // offset_to_data (spec §4.1; Python struct "<8s5H2I3H").
+//
+// mqota's negotiated extensions (spec §4.5 "Request Data Chunk", used by the
+// agent in pull mode when the job carries "ChunkSize" and "ImageSize"):
+// - Chunk size: the device asks for any "Size" of 1..kMaxChunkDataBytes
+//   (data_size is a u16, so 64 KiB itself cannot be carried); it keeps to
+//   one size per download, a multiple of its flash write size.
+// - CRC: when the job offered "ChunkCrc": "crc32c" and the request echoes it,
+//   the answer carries kChunkCrcBytes more bytes right after the data: the
+//   CRC-32C (Castagnoli, base/crc32c.h) of the data bytes, little-endian.
+//   offset_to_data stays 32 and data_size excludes the CRC, so a reference
+//   device, which reads data_size bytes at offset_to_data, ignores it.
+//   Chunks pushed for "Request Update" never carry it.
 inline constexpr size_t kChunkHeaderBytes = 32;
+inline constexpr size_t kMaxChunkDataBytes = 65535;
+inline constexpr size_t kChunkCrcBytes = 4;
 inline constexpr std::string_view kChunkMagic = "OTAImage";
 inline constexpr uint16_t kImageTypeOneFile = 0;
 
@@ -125,5 +147,17 @@ ChunkResult DecodeChunk(std::span<const uint8_t> payload);
 
 // Writes the 32 header bytes (magic included).
 void EncodeChunkHeader(const ChunkHeader& header, std::span<uint8_t, kChunkHeaderBytes> out);
+
+// The CRC trailer of a decoded chunk: true when `payload` holds, right after
+// the chunk's data, the 4-byte little-endian CRC-32C of that data.
+bool ChunkCrcMatches(std::span<const uint8_t> payload, const ChunkHeader& header);
+
+// mqota::Crc32c (base/crc32c.h) of `data`, table-driven: chunks are
+// kilobytes, not the few dozen bytes of a record (1 KiB of tables, about 8
+// times faster than bitwise).
+uint32_t ChunkCrc32c(std::span<const uint8_t> data);
+
+// The 4 trailer bytes for `data`.
+std::array<uint8_t, kChunkCrcBytes> ChunkCrcBytes(std::span<const uint8_t> data);
 
 }  // namespace mqota::agent

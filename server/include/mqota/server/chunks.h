@@ -24,10 +24,12 @@ constexpr uint32_t ChunkCount(uint32_t image_bytes, uint32_t chunk_bytes) {
 // Writes into `out` the chunk with data image[offset, offset + data_bytes),
 // labelled index/total, with the entry's version in the header (R12: the
 // version of the image being sent, never a process-wide "last job").
+// With `crc`, the data's CRC-32C follows it (4 bytes, little-endian; not
+// counted in data_size: see agent/protocol.h).
 // Preconditions (the callers check): offset + data_bytes <= image size,
 // data_bytes <= 65535, index < total <= 65535.
 void BuildChunk(const CatalogEntry& entry, uint32_t offset, uint32_t data_bytes, uint16_t index,
-                uint16_t total, std::vector<uint8_t>& out);
+                uint16_t total, std::vector<uint8_t>& out, bool crc = false);
 
 // Chunk `index` of the push stream: 4096-byte grid.
 void BuildStreamChunk(const CatalogEntry& entry, uint32_t index, std::vector<uint8_t>& out);
