@@ -70,27 +70,7 @@ void EncodeChunkHeader(const ChunkHeader& h, std::span<uint8_t, kChunkHeaderByte
   StoreLe16(out, 30, h.this_payload_index);
 }
 
-namespace {
-
-// Crc32c's table, one entry per byte value (1 KiB of read-only data).
-constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
-    table[i] = crc;
-  }
-  return table;
-}
-constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
-
-}  // namespace
-
-uint32_t ChunkCrc32c(std::span<const uint8_t> data) {
-  uint32_t crc = ~0u;
-  for (uint8_t b : data) crc = (crc >> 8) ^ kCrc32cTable[(crc ^ b) & 0xffu];
-  return ~crc;
-}
+uint32_t ChunkCrc32c(std::span<const uint8_t> data) { return Crc32cTableDriven(data); }
 
 bool ChunkCrcMatches(std::span<const uint8_t> payload, const ChunkHeader& h) {
   const size_t end = size_t{h.offset_to_data} + h.data_size;
