@@ -8,6 +8,7 @@ namespace {
 constexpr uint8_t kFormat = 1;
 constexpr uint8_t kFlagResumed = 0x01;
 constexpr uint8_t kFlagConfirmed = 0x02;
+constexpr uint8_t kFlagPrevious = 0x04;
 
 void PutVersion(std::span<uint8_t> out, size_t at, const image::ImageVersion& v) {
   out[at] = v.major;
@@ -29,7 +30,8 @@ BootRecord MakeBootRecord(const BootOutcome& outcome) {
                     outcome.rejected,
                     outcome.image_error,
                     outcome.layout.header.version,
-                    outcome.rejected_version};
+                    outcome.rejected_version,
+                    outcome.previous_version};
 }
 
 std::array<uint8_t, kBootRecordBytes> EncodeBootRecord(const BootRecord& r) {
@@ -38,12 +40,14 @@ std::array<uint8_t, kBootRecordBytes> EncodeBootRecord(const BootRecord& r) {
   out[4] = kFormat;
   out[5] = static_cast<uint8_t>(r.swap);
   out[6] =
-      static_cast<uint8_t>((r.resumed ? kFlagResumed : 0) | (r.confirmed ? kFlagConfirmed : 0));
+      static_cast<uint8_t>((r.resumed ? kFlagResumed : 0) | (r.confirmed ? kFlagConfirmed : 0) |
+                           (r.previous_version ? kFlagPrevious : 0));
   out[7] = static_cast<uint8_t>(r.rejected);
   out[8] = static_cast<uint8_t>(r.image_error.code);
   StoreLe32(out, 12, r.image_error.offset);
   PutVersion(out, 16, r.booted_version);
   PutVersion(out, 24, r.rejected_version);
+  if (r.previous_version) PutVersion(out, 32, *r.previous_version);
   StoreLe32(out, 44, Crc32c(std::span(out).first(44)));
   return out;
 }
@@ -69,6 +73,7 @@ std::optional<BootRecord> DecodeBootRecord(std::span<const uint8_t, kBootRecordB
   r.image_error = {static_cast<image::ImageErrc>(in[8]), LoadLe32(in, 12)};
   r.booted_version = GetVersion(in, 16);
   r.rejected_version = GetVersion(in, 24);
+  if ((in[6] & kFlagPrevious) != 0) r.previous_version = GetVersion(in, 32);
   return r;
 }
 

@@ -143,6 +143,12 @@ class BootRun {
     auto primary = Validate(ctx_.primary);
     if (!primary.ok()) return BootError{BootErrc::kNoBootableImage, {}, primary.error()};
     outcome_.layout = primary->layout;
+    if (outcome_.swap != SwapType::kNone) {
+      image::FlashImageSource secondary_source(ctx_.secondary);
+      if (auto previous = image::ParseLayout(secondary_source); previous.ok()) {
+        outcome_.previous_version = previous->header.version;
+      }
+    }
     MQOTA_TRY_ASSIGN(const TrailerState trailer, primary_trailer_.Read());
     // On trial: the state that row 3 of the swap table reverts.
     outcome_.confirmed =

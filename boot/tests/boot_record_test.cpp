@@ -16,6 +16,7 @@ BootRecord Sample() {
   r.image_error = {image::ImageErrc::kBadSignature, 0x5224};
   r.booted_version = {1, 1, 0, 7};
   r.rejected_version = {1, 2, 0, 0};
+  r.previous_version = image::ImageVersion{1, 3, 0, 9};
   return r;
 }
 
@@ -29,7 +30,7 @@ TEST(BootRecord, LayoutIsTheDocumentedOne) {
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "obqm");
   EXPECT_EQ(b[4], 1);     // format
   EXPECT_EQ(b[5], 4);     // REVERT
-  EXPECT_EQ(b[6], 0x03);  // resumed | confirmed
+  EXPECT_EQ(b[6], 0x07);  // resumed | confirmed | previous version present
   EXPECT_EQ(b[7], static_cast<uint8_t>(RejectReason::kInvalid));
   EXPECT_EQ(b[8], static_cast<uint8_t>(image::ImageErrc::kBadSignature));
   EXPECT_EQ(b[12], 0x24);
@@ -38,6 +39,17 @@ TEST(BootRecord, LayoutIsTheDocumentedOne) {
   EXPECT_EQ(b[17], 1);
   EXPECT_EQ(b[20], 7);
   EXPECT_EQ(b[25], 2);
+  EXPECT_EQ(b[33], 3);
+  EXPECT_EQ(b[36], 9);
+}
+
+TEST(BootRecord, NoPreviousVersionRoundTripsAsNone) {
+  BootRecord r = Sample();
+  r.previous_version.reset();
+  const auto b = EncodeBootRecord(r);
+  EXPECT_EQ(b[6], 0x03);
+  EXPECT_EQ(b[33], 0);
+  EXPECT_EQ(DecodeBootRecord(b), r);
 }
 
 TEST(BootRecord, AnyFlippedBitMeansNoRecord) {

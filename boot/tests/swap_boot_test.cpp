@@ -105,6 +105,7 @@ TEST_P(SwapBoot, TestUpgradeRevertsUnlessConfirmed) {
   EXPECT_EQ(first->swap, SwapType::kTest);
   EXPECT_FALSE(first->confirmed);
   EXPECT_EQ(first->layout.header.version, kV2);
+  EXPECT_EQ(first->previous_version, kV1);
   ExpectSlots(*rig, v2_, v1_);
   rig->rig().ExpectEndState(SwapType::kTest);
 
@@ -113,6 +114,7 @@ TEST_P(SwapBoot, TestUpgradeRevertsUnlessConfirmed) {
   EXPECT_EQ(second->swap, SwapType::kRevert);
   EXPECT_TRUE(second->confirmed);
   EXPECT_EQ(second->layout.header.version, kV1);
+  EXPECT_EQ(second->previous_version, kV2);  // the trial image that was not confirmed
   ExpectSlots(*rig, v1_, v2_);
   rig->rig().ExpectEndState(SwapType::kRevert);
   ExpectStable(*rig);
@@ -125,6 +127,7 @@ TEST_P(SwapBoot, ConfirmedTestUpgradeStays) {
   auto second = rig->Boot();
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->swap, SwapType::kNone);
+  EXPECT_EQ(second->previous_version, std::nullopt);  // no swap this boot
   EXPECT_TRUE(second->confirmed);
   EXPECT_EQ(second->layout.header.version, kV2);
   ExpectStable(*rig);
@@ -172,6 +175,7 @@ TEST_P(SwapBoot, TestUpgradeAndItsRevertAtEveryPowerCut) {
     const BootOutcome reverted = BootWithCut(*rig, k);
     EXPECT_EQ(reverted.swap, SwapType::kRevert);  // reported as such, even when resumed
     EXPECT_EQ(reverted.layout.header.version, kV1);
+    EXPECT_EQ(reverted.previous_version, kV2);
     EXPECT_TRUE(reverted.confirmed);
     ExpectSlots(*rig, v1_, v2_);
     rig->rig().ExpectEndState(SwapType::kRevert);

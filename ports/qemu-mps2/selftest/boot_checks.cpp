@@ -506,12 +506,13 @@ const char* BootRecordRoundTrips() {
   RETURN_IF_FAILED(TestUpgradeToB(rig, &outcome));
   const boot::BootRecord record = boot::MakeBootRecord(outcome);
   const std::array<uint8_t, boot::kBootRecordBytes> bytes = boot::EncodeBootRecord(record);
-  // magic, format 1, swap TEST, flags 0 (not resumed, on trial), booted 2.0.1+5, CRC.
+  // magic, format 1, swap TEST, flags 4 (not resumed, on trial, previous
+  // version present), booted 2.0.1+5, previous 1.2.3+4, CRC.
   constexpr std::array<uint8_t, boot::kBootRecordBytes> kExpected = {
-      0x6f, 0x62, 0x71, 0x6d, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x6f, 0x62, 0x71, 0x6d, 0x01, 0x02, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00,
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x25, 0xf7, 0x7b};
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x00,
+      0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xdd, 0xe6, 0x50, 0x13};
   const auto diff = std::mismatch(bytes.begin(), bytes.end(), kExpected.begin());
   if (diff.first != bytes.end()) {
     return Message::Begin(MQOTA_SELFTEST_WHERE
@@ -524,6 +525,7 @@ const char* BootRecordRoundTrips() {
   MQOTA_EXPECT(*decoded == record);
   MQOTA_EXPECT(decoded->swap == SwapType::kTest && !decoded->confirmed);
   MQOTA_EXPECT(decoded->booted_version == kVersionB);
+  MQOTA_EXPECT(decoded->previous_version == kVersionA);
 
   std::array<uint8_t, boot::kBootRecordBytes> flipped = bytes;
   flipped[Opaque(17u)] ^= 0x01;  // the booted minor version: the CRC no longer fits

@@ -71,6 +71,12 @@ struct BootOutcome {
   RejectReason rejected = RejectReason::kNone;
   image::ImageError image_error{};         // when rejected == kInvalid
   image::ImageVersion rejected_version{};  // when the rejected image had a readable header
+  // After a swap (test, perm or revert): the version of the image it moved
+  // out of the primary, read from its header, now in the secondary slot. A
+  // revert names the trial image that was not confirmed, which is what the
+  // application reports to the server. Empty when no swap happened or the
+  // algorithm leaves nothing behind (overwrite-only).
+  std::optional<image::ImageVersion> previous_version;
 
   // The image that boots now.
   image::ImageLayout layout{};
