@@ -175,6 +175,20 @@ void Agent::StartSession(uint64_t now_ms) {
   requests_ = 0;
   // Subscribe before asking, so the answer cannot arrive unheard.
   transport_.Subscribe(unique_topic());
+  if (have_boot_report_) {
+    have_boot_report_ = false;
+    const BootReport& r = boot_report_;
+    switch (r.kind) {
+      case BootReportKind::kConfirmed: SendResult(true, outcome::kConfirmed, r.version, {}); break;
+      case BootReportKind::kReverted:
+        SendResult(false, outcome::kReverted, r.version,
+                   "not confirmed after the update: the bootloader reverted it");
+        break;
+      case BootReportKind::kRejected:
+        SendResult(false, outcome::kRejected, r.version, r.reason);
+        break;
+    }
+  }
   SendRequest(message::kUpdateAvailability);
   status_.state = AgentState::kAwaitingJob;
   deadline_ms_ = now_ms + config_.job_timeout_ms;
@@ -208,6 +222,12 @@ void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, 
 void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
   const JobResult parsed =
       ParseJob(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+  if (!parsed.ok && parsed.error == JobErrc::kNotAJob) {
+    // E.g. the "Result Received" acknowledging a result sent on this topic:
+    // not an answer to the request, so keep waiting for the job.
+    ++status_.ignored_messages;
+    return;
+  }
   if (!parsed.ok) return EndSession(SessionEnd::kBadJob, now_ms, config_.check_interval_ms);
   const JobDocument& job = parsed.job;
   status_.offered = job.version;
@@ -246,7 +266,8 @@ bool Agent::BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms
   auto begun = store_.Begin(id);
   if (!begun.ok()) {
     const bool flash = begun.error().code == DownloadErrc::kFlash;
-    SendResult(false, flash ? "flash error" : Describe(begun.error().code));
+    SendResult(false, outcome::kFailed, job_.version,
+               flash ? "flash error" : Describe(begun.error().code));
     EndSession(flash ? SessionEnd::kFlashError : SessionEnd::kTooLarge, now_ms,
                config_.check_interval_ms);
     return false;
@@ -381,7 +402,7 @@ void Agent::HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader&
   auto written = store_.Write(granule, data);
   if (!written.ok()) {
     if (written.error().code == DownloadErrc::kFlash) {
-      SendResult(false, "flash error");
+      SendResult(false, outcome::kFailed, job_.version, "flash error");
       return EndSession(SessionEnd::kFlashError, now_ms, config_.check_interval_ms);
     }
     ++status_.bad_chunks;  // wrong length for its place: its request times out
@@ -427,7 +448,7 @@ void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
   auto written = store_.Write(h.image_offset / granule, decoded.chunk.data);
   if (!written.ok()) {
     if (written.error().code == DownloadErrc::kFlash) {
-      SendResult(false, "flash error");
+      SendResult(false, outcome::kFailed, job_.version, "flash error");
       return EndSession(SessionEnd::kFlashError, now_ms, config_.check_interval_ms);
     }
     ++status_.bad_chunks;  // wrong length or index for this image
@@ -459,10 +480,11 @@ void Agent::FinishDownload(uint64_t now_ms) {
     if (!valid.ok()) status_.verify_error = valid.error().code;
     (void)secondary_.Erase(0, secondary_.size_bytes());
     Blocklist(job_.version);
-    SendResult(false, valid.ok() ? "version mismatch" : image::Describe(valid.error().code));
+    SendResult(false, outcome::kRefused, job_.version,
+               valid.ok() ? "version mismatch" : image::Describe(valid.error().code));
     return EndSession(SessionEnd::kVerifyFailed, now_ms, config_.check_interval_ms);
   }
-  SendResult(true, {});
+  SendResult(true, outcome::kPending, job_.version, {});
   EndSession(SessionEnd::kInstalled, now_ms, 0);
 }
 
@@ -493,18 +515,26 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
                      std::span(reinterpret_cast<const uint8_t*>(text->data()), text->size()));
 }
 
-void Agent::SendResult(bool success, std::string_view reason) {
+void Agent::SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
+                       std::string_view reason) {
   std::array<char, kMaxJsonDocumentBytes> buffer{};
-  std::array<char, 24> version{};
+  std::array<char, 24> version_text{};
   JsonObjectWriter w(buffer);
   w.Add(key::kMessage, success ? message::kSuccess : message::kFailure)
       .Add(key::kUniqueTopicName, unique_topic())
-      .Add(key::kVersion, FormatProtocolVersion(job_.version, version));
+      .Add(key::kVersion, FormatProtocolVersion(version, version_text))
+      .Add(key::kOutcome, outcome);
   if (!success) w.Add(key::kReason, reason);
   auto text = w.Finish();
   if (!text.ok()) return;
   transport_.Publish(RequestTopic(),
                      std::span(reinterpret_cast<const uint8_t*>(text->data()), text->size()));
+}
+
+void Agent::ReportBoot(const BootReport& report) {
+  boot_report_ = report;
+  have_boot_report_ = true;
+  if (report.kind != BootReportKind::kConfirmed) Blocklist(report.version);
 }
 
 void Agent::Blocklist(const image::ImageVersion& version) {

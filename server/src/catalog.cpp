@@ -167,12 +167,16 @@ void Catalog::Add(const std::string& board, const std::string& path, std::vector
   });
 }
 
-EntryPtr Catalog::NewestNewerThan(std::string_view board,
-                                  const image::ImageVersion& running) const {
+EntryPtr Catalog::NewestNewerThan(std::string_view board, const image::ImageVersion& running,
+                                  const std::function<bool(const CatalogEntry&)>& skip) const {
   const auto it = by_board_.find(board);
-  if (it == by_board_.end() || it->second.empty()) return nullptr;
-  const EntryPtr& newest = entries_[it->second.back()];
-  return image::CompareVersions(newest->version, running) > 0 ? newest : nullptr;
+  if (it == by_board_.end()) return nullptr;
+  for (auto index = it->second.rbegin(); index != it->second.rend(); ++index) {
+    const EntryPtr& entry = entries_[*index];
+    if (image::CompareVersions(entry->version, running) <= 0) return nullptr;
+    if (!skip || !skip(*entry)) return entry;
+  }
+  return nullptr;
 }
 
 }  // namespace mqota::server

@@ -44,7 +44,20 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
            std::to_string(options.workers) + " workers");
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // Publishing a release: load the catalog again; a bad one keeps the old.
+    try {
+      auto fresh =
+          std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
+      for (const auto& entry : fresh->entries()) log.Info(Describe(*entry));
+      log.Info("catalog reloaded: " + std::to_string(fresh->entries().size()) + " images");
+      server.ReplaceCatalog(std::move(fresh));
+    } catch (const std::exception& e) {
+      log.Error(std::string("catalog not reloaded, still serving the old one: ") + e.what());
+    }
+  }
   log.Info(std::string(strsignal(signal_number)) + ": stopping");
   server.Stop(Millis(options.shutdown_grace_s));
   const auto stats = server.stream_stats();
@@ -63,6 +76,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // not a stop: reload the catalog
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a dropped broker connection is an error value, not a death
 
@@ -70,7 +84,7 @@ int main(int argc, char** argv) {
       "mqota-server: serves signed firmware images to devices over MQTT (anycloud-ota "
       "protocol).\nAnswers \"Update Availability\" with the newest newer image for the "
       "device's board, streams it on \"Request Update\", serves \"Request Data Chunk\", and "
-      "acknowledges results. Runs until SIGINT or SIGTERM."};
+      "acknowledges results. Runs until SIGINT or SIGTERM; SIGHUP reloads the catalog."};
   app.name("mqota-server");
   app.set_version_flag("--version", "mqota-server 0.1.0");
   ServerOptions options;

@@ -79,8 +79,13 @@ struct Request {
 class Handler {
  public:
   Handler(std::string_view topic, std::span<const uint8_t> payload, const Catalog& catalog,
-          const OfferLookup& offered, const HandlerConfig& config)
-      : topic_(topic), payload_(payload), catalog_(catalog), offered_(offered), config_(config) {}
+          const OfferLookup& offered, const HandlerConfig& config, const RefusedLookup& refused)
+      : topic_(topic),
+        payload_(payload),
+        catalog_(catalog),
+        offered_(offered),
+        config_(config),
+        refused_(refused) {}
 
   Response Run() {
     if (!Parse()) return std::move(response_);
@@ -176,7 +181,16 @@ class Handler {
     const std::string who = Who() + ": " + Printable(request_.board) + " at " +
                             VersionText(*request_.version) + BoardNote();
     response_.level = LogLevel::kInfo;
-    if (EntryPtr entry = catalog_.NewestNewerThan(request_.board, *request_.version)) {
+    const std::string_view device =
+        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic);
+    std::string skipped;
+    const auto refused_here = [&](const CatalogEntry& e) {
+      const bool refused = !device.empty() && refused_ && refused_(device, e.version);
+      if (refused) skipped += " " + e.ProtocolVersion();
+      return refused;
+    };
+    if (EntryPtr entry =
+            catalog_.NewestNewerThan(request_.board, *request_.version, refused_here)) {
       Publish(JobDocument(*entry, request_.unique_topic, config_.job_port));
       response_.remember_offer = entry;
       response_.log = who + ": offering " + Describe(*entry);
@@ -185,6 +199,8 @@ class Handler {
       response_.forget_offer = true;
       response_.log = who + ": no update";
     }
+    if (!skipped.empty())
+      response_.log += " (not offering what it reverted or refused:" + skipped + ")";
     return std::move(response_);
   }
 
@@ -264,6 +280,17 @@ class Handler {
                     (reason ? ": " + Printable(*reason, 120) : "");
     Publish(ResultReceivedDocument(request_.unique_topic));
     response_.forget_offer = true;
+    const auto outcome = StringMember(request_.object, key::kOutcome);
+    const std::string_view device =
+        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic);
+    if (outcome && request_.version && !device.empty()) {
+      const bool refused = !success && (*outcome == agent::outcome::kReverted ||
+                                        *outcome == agent::outcome::kRejected ||
+                                        *outcome == agent::outcome::kRefused);
+      response_.report =
+          DeviceReport{std::string(device), *request_.version, Printable(*outcome, 20), refused};
+      response_.log += " [" + Printable(*outcome, 20) + "]";
+    }
     return std::move(response_);
   }
 
@@ -272,6 +299,7 @@ class Handler {
   const Catalog& catalog_;
   const OfferLookup& offered_;
   const HandlerConfig& config_;
+  const RefusedLookup& refused_;
   Request request_;
   Response response_;
 };
@@ -280,8 +308,8 @@ class Handler {
 
 Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
                        const Catalog& catalog, const OfferLookup& offered,
-                       const HandlerConfig& config) {
-  return Handler(topic, payload, catalog, offered, config).Run();
+                       const HandlerConfig& config, const RefusedLookup& refused) {
+  return Handler(topic, payload, catalog, offered, config, refused).Run();
 }
 
 // publisher.py's ota_update.json, with what this server knows instead of a

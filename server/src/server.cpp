@@ -137,12 +137,27 @@ void Server::WorkerLoop() {
   }
 }
 
+std::shared_ptr<const Catalog> Server::CurrentCatalog() const {
+  std::lock_guard lock(catalog_mutex_);
+  return catalog_;
+}
+
+void Server::ReplaceCatalog(std::shared_ptr<const Catalog> catalog) {
+  std::lock_guard lock(catalog_mutex_);
+  catalog_ = std::move(catalog);
+}
+
 void Server::Handle(const IncomingMessage& message) {
   const auto now = Clock::now();
   const OfferLookup offered = [&](std::string_view topic) { return offers_.Find(topic, now); };
+  const RefusedLookup refused = [&](std::string_view device, const image::ImageVersion& v) {
+    return devices_.Refused(device, v);
+  };
+  const std::shared_ptr<const Catalog> catalog = CurrentCatalog();
   const Response r =
-      HandleRequest(message.topic, message.payload, *catalog_, offered, config_.handler);
+      HandleRequest(message.topic, message.payload, *catalog, offered, config_.handler, refused);
   log_.Write(r.level, r.log);
+  if (r.report) devices_.Record(*r.report);
   if (r.forget_offer) offers_.Forget(r.device_topic);
   if (r.remember_offer) offers_.Remember(r.device_topic, r.remember_offer, now);
   for (const auto& p : r.publish) {

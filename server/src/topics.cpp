@@ -66,4 +66,22 @@ const char* RefuseReplyTopic(std::string_view prefix, std::string_view board,
   return nullptr;
 }
 
+std::string_view DeviceOfReplyTopic(std::string_view prefix, std::string_view board,
+                                    std::string_view unique_topic) {
+  std::string head(prefix);
+  head += '/';
+  head += board;
+  head += '/';
+  head += agent::kUniqueTopicPart;
+  head += '/';
+  if (!unique_topic.starts_with(head)) return {};
+  const std::string_view rest = unique_topic.substr(head.size());
+  const size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos || slash + 1 == rest.size() ||
+      rest.find('/', slash + 1) != std::string_view::npos) {
+    return {};
+  }
+  return rest.substr(0, slash);
+}
+
 }  // namespace mqota::server

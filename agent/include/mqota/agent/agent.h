@@ -150,6 +150,20 @@ struct AgentStatus {
   uint32_t request_timeout_ms = 0;  // the current re-request timeout (before back-off)
 };
 
+// What the last boot did with an update, from the bootloader's boot record:
+// the application hands it to the agent, which tells the server once.
+enum class BootReportKind : uint8_t {
+  kConfirmed,  // the new image booted, is healthy and was confirmed
+  kReverted,   // the new image was not confirmed: the bootloader went back
+  kRejected,   // the bootloader refused to install the image
+};
+
+struct BootReport {
+  BootReportKind kind = BootReportKind::kConfirmed;
+  image::ImageVersion version{};  // of the image the report is about
+  const char* reason = "";        // for kRejected: why (a static string)
+};
+
 class Agent {
  public:
   Agent(const AgentConfig& config, Transport& transport, Entropy& entropy, DownloadStore& store,
@@ -176,6 +190,12 @@ class Agent {
   void Blocklist(const image::ImageVersion& version);
   bool IsBlocklisted(const image::ImageVersion& version) const;
 
+  // Sends `report` at the start of the next session (as "Success" or
+  // "Failure" with an Outcome, which a reference publisher acknowledges like
+  // any result). A reverted or rejected version is also blocklisted, so the
+  // device does not fetch it again (the reference loops forever, §8.2).
+  void ReportBoot(const BootReport& report);
+
  private:
   void StartSession(uint64_t now_ms);
   void EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms);
@@ -193,7 +213,8 @@ class Agent {
   bool BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms);
   void FinishDownload(uint64_t now_ms);
   void SendRequest(std::string_view message_text, uint32_t granule = 0);
-  void SendResult(bool success, std::string_view reason);
+  void SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
+                  std::string_view reason);
   std::string_view RequestTopic();
 
   AgentConfig config_;
@@ -229,6 +250,8 @@ class Agent {
   std::array<char, 160> request_topic_{};
   std::array<image::ImageVersion, 8> blocklist_{};
   size_t blocklist_size_ = 0;
+  bool have_boot_report_ = false;
+  BootReport boot_report_{};
 };
 
 }  // namespace mqota::agent

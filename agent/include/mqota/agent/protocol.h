@@ -65,11 +65,24 @@ inline constexpr std::string_view kImageSize = "ImageSize";
 inline constexpr std::string_view kChunkSize = "ChunkSize";
 inline constexpr std::string_view kImageSha256 = "ImageSha256";
 inline constexpr std::string_view kReason = "Reason";
+// mqota's extension of Success/Failure: which step of an update the result
+// is about (the reference sends one result, and only in theory, R7).
+inline constexpr std::string_view kOutcome = "Outcome";
 // Per-chunk CRC32C: the server offers it in the job ("ChunkCrc": "crc32c"),
 // the device accepts by echoing the same pair in its "Request Data Chunk"
 // messages; only then does the answer carry the CRC (see the chunk header).
 inline constexpr std::string_view kChunkCrc = "ChunkCrc";
 }  // namespace key
+
+// Values of key::kOutcome.
+namespace outcome {
+inline constexpr std::string_view kPending = "pending";      // verified, installed at next reset
+inline constexpr std::string_view kFailed = "failed";        // the download could not be stored
+inline constexpr std::string_view kRefused = "refused";      // failed verification, erased
+inline constexpr std::string_view kConfirmed = "confirmed";  // booted, healthy, made permanent
+inline constexpr std::string_view kReverted = "reverted";    // booted but never confirmed
+inline constexpr std::string_view kRejected = "rejected";    // the bootloader refused to install it
+}  // namespace outcome
 
 // The only "ChunkCrc" value so far.
 inline constexpr std::string_view kChunkCrc32c = "crc32c";

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -81,7 +82,10 @@ class Catalog {
   // The newest image for `board` that is strictly newer than `running`
   // (major, minor, revision; a device's version has no build number), or
   // nullptr when the device is up to date or the board is unknown.
-  EntryPtr NewestNewerThan(std::string_view board, const image::ImageVersion& running) const;
+  // Entries for which `skip` is true (e.g. a version this device reverted)
+  // are passed over in favour of the next newest.
+  EntryPtr NewestNewerThan(std::string_view board, const image::ImageVersion& running,
+                           const std::function<bool(const CatalogEntry&)>& skip = {}) const;
 
   const std::vector<EntryPtr>& entries() const { return entries_; }
 

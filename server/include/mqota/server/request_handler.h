@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,22 +34,34 @@ struct Publication {
   std::vector<uint8_t> payload;
 };
 
+// A device's report of what became of an update (a result with an Outcome).
+struct DeviceReport {
+  std::string device;  // from its reply topic (DeviceOfReplyTopic)
+  image::ImageVersion version{};
+  std::string outcome;   // agent::outcome::k*
+  bool refused = false;  // reverted, rejected or refused: never offer it again
+};
+
 struct Response {
   LogLevel level = LogLevel::kWarn;
-  std::string log;                   // one printable line, always set
-  std::string device_topic;          // the (accepted) UniqueTopicName, "" if none
-  std::vector<Publication> publish;  // job document, Result Received or one chunk
-  EntryPtr remember_offer;           // device_topic was offered this image
-  bool forget_offer = false;         // device_topic's session is over
-  EntryPtr stream;                   // push every chunk of this image to device_topic
+  std::string log;                     // one printable line, always set
+  std::string device_topic;            // the (accepted) UniqueTopicName, "" if none
+  std::vector<Publication> publish;    // job document, Result Received or one chunk
+  EntryPtr remember_offer;             // device_topic was offered this image
+  bool forget_offer = false;           // device_topic's session is over
+  EntryPtr stream;                     // push every chunk of this image to device_topic
+  std::optional<DeviceReport> report;  // record in the device registry
 };
 
 // The image this device topic was offered earlier, or nullptr.
 using OfferLookup = std::function<EntryPtr(std::string_view unique_topic)>;
+// Whether `device` reported `version` as reverted, rejected or refused.
+using RefusedLookup =
+    std::function<bool(std::string_view device, const image::ImageVersion& version)>;
 
 Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
                        const Catalog& catalog, const OfferLookup& offered,
-                       const HandlerConfig& config);
+                       const HandlerConfig& config, const RefusedLookup& refused = {});
 
 // The documents the server sends, all values strings (spec §3.1, §3.3).
 std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port);

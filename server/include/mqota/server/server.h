@@ -20,6 +20,7 @@
 
 #include "mqota/ports/posix/mqtt_client.h"
 #include "mqota/server/catalog.h"
+#include "mqota/server/device_registry.h"
 #include "mqota/server/log.h"
 #include "mqota/server/offer_book.h"
 #include "mqota/server/request_handler.h"
@@ -58,6 +59,10 @@ class Server {
   void Stop(std::chrono::milliseconds grace);
 
   StreamScheduler::Stats stream_stats() const { return scheduler_.stats(); }
+  // Serves `catalog` from now on (a request being handled finishes with the
+  // old one, which lives as long as it is in use).
+  void ReplaceCatalog(std::shared_ptr<const Catalog> catalog);
+  const DeviceRegistry& devices() const { return devices_; }
   const std::string& flow_topic() const { return flow_topic_; }
 
  private:
@@ -69,7 +74,10 @@ class Server {
   bool Publish(std::string_view topic, std::span<const uint8_t> payload);
 
   ServerConfig config_;
-  const std::shared_ptr<const Catalog> catalog_;
+  std::shared_ptr<const Catalog> CurrentCatalog() const;
+  mutable std::mutex catalog_mutex_;
+  std::shared_ptr<const Catalog> catalog_;  // guarded by catalog_mutex_
+  DeviceRegistry devices_;
   Logger& log_;
   const std::string flow_topic_;
   std::string probe_;  // a marker no stream sends: the readiness probe

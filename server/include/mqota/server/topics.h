@@ -30,4 +30,12 @@ inline constexpr size_t kMaxReplyTopicBytes = 256;
 const char* RefuseReplyTopic(std::string_view prefix, std::string_view board,
                              std::string_view unique_topic);
 
+// The device id in an mqota agent's reply topic
+// "<prefix>/<board>/OTAImage/<device id>/<nonce>", or "" for any other form
+// (a reference device's "<prefix>/<board>/OTAImage/<n>" names no device).
+// The broker's ACL lets only that device read the topic, so an id taken from
+// it is the one whose answers the server sends there.
+std::string_view DeviceOfReplyTopic(std::string_view prefix, std::string_view board,
+                                    std::string_view unique_topic);
+
 }  // namespace mqota::server
