@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "broker/broker_config_command.h"
+#include "certs/certs_command.h"
 #include "common/cli_error.h"
 #include "image/image_commands.h"
 
@@ -12,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "mqota 0.1.0");
   mqota::cli::AddImageCommands(app);
+  mqota::cli::AddCertsCommand(app);
+  mqota::cli::AddBrokerConfigCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

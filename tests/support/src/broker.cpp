@@ -87,6 +87,7 @@ MosquittoBroker::MosquittoBroker(const std::filesystem::path& dir, const BrokerO
   std::filesystem::create_directories(dir_);
   port_ = FreeLoopbackPort();
   config_ = dir_ / "mosquitto.conf";
+  log_ = dir_ / "mosquitto.log";
   std::ofstream conf(config_);
   // mosquitto started as root switches to the "mosquitto" user, which cannot
   // read this test's private files; run it as whoever runs the test.
@@ -94,7 +95,7 @@ MosquittoBroker::MosquittoBroker(const std::filesystem::path& dir, const BrokerO
   conf << "user " << (self ? self->pw_name : "root") << "\n"
        << "per_listener_settings false\n"
        << "persistence false\n"
-       << "log_dest file " << (dir_ / "mosquitto.log").string() << "\n"
+       << "log_dest file " << log_.string() << "\n"
        << "log_type all\n"
        << "set_tcp_nodelay true\n"
        << "listener " << port_ << " 127.0.0.1\n";
@@ -117,6 +118,17 @@ MosquittoBroker::MosquittoBroker(const std::filesystem::path& dir, const BrokerO
   for (const auto& line : options.extra) conf << line << "\n";
   conf.close();
   Launch();
+}
+
+std::unique_ptr<MosquittoBroker> MosquittoBroker::FromConfigFile(
+    const std::filesystem::path& config, int port, const std::filesystem::path& log) {
+  std::unique_ptr<MosquittoBroker> broker(new MosquittoBroker());
+  broker->dir_ = config.parent_path();
+  broker->config_ = config;
+  broker->log_ = log;
+  broker->port_ = port;
+  broker->Launch();
+  return broker;
 }
 
 void MosquittoBroker::Launch() {
@@ -158,7 +170,7 @@ void MosquittoBroker::Restart() {
 }
 
 std::string MosquittoBroker::Log() const {
-  std::ifstream in(dir_ / "mosquitto.log");
+  std::ifstream in(log_);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();

@@ -1,5 +1,6 @@
 // A real mosquitto broker for integration tests: started on a free loopback
-// port with a generated configuration, stopped (and its files removed) by the
+// port with a generated configuration (or from a configuration file written
+// elsewhere), stopped (and its generated files removed) by the
 // destructor. Plain TCP, or TLS with client certificates required, the
 // certificate's CN as the username (use_identity_as_username), and an
 // optional ACL file, as a production broker is configured.
@@ -8,6 +9,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,13 @@ class MosquittoBroker {
   // broker's log when it does not come up within 10 s.
   MosquittoBroker(const std::filesystem::path& dir, const BrokerOptions& options,
                   TestPki* pki = nullptr);
+  // Starts mosquitto with a configuration written elsewhere (e.g. by `mqota
+  // broker-config`) that listens on 127.0.0.1:`port` and logs to `log`
+  // (Log() reads it); waits as the constructor above does. Its files are the
+  // caller's and stay.
+  static std::unique_ptr<MosquittoBroker> FromConfigFile(const std::filesystem::path& config,
+                                                         int port,
+                                                         const std::filesystem::path& log);
   ~MosquittoBroker();
   MosquittoBroker(const MosquittoBroker&) = delete;
   MosquittoBroker& operator=(const MosquittoBroker&) = delete;
@@ -59,9 +68,11 @@ class MosquittoBroker {
   std::string Log() const;
 
  private:
+  MosquittoBroker() = default;
   void Launch();
   std::filesystem::path dir_;
   std::filesystem::path config_;
+  std::filesystem::path log_;
   std::string host_ = "127.0.0.1";
   int port_ = 0;
   pid_t pid_ = -1;

@@ -1,0 +1,130 @@
+// The text of mosquitto.conf and the ACL file (broker_config.h).
+#include <algorithm>
+#include <sstream>
+
+#include "broker/broker_config.h"
+
+namespace mqota::cli {
+namespace {
+
+// mosquitto.conf's per-client limits, sized for the download window.
+struct QueueLimits {
+  int inflight;
+  int queued;
+};
+
+QueueLimits LimitsFor(int window) {
+  return {std::max(20, 2 * window + 4), std::max(1000, 16 * window)};
+}
+
+// Room for the largest chunk: 65535 data bytes, the 32-byte chunk header, a
+// reply topic of up to 256 bytes and MQTT's own few bytes.
+constexpr int kMaxPacketBytes = 128 * 1024;
+
+void Logging(std::ostream& out, const BrokerConfigOptions& options) {
+  out << "# Connections and refusals are logged: a refused certificate or an ACL denial\n"
+      << "# shows up here first.\n";
+  if (options.log.empty()) {
+    out << "log_dest stderr\n";
+  } else {
+    out << "log_dest file " << options.log.string() << "\n";
+  }
+  out << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+      << "connection_messages true\n"
+      << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n\n";
+}
+
+void Queues(std::ostream& out, const BrokerConfigOptions& options) {
+  const QueueLimits limits = LimitsFor(options.window);
+  out << "# Queues, sized for mqota-server's download window of " << options.window
+      << " chunks (4..64 KiB each)\n"
+      << "# per device. The broker sends a client at most max_inflight_messages unacknowledged\n"
+      << "# QoS 1 messages and queues the rest; below the window every burst would wait a round\n"
+      << "# trip for PUBACKs. Past max_queued_messages it drops messages silently, and a dropped\n"
+      << "# chunk stalls a device until it asks again; the server's client receives every\n"
+      << "# device's requests, so its queue is sized for a fleet, not for one window.\n"
+      << "max_inflight_messages " << limits.inflight << "\n"
+      << "max_queued_messages " << limits.queued << "\n"
+      << "# The largest message is a 64 KiB chunk with its header and topic; nothing bigger\n"
+      << "# is legitimate, so nothing bigger is accepted.\n"
+      << "max_packet_size " << kMaxPacketBytes << "\n\n";
+}
+
+void TlsListener(std::ostream& out, const BrokerConfigFiles& files) {
+  out << "# Mutual TLS: a client must present a certificate issued by the CA, and its CN\n"
+      << "# (the device id, or mqota-server) is its username in the ACL file.\n"
+      << "cafile " << files.ca_cert.string() << "\n"
+      << "certfile " << files.broker_cert.string() << "\n"
+      << "keyfile " << files.broker_key.string() << "\n"
+      << "tls_version tlsv1.2\n"
+      << "require_certificate true\n"
+      << "use_identity_as_username true\n";
+}
+
+void PlainListener(std::ostream& out, const BrokerConfigOptions& options) {
+  out << "# PLAIN TCP, no certificates: every client is anonymous and could claim any client\n"
+      << "# id or username, so nothing tells a device from another or from the server. What\n"
+      << "# protects this broker is that it listens on loopback (" << options.bind
+      << ") only: just the users of this\n"
+      << "# host can reach it. Use `mqota broker-config` without --plain for anything else.\n";
+}
+
+}  // namespace
+
+std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfigFiles& files) {
+  std::ostringstream out;
+  out << "# mosquitto configuration for mqota, written by `mqota broker-config`.\n"
+      << "# Run: mosquitto -c " << files.config.string() << "\n\n"
+      << "# Started as root, mosquitto switches to this user before it reads the key, the ACL\n"
+      << "# and the log file, so they are readable by it (mqota broker-config, run as root,\n"
+      << "# chowns the key and the log file to it).\n"
+      << "user " << options.user << "\n\n"
+      << "# The state that matters lives in mqota-server and the devices; a restarted broker\n"
+      << "# must not replay stale chunks from a previous run.\n"
+      << "persistence false\n\n";
+  Logging(out, options);
+  Queues(out, options);
+  out << "# Without this a small request or answer can wait for an ACK (Nagle + delayed ACK):\n"
+      << "# tens of milliseconds per exchange.\n"
+      << "set_tcp_nodelay true\n\n"
+      << "# One listener; the security settings below apply to it.\n"
+      << "per_listener_settings false\n"
+      << "allow_anonymous " << (options.plain ? "true" : "false") << "\n"
+      << "acl_file " << files.acl.string() << "\n\n"
+      << "listener " << files.port << " " << options.bind << "\n"
+      << "protocol mqtt\n";
+  if (options.plain) {
+    PlainListener(out, options);
+  } else {
+    TlsListener(out, files);
+  }
+  return out.str();
+}
+
+std::string AclText(const BrokerConfigOptions& options, const std::vector<BrokerDevice>& devices) {
+  const std::string& p = options.topic_prefix;
+  std::ostringstream out;
+  out << "# mosquitto ACL for mqota, written by `mqota broker-config`.\n";
+  if (options.plain) {
+    out << "# PLAIN broker: clients are anonymous, so there is no identity to grant rights to.\n"
+        << "# This only keeps local clients inside the mqota topics; it separates nothing.\n"
+        << "topic readwrite " << p << "/#\n";
+    return out.str();
+  }
+  out << "# Usernames are client certificate CNs (use_identity_as_username). Whatever is not\n"
+      << "# granted here is denied, including $SYS and every topic of another device.\n\n"
+      << "# The server: reads every board's requests, answers on each device's topics.\n"
+      << "user " << options.server_client << "\n"
+      << "topic readwrite " << p << "/#\n";
+  for (const BrokerDevice& d : devices) {
+    const std::string board = d.board.empty() ? "+" : d.board;
+    out << "\n# Device " << d.id << (d.board.empty() ? ", any board" : ", board " + d.board)
+        << ": asks on its board's request topic, reads only its own answers.\n"
+        << "user " << d.id << "\n"
+        << "topic write " << p << "/" << board << "/publish_notify\n"
+        << "topic read " << p << "/" << board << "/OTAImage/" << d.id << "/#\n";
+  }
+  return out.str();
+}
+
+}  // namespace mqota::cli

@@ -1,0 +1,288 @@
+// The files of `mqota certs` and `mqota broker-config`, run by a real
+// mosquitto: who is refused at the door, and what a device can read and
+// write once in. Every negative check is ordered after a positive one on
+// the same connections, so "nothing arrived" means "nothing will arrive",
+// not "nothing arrived yet":
+// - the broker handles one connection's messages in order, and delivers to a
+//   subscriber in the order it handled them;
+// - so when a later message reaches its recipient, an earlier forbidden one
+//   would have reached it first.
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "broker/broker_config.h"
+#include "certs/pki.h"
+#include "mqota/ports/posix/mqtt_client.h"
+#include "mqota/testing/broker.h"
+#include "mqota/testing/files.h"
+
+namespace mqota::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using posix::MqttClient;
+using posix::MqttMessage;
+using posix::MqttOptions;
+namespace fs = std::filesystem;
+namespace mt = mqota::testing;
+
+CertsOptions Fleet(const fs::path& dir, std::vector<std::string> devices) {
+  CertsOptions o;
+  o.out = dir;
+  o.devices = std::move(devices);
+  return o;
+}
+
+struct Received {
+  std::string topic, payload;
+};
+
+// What one client received, filled on its network thread.
+class Inbox {
+ public:
+  MqttClient::MessageHandler Handler() {
+    return [this](const MqttMessage& m) {
+      std::lock_guard lock(mutex_);
+      messages_.push_back({std::string(m.topic), std::string(m.payload.begin(), m.payload.end())});
+      arrived_.notify_all();
+    };
+  }
+  // Waits (bounded) for a message with this payload.
+  bool WaitFor(const std::string& payload, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, timeout, [&] { return HasLocked(payload); });
+  }
+  bool Has(const std::string& payload) {
+    std::lock_guard lock(mutex_);
+    return HasLocked(payload);
+  }
+  std::vector<Received> All() {
+    std::lock_guard lock(mutex_);
+    return messages_;
+  }
+
+ private:
+  bool HasLocked(const std::string& payload) const {
+    for (const auto& m : messages_) {
+      if (m.payload == payload) return true;
+    }
+    return false;
+  }
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<Received> messages_;
+};
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// A client and its inbox.
+struct Client {
+  explicit Client(const MqttOptions& options) : mqtt(options) { mqtt.OnMessage(inbox.Handler()); }
+  MqttClient mqtt;
+  Inbox inbox;
+};
+
+constexpr const char* kBoard = "BOARD1";
+const std::string kTopicA = "mqota/BOARD1/OTAImage/dev-a/0123456789abcdef";
+const std::string kTopicB = "mqota/BOARD1/OTAImage/dev-b/fedcba9876543210";
+const std::string kRequestTopic = "mqota/BOARD1/publish_notify";
+
+// A PKI with devices dev-a (board BOARD1) and dev-b (any board), a foreign
+// PKI with its own dev-a, and mosquitto running broker-config's files.
+class BrokerSecurity : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MakeCertificates(Fleet(tmp_ / "pki", {"dev-a", "dev-b"}));
+    MakeCertificates(Fleet(tmp_ / "foreign", {"dev-a"}));
+    BrokerConfigOptions o;
+    o.certs = tmp_ / "pki";
+    o.out = tmp_ / "broker";
+    o.port = mt::FreeLoopbackPort();
+    o.log = tmp_ / "broker/mosquitto.log";
+    o.devices = std::vector<BrokerDevice>{BrokerDevice{"dev-a", kBoard}, BrokerDevice{"dev-b", ""}};
+    // TempDir is private to this user; mosquitto must not switch to another.
+    o.user = Self();
+    const BrokerConfigFiles files = WriteBrokerConfig(o);
+    broker_ = mt::MosquittoBroker::FromConfigFile(files.config, files.port, o.log);
+  }
+
+  static std::string Self() {
+    const passwd* pw = getpwuid(geteuid());
+    return pw ? pw->pw_name : "root";
+  }
+
+  MqttOptions Options(const std::string& id, const fs::path& pki_dir) const {
+    MqttOptions o;
+    o.host = broker_->host();
+    o.port = broker_->port();
+    o.client_id = id;
+    o.tls_enabled = true;
+    const PkiLayout pki(pki_dir);
+    o.tls.ca_file = PkiLayout(tmp_ / "pki").ca_cert().string();
+    if (!id.empty()) {
+      o.tls.cert_file = pki.client_cert(id).string();
+      o.tls.key_file = pki.client_key(id).string();
+    }
+    o.reconnect_delay_min = 50ms;
+    o.reconnect_delay_max = 200ms;
+    return o;
+  }
+  MqttOptions Options(const std::string& id) const { return Options(id, tmp_ / "pki"); }
+
+  std::unique_ptr<Client> Connect(const std::string& id) {
+    auto c = std::make_unique<Client>(Options(id));
+    EXPECT_TRUE(c->mqtt.Start()) << c->mqtt.error();
+    EXPECT_TRUE(c->mqtt.WaitConnected(5s)) << id << ": " << c->mqtt.error() << broker_->Log();
+    return c;
+  }
+
+  // `subscriber` subscribes to `filter`; returns once the server's probes on
+  // `probe_topic` (which the filter covers) arrive, i.e. the subscription is
+  // live at the broker.
+  static bool Subscribe(Client& subscriber, const std::string& filter, Client& server,
+                        const std::string& probe_topic) {
+    if (!subscriber.mqtt.Subscribe(filter)) return false;
+    for (int i = 0; i < 100; ++i) {
+      const std::string probe = "probe-" + std::to_string(i) + "-" + filter;
+      server.mqtt.Publish(probe_topic, Bytes(probe));
+      if (subscriber.inbox.WaitFor(probe, 50ms)) return true;
+    }
+    return false;
+  }
+
+  mt::TempDir tmp_;
+  std::unique_ptr<mt::MosquittoBroker> broker_;
+};
+
+// Waits until the client has given up an attempt (error() set) or 5 s pass.
+std::string RefusalOf(MqttClient& client) {
+  for (int i = 0; i < 250 && client.error().empty(); ++i) std::this_thread::sleep_for(20ms);
+  return client.error();
+}
+
+TEST_F(BrokerSecurity, AClientWithoutACertificateIsRefused) {
+  MqttClient anonymous(Options(""));
+  ASSERT_TRUE(anonymous.Start()) << anonymous.error();
+  EXPECT_FALSE(anonymous.WaitConnected(2s));
+  EXPECT_FALSE(RefusalOf(anonymous).empty());
+
+  // Plain MQTT on the TLS port: no CONNACK either.
+  MqttOptions plain;
+  plain.host = broker_->host();
+  plain.port = broker_->port();
+  plain.client_id = "dev-a";
+  MqttClient tcp(plain);
+  ASSERT_TRUE(tcp.Start());
+  EXPECT_FALSE(tcp.WaitConnected(2s));
+  // A device with its certificate gets in: the refusals above were not the
+  // broker being down.
+  EXPECT_TRUE(Connect("dev-a")->mqtt.connected());
+}
+
+TEST_F(BrokerSecurity, ACertificateFromAForeignCaIsRefused) {
+  // Same CN, "dev-a", issued by another CA.
+  MqttClient impostor(Options("dev-a", tmp_ / "foreign"));
+  ASSERT_TRUE(impostor.Start()) << impostor.error();
+  EXPECT_FALSE(impostor.WaitConnected(2s));
+  EXPECT_FALSE(RefusalOf(impostor).empty());
+  EXPECT_TRUE(Connect("dev-a")->mqtt.connected());
+}
+
+TEST_F(BrokerSecurity, ADeviceReadsItsOwnTopicsAndNoneOfAnotherDevices) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  auto b = Connect("dev-b");
+  ASSERT_TRUE(Subscribe(*b, "mqota/+/OTAImage/dev-b/#", *server, kTopicB));
+  // dev-a tries B's exact topic and every wildcard that covers it; the last
+  // one is its own subtree, whose probe tells that all are live.
+  for (const std::string& filter :
+       {kTopicB, std::string("mqota/BOARD1/OTAImage/dev-b/#"), std::string("mqota/+/OTAImage/#"),
+        std::string("mqota/#"), std::string("#"), std::string("+/+/+/+/+")}) {
+    ASSERT_TRUE(a->mqtt.Subscribe(filter)) << filter;
+  }
+  ASSERT_TRUE(Subscribe(*a, "mqota/BOARD1/OTAImage/dev-a/#", *server, kTopicA));
+
+  ASSERT_TRUE(server->mqtt.Publish(kTopicB, Bytes("image-for-b")));
+  ASSERT_TRUE(server->mqtt.Publish(kTopicA, Bytes("image-for-a")));
+  EXPECT_TRUE(b->inbox.WaitFor("image-for-b"));
+  EXPECT_TRUE(a->inbox.WaitFor("image-for-a"));
+  // "image-for-b" was published first on the same connection: had any of
+  // dev-a's subscriptions matched it, it would be here by now.
+  EXPECT_FALSE(a->inbox.Has("image-for-b"));
+  for (const auto& m : a->inbox.All()) {
+    EXPECT_EQ(m.topic.rfind("mqota/BOARD1/OTAImage/dev-a/", 0), 0u) << m.topic;
+  }
+}
+
+TEST_F(BrokerSecurity, ADeviceCanAskButCannotPublishOnTheServersTopics) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  auto b = Connect("dev-b");
+  ASSERT_TRUE(Subscribe(*b, "mqota/+/OTAImage/dev-b/#", *server, kTopicB));
+  // The server hears dev-a's request on its board's request topic.
+  ASSERT_TRUE(server->mqtt.Subscribe("mqota/+/publish_notify"));
+  bool heard = false;
+  for (int i = 0; i < 100 && !heard; ++i) {
+    const std::string ask = "ask-" + std::to_string(i);
+    a->mqtt.Publish(kRequestTopic, Bytes(ask));
+    heard = server->inbox.WaitFor(ask, 50ms);
+  }
+  ASSERT_TRUE(heard) << "dev-a's request never reached the server\n" << broker_->Log();
+
+  // Forgeries: an image on B's topic, and a request on another board's topic
+  // (dev-a is a BOARD1 device).
+  ASSERT_TRUE(a->mqtt.Publish(kTopicB, Bytes("forged-image")));
+  ASSERT_TRUE(a->mqtt.Publish("mqota/BOARD2/publish_notify", Bytes("forged-request")));
+  ASSERT_TRUE(a->mqtt.Publish(kRequestTopic, Bytes("last-request")));
+  // Ordered after every forgery on dev-a's connection:
+  ASSERT_TRUE(server->inbox.WaitFor("last-request"));
+  ASSERT_TRUE(server->mqtt.Publish(kTopicB, Bytes("marker-for-b")));
+  ASSERT_TRUE(b->inbox.WaitFor("marker-for-b"));
+  EXPECT_FALSE(b->inbox.Has("forged-image"));
+  EXPECT_FALSE(server->inbox.Has("forged-image"));
+  EXPECT_FALSE(server->inbox.Has("forged-request"));
+}
+
+// The same files with mosquitto as a service runs it: started as root, it
+// switches to the mosquitto user before reading the key (chowned to it).
+TEST(BrokerAsService, RootStartedBrokerReadsItsKeyAsTheMosquittoUser) {
+  if (geteuid() != 0 || !getpwnam("mosquitto")) GTEST_SKIP() << "needs root and a mosquitto user";
+  mt::TempDir tmp;
+  // The broker's user must be able to enter the directories; the CA key
+  // stays in a private one.
+  ASSERT_EQ(chmod(tmp.path().c_str(), 0755), 0);
+  MakeCertificates(Fleet(tmp / "pki", {"dev-a"}));
+  ASSERT_EQ(chmod((tmp / "pki").c_str(), 0700), 0);
+  BrokerConfigOptions o;
+  o.certs = tmp / "pki";
+  o.out = tmp / "broker";
+  o.port = mt::FreeLoopbackPort();
+  o.log = tmp / "broker/mosquitto.log";
+  const BrokerConfigFiles files = WriteBrokerConfig(o);
+  EXPECT_EQ(files.warnings, std::vector<std::string>{});
+  auto broker = mt::MosquittoBroker::FromConfigFile(files.config, files.port, o.log);
+  MqttOptions mo;
+  mo.host = broker->host();
+  mo.port = broker->port();
+  mo.client_id = "dev-a";
+  mo.tls_enabled = true;
+  const PkiLayout pki(tmp / "pki");
+  mo.tls = {pki.ca_cert().string(), pki.client_cert("dev-a").string(),
+            pki.client_key("dev-a").string(), ""};
+  MqttClient device(mo);
+  ASSERT_TRUE(device.Start()) << device.error();
+  EXPECT_TRUE(device.WaitConnected(5s)) << device.error() << broker->Log();
+  const std::string log = broker->Log();
+  EXPECT_NE(log.find("dev-a"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace mqota::cli
