@@ -1,0 +1,28 @@
+// Power-on, first half: the bootloader core on the board's flash files. It
+// finishes or performs a swap, validates the primary, and hands back what
+// the second half needs: the outcome (for the boot record and the log) and
+// the application's bytes, read from the primary slot.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mqota/board/board_config.h"
+#include "mqota/boot/bootloader.h"
+
+namespace mqota::board {
+
+struct BootStageResult {
+  bool ok = false;
+  std::string error;  // when !ok: why nothing can boot
+  boot::BootOutcome outcome;
+  std::vector<uint8_t> payload;  // the image's payload: the program to run
+  std::vector<uint8_t> trusted_key_der;
+};
+
+BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& config);
+
+std::string VersionText(const image::ImageVersion& version);
+
+}  // namespace mqota::board
