@@ -64,9 +64,13 @@ class Task final : public OtaTask {
 
   bool ResetWanted() override {
     if (trial_) ConfirmIfHealthy();
+    ShowProgress();
     if (runner_.status().state != agent::AgentState::kPending) return false;
     if (!announced_) {
       announced_ = true;
+      const agent::AgentStatus& s = runner_.status();
+      std::printf("ota: downloading %s: 100%% (%u of %u chunks)\n", VersionText(s.offered).c_str(),
+                  s.granule_count, s.granule_count);
       std::printf("ota: %s verified and pending; resetting into the bootloader\n",
                   VersionText(runner_.status().offered).c_str());
       reset_at_ = Clock::now() + 500ms;  // let the result reach the broker first
@@ -139,6 +143,22 @@ class Task final : public OtaTask {
     });
   }
 
+  // One UART line per tenth of a download ("ota: downloading 1.1.0: 40%"),
+  // which the demo turns into a progress bar.
+  void ShowProgress() {
+    const agent::AgentStatus s = runner_.status();
+    if (s.state != agent::AgentState::kDownloading || s.granule_count == 0) {
+      if (s.state != agent::AgentState::kDownloading) shown_tenths_ = -1;
+      return;
+    }
+    const int tenths = static_cast<int>(10ull * s.granules_present / s.granule_count);
+    if (tenths == shown_tenths_) return;
+    shown_tenths_ = tenths;
+    std::printf("ota: downloading %s: %d%% (%u of %u chunks%s)\n", VersionText(s.offered).c_str(),
+                tenths * 10, s.granules_present, s.granule_count,
+                s.granules_at_start ? ", resumed" : "");
+  }
+
   const board::BoardFacts facts_;
   posix::FileFlash internal_, external_;
   const std::optional<boot::BootRecord> record_;
@@ -156,6 +176,7 @@ class Task final : public OtaTask {
   Clock::time_point reset_at_{};
   bool trial_ = false;
   bool announced_ = false;
+  int shown_tenths_ = -1;
 };
 
 }  // namespace

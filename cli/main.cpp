@@ -6,6 +6,7 @@
 #include "broker/broker_config_command.h"
 #include "certs/certs_command.h"
 #include "common/cli_error.h"
+#include "demo/demo.h"
 #include "image/image_commands.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   mqota::cli::AddImageCommands(app);
   mqota::cli::AddCertsCommand(app);
   mqota::cli::AddBrokerConfigCommand(app);
+  mqota::cli::demo::AddDemoCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

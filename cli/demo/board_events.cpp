@@ -1,0 +1,36 @@
+#include "demo/board_events.h"
+
+#include <fstream>
+
+namespace mqota::cli::demo {
+
+std::vector<nlohmann::json> BoardEvents::Poll() {
+  std::vector<nlohmann::json> fresh;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return fresh;
+  in.seekg(static_cast<std::streamoff>(offset_));
+  std::string chunk((std::istreambuf_iterator<char>(in)), {});
+  offset_ += chunk.size();
+  partial_ += chunk;
+  size_t start = 0;
+  for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    auto event = nlohmann::json::parse(partial_.substr(start, nl - start), nullptr, false);
+    if (!event.is_object()) continue;
+    const std::string kind = event.value("event", "");
+    if (kind == "app-start") rises_.clear();
+    if (kind == "led" && event.value("on", false)) rises_.push_back(event.value("t", 0.0));
+    events_.push_back(event);
+    fresh.push_back(event);
+  }
+  partial_.erase(0, start);
+  return fresh;
+}
+
+std::optional<double> BoardEvents::BlinkHz(int periods) const {
+  if (rises_.size() < static_cast<size_t>(periods) + 1) return std::nullopt;
+  const double span_ms = rises_.back() - rises_[rises_.size() - 1 - periods];
+  if (span_ms <= 0) return std::nullopt;
+  return periods * 1000.0 / span_ms;
+}
+
+}  // namespace mqota::cli::demo
