@@ -112,9 +112,18 @@ class Task final : public OtaTask {
   // The boot record says what the bootloader did; the agent tells the server
   // at its next session. A confirmation waits for the health check.
   void QueueBootReport(const boot::BootRecord& r, bool on_trial) {
-    if (r.swap == boot::SwapType::kRevert && r.previous_version) {
-      std::printf("ota: the bootloader reverted %s (it was never confirmed); reporting it\n",
-                  VersionText(*r.previous_version).c_str());
+    if (r.swap == boot::SwapType::kRevert && r.previous_version &&
+        facts_.reset_cause == board::kResetPowerOn) {
+      std::printf(
+          "ota: the power failed before %s was confirmed; the bootloader reverted it "
+          "(not its fault: it will be tried again)\n",
+          VersionText(*r.previous_version).c_str());
+      agent_.ReportBoot({agent::BootReportKind::kInterrupted, *r.previous_version, ""});
+    } else if (r.swap == boot::SwapType::kRevert && r.previous_version) {
+      std::printf(
+          "ota: the bootloader reverted %s (it was never confirmed, %s reset); "
+          "reporting it\n",
+          VersionText(*r.previous_version).c_str(), facts_.reset_cause.c_str());
       agent_.ReportBoot({agent::BootReportKind::kReverted, *r.previous_version, ""});
     } else if (r.rejected != boot::RejectReason::kNone &&
                r.rejected != boot::RejectReason::kNoImage) {

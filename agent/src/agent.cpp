@@ -135,10 +135,12 @@ void Agent::OnConnected(uint64_t now_ms) {
     transport_.Subscribe(unique_topic());
   }
   // Answers sent while the connection was down are lost (a clean session):
-  // ask for what is in flight again, after the subscription.
+  // ask for what is in flight again, after the subscription. Not from the
+  // retry budget: the server did nothing wrong, and a long broker outage
+  // with a few reconnects must not end a download that then works.
   if (status_.state == AgentState::kDownloading && status_.pull) {
     for (size_t i = 0; i < window_; ++i) {
-      if (slots_[i].used && !Resend(i, now_ms)) return;
+      if (slots_[i].used) SendChunkRequest(i, now_ms);
     }
     UpdatePullDeadline(now_ms);
   }
@@ -183,6 +185,10 @@ void Agent::StartSession(uint64_t now_ms) {
       case BootReportKind::kReverted:
         SendResult(false, outcome::kReverted, r.version,
                    "not confirmed after the update: the bootloader reverted it");
+        break;
+      case BootReportKind::kInterrupted:
+        SendResult(false, outcome::kInterrupted, r.version,
+                   "the power failed before it was confirmed: the bootloader reverted it");
         break;
       case BootReportKind::kRejected:
         SendResult(false, outcome::kRejected, r.version, r.reason);
@@ -248,7 +254,8 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
   status_.state = AgentState::kDownloading;
   // mqota-server says how it cuts the image: the device pulls. A reference
   // publisher does not: it pushes everything on "Request Update".
-  if (config_.window != 0 && job.chunk_bytes != 0 && job.image_size_bytes != 0) {
+  if (config_.window != 0 && !status_.pull_refused && job.chunk_bytes != 0 &&
+      job.image_size_bytes != 0) {
     return StartPull(now_ms);
   }
   SendRequest(message::kRequestUpdate);
@@ -329,6 +336,9 @@ void Agent::FillWindow(uint64_t now_ms) {
 // when the budget is spent and the session has ended (its journal stays).
 bool Agent::Resend(size_t slot, uint64_t now_ms) {
   if (status_.retries >= config_.max_retries) {
+    // A server that offers pull but never answers a chunk request (a broken
+    // or half-compatible one): use the reference push flow from now on.
+    if (status_.granules_present == status_.granules_at_start) status_.pull_refused = true;
     EndSession(SessionEnd::kStalled, now_ms, config_.check_interval_ms);
     return false;
   }
@@ -534,7 +544,9 @@ void Agent::SendResult(bool success, std::string_view outcome, const image::Imag
 void Agent::ReportBoot(const BootReport& report) {
   boot_report_ = report;
   have_boot_report_ = true;
-  if (report.kind != BootReportKind::kConfirmed) Blocklist(report.version);
+  if (report.kind == BootReportKind::kReverted || report.kind == BootReportKind::kRejected) {
+    Blocklist(report.version);
+  }
 }
 
 void Agent::Blocklist(const image::ImageVersion& version) {

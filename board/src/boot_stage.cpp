@@ -10,6 +10,7 @@
 #include "mqota/image/version.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
+#include "timed_flash.h"
 
 namespace mqota::board {
 
@@ -43,7 +44,8 @@ struct Algorithms {
 
 }  // namespace
 
-BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& config) {
+BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& config,
+                              std::chrono::microseconds flash_op) {
   BootStageResult result;
   auto internal = posix::FileFlash::Open(paths.internal_flash().c_str(), InternalFlashGeometry(),
                                          posix::FileFlashMode::kOpenExisting);
@@ -54,9 +56,10 @@ BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& c
         "flash chip: " + posix::ToString(internal.ok() ? external.error() : internal.error());
     return result;
   }
-  const flash::FlashArea primary(*internal, kPrimaryOffset, kSlotBytes);
-  const flash::FlashArea scratch(*internal, kScratchOffset, kScratchBytes);
-  const flash::FlashArea secondary(*external, kSecondaryOffset, kSlotBytes);
+  TimedFlash internal_chip(*internal, flash_op), external_chip(*external, flash_op);
+  const flash::FlashArea primary(internal_chip, kPrimaryOffset, kSlotBytes);
+  const flash::FlashArea scratch(internal_chip, kScratchOffset, kScratchBytes);
+  const flash::FlashArea secondary(external_chip, kSecondaryOffset, kSlotBytes);
   const boot::SwapContext context{primary, secondary, &scratch, kTrailer, 0};
 
   try {

@@ -4,6 +4,7 @@
 // the application's bytes, read from the primary slot.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,7 +22,9 @@ struct BootStageResult {
   std::vector<uint8_t> trusted_key_der;
 };
 
-BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& config);
+// `flash_op`: how long each write and erase takes (0: as fast as the file).
+BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& config,
+                              std::chrono::microseconds flash_op);
 
 std::string VersionText(const image::ImageVersion& version);
 

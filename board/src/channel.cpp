@@ -50,6 +50,7 @@ std::string EncodeFacts(const BoardFacts& f) {
                   {"key_file", f.key_file},
                   {"trusted_key", ToHex(f.trusted_key_der)},
                   {"boot_record", ToHex(f.boot_record)},
+                  {"reset_cause", f.reset_cause},
                   {"check_interval_ms", f.check_interval_ms}};
   return j.dump();
 }
@@ -73,6 +74,7 @@ std::optional<BoardFacts> DecodeFacts(std::string_view text, std::string* error)
     f.cert_file = j.at("cert_file").get<std::string>();
     f.key_file = j.at("key_file").get<std::string>();
     f.check_interval_ms = j.at("check_interval_ms").get<uint32_t>();
+    f.reset_cause = j.at("reset_cause").get<std::string>();
     auto key = FromHex(j.at("trusted_key").get<std::string>());
     auto record = FromHex(j.at("boot_record").get<std::string>());
     if (!key || !record) {

@@ -110,6 +110,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--events", run.events_path, "Append every event as a JSON line to FILE");
   run_cmd->add_option("--power-off-after-ms", power_off_ms, "Power off after this long");
   run_cmd->add_flag("--quiet", run.quiet, "No human-readable lines on stdout");
+  int64_t flash_op_us = 0;
+  run_cmd
+      ->add_option("--flash-op-us", flash_op_us,
+                   "Make each flash write and erase of the bootloader take this long, as on a "
+                   "microcontroller (so a power cut can land inside a swap)")
+      ->check(CLI::Range(0, 100000));
 
   try {
     app.parse(argc, argv);
@@ -142,6 +148,7 @@ int main(int argc, char** argv) {
     }
     run.watchdog = std::chrono::milliseconds(watchdog_ms);
     run.power_off_after = std::chrono::milliseconds(power_off_ms);
+    run.flash_op = std::chrono::microseconds(flash_op_us);
     return RunBoard(run);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);

@@ -78,8 +78,9 @@ class Board {
     log_.Emit("board", "power-on", json::object(),
               "power on (" + paths_.dir.string() + ", bootloader: swap " + Name(bootloader.swap) +
                   ", watchdog " + std::to_string(options_.watchdog.count()) + " ms)");
+    std::string reset_cause(kResetPowerOn);
     for (;;) {
-      BootStageResult boot = RunBootloader(paths_, bootloader);
+      BootStageResult boot = RunBootloader(paths_, bootloader, options_.flash_op);
       if (!boot.ok) {
         log_.Emit("boot", "halt", {{"reason", boot.error}}, "halted: " + boot.error);
         return 3;
@@ -89,12 +90,14 @@ class Board {
       facts.trusted_key_der = boot.trusted_key_der;
       const auto record = boot::EncodeBootRecord(boot::MakeBootRecord(boot.outcome));
       facts.boot_record.assign(record.begin(), record.end());
+      facts.reset_cause = reset_cause;
       const std::string version = VersionText(boot.outcome.layout.header.version);
       const Reset why = RunApplication(boot.payload, version, facts);
       if (why == Reset::kPowerOff) {
         log_.Emit("board", "power-off", json::object(), "power off");
         return 0;
       }
+      reset_cause = why == Reset::kWatchdog ? kResetWatchdog : kResetSoftware;
     }
   }
 

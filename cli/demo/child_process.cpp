@@ -41,6 +41,7 @@ ChildProcess::ChildProcess(std::string name, const std::vector<std::string>& arg
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
+    setpgid(0, 0);  // its own group: PowerCut() reaches its children too
     // Signals the demo blocks for itself must not stay blocked in children.
     sigset_t none;
     sigemptyset(&none);
@@ -54,6 +55,7 @@ ChildProcess::ChildProcess(std::string name, const std::vector<std::string>& arg
     (void)!write(2, kMessage, sizeof kMessage - 1);
     _exit(127);
   }
+  setpgid(pid_, pid_);  // also here: whichever runs first, the group exists after fork
   close(out);
 }
 
@@ -67,6 +69,13 @@ bool ChildProcess::Running(std::string* status) {
 
 void ChildProcess::Signal(int signal_number) const {
   if (!reaped_) kill(pid_, signal_number);
+}
+
+void ChildProcess::PowerCut() {
+  if (reaped_ || pid_ <= 0) return;
+  kill(-pid_, SIGKILL);
+  waitpid(pid_, &wait_status_, 0);
+  reaped_ = true;
 }
 
 int ChildProcess::Stop(std::chrono::milliseconds grace) {

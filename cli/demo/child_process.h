@@ -28,6 +28,9 @@ class ChildProcess {
   // False once it has exited; `status` then says how ("exit 1", "signal 9").
   bool Running(std::string* status = nullptr);
   void Signal(int signal_number) const;
+  // SIGKILL to its whole process group (it leads one), so that it and every
+  // process it started stop at the same instant: a power cut for the board.
+  void PowerCut();
   // SIGTERM, up to `grace` to exit, then SIGKILL. Returns the exit code (or
   // 128 + signal). Idempotent.
   int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));

@@ -141,6 +141,7 @@ struct AgentStatus {
   image::ImageErrc verify_error{};  // when last_end == kVerifyFailed
   // This session's download:
   bool pull = false;                // pull mode (else push)
+  bool pull_refused = false;        // a pull session got no chunk at all: push from now on
   bool crc = false;                 // chunks carry a CRC32C
   uint32_t chunk_bytes = 0;         // the granule size
   uint32_t granules_at_start = 0;   // present when it began (resumed from the journal)
@@ -153,9 +154,11 @@ struct AgentStatus {
 // What the last boot did with an update, from the bootloader's boot record:
 // the application hands it to the agent, which tells the server once.
 enum class BootReportKind : uint8_t {
-  kConfirmed,  // the new image booted, is healthy and was confirmed
-  kReverted,   // the new image was not confirmed: the bootloader went back
-  kRejected,   // the bootloader refused to install the image
+  kConfirmed,    // the new image booted, is healthy and was confirmed
+  kReverted,     // the new image was not confirmed: the bootloader went back
+  kInterrupted,  // reverted, but because the power failed before it could
+                 // confirm itself: not held against the image (no blocklist)
+  kRejected,     // the bootloader refused to install the image
 };
 
 struct BootReport {
@@ -193,7 +196,8 @@ class Agent {
   // Sends `report` at the start of the next session (as "Success" or
   // "Failure" with an Outcome, which a reference publisher acknowledges like
   // any result). A reverted or rejected version is also blocklisted, so the
-  // device does not fetch it again (the reference loops forever, §8.2).
+  // device does not fetch it again (the reference loops forever, §8.2); an
+  // interrupted one is not, so the update is tried again.
   void ReportBoot(const BootReport& report);
 
  private:

@@ -81,7 +81,8 @@ inline constexpr std::string_view kFailed = "failed";        // the download cou
 inline constexpr std::string_view kRefused = "refused";      // failed verification, erased
 inline constexpr std::string_view kConfirmed = "confirmed";  // booted, healthy, made permanent
 inline constexpr std::string_view kReverted = "reverted";    // booted but never confirmed
-inline constexpr std::string_view kRejected = "rejected";    // the bootloader refused to install it
+inline constexpr std::string_view kInterrupted = "interrupted";  // reverted after a power loss
+inline constexpr std::string_view kRejected = "rejected";  // the bootloader refused to install it
 }  // namespace outcome
 
 // The only "ChunkCrc" value so far.

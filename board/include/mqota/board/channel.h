@@ -33,6 +33,13 @@ inline constexpr std::string_view kFactsPrefix = "facts ";
 
 inline constexpr size_t kMaxChannelMessageBytes = 16 * 1024;
 
+// Why the MCU last reset, as its reset-cause register tells the firmware: a
+// trial image reverted after a power loss is not evidence against it, one
+// reverted after the watchdog bit is.
+inline constexpr std::string_view kResetPowerOn = "power-on";
+inline constexpr std::string_view kResetWatchdog = "watchdog";
+inline constexpr std::string_view kResetSoftware = "software";
+
 // What a production line writes into a device's provisioning area, plus what
 // the bootloader leaves for the application. Not compiled into the image, so
 // one signed image serves a whole fleet.
@@ -50,6 +57,7 @@ struct BoardFacts {
   std::vector<uint8_t> trusted_key_der;
   // The boot record (boot/boot_record.h) of this boot, 48 bytes.
   std::vector<uint8_t> boot_record;
+  std::string reset_cause = std::string(kResetPowerOn);  // kReset*
   // How often the agent asks for a job (the reference: every 60 s, §5.4).
   uint32_t check_interval_ms = 60000;
 };
