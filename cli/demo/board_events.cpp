@@ -26,11 +26,11 @@ std::vector<nlohmann::json> BoardEvents::Poll() {
   return fresh;
 }
 
-std::optional<double> BoardEvents::BlinkHz(int periods) const {
-  if (rises_.size() < static_cast<size_t>(periods) + 1) return std::nullopt;
-  const double span_ms = rises_.back() - rises_[rises_.size() - 1 - periods];
-  if (span_ms <= 0) return std::nullopt;
-  return periods * 1000.0 / span_ms;
+std::optional<double> BoardEvents::BlinkHz(int min_periods, double min_span_ms) const {
+  if (rises_.size() < static_cast<size_t>(min_periods) + 1) return std::nullopt;
+  const double span_ms = rises_.back() - rises_.front();
+  if (span_ms < min_span_ms || span_ms <= 0) return std::nullopt;
+  return static_cast<double>(rises_.size() - 1) * 1000.0 / span_ms;
 }
 
 }  // namespace mqota::cli::demo

@@ -19,9 +19,13 @@ class BoardEvents {
   // Reads the lines appended since the last call; returns the new events.
   std::vector<nlohmann::json> Poll();
 
-  // The blink rate of the application started last, from its last
-  // `periods` + 1 rising edges; nullopt until there are that many.
-  std::optional<double> BlinkHz(int periods = 3) const;
+  // The blink rate of the application started last: periods counted over
+  // all its rising edges, once there are at least `min_periods` spanning at
+  // least `min_span_ms` (so a fast blinker is measured over many periods and
+  // scheduling jitter at the ends stays small); nullopt until then.
+  std::optional<double> BlinkHz(int min_periods = 3, double min_span_ms = 900) const;
+  // Periods and span of the last measurement.
+  int measured_periods() const { return rises_.empty() ? 0 : static_cast<int>(rises_.size()) - 1; }
   const std::vector<nlohmann::json>& all() const { return events_; }
 
  private:

@@ -346,11 +346,12 @@ class Story {
   double AwaitBlink(const std::string& step, const std::string& version,
                     std::chrono::milliseconds timeout) {
     std::optional<double> hz;
-    Await("led " + step, timeout, version + "'s LED to blink three times", [&] {
-      hz = events_->BlinkHz(3);
+    Await("led " + step, timeout, version + "'s LED to blink for a while", [&] {
+      hz = events_->BlinkHz();
       return hz.has_value();
     });
-    Say("led", version + " blinks at " + Hz(*hz) + " (measured over 3 periods)");
+    Say("led", version + " blinks at " + Hz(*hz) + " (measured over " +
+                   std::to_string(events_->measured_periods()) + " periods)");
     return *hz;
   }
 
