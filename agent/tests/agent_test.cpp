@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "image/keys.h"
 #include "image/signer.h"
@@ -327,6 +328,164 @@ TEST_F(AgentTest, NoJobBeforeTheTimeoutEndsTheSession) {
   EXPECT_EQ(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
 }
 
+// Results say what became of the update ("Outcome"), and name the version.
+TEST_F(AgentTest, AnInstalledImageIsReportedAsPendingWithItsVersion) {
+  Start();
+  Deliver(Topic(), Job("1.1.0"));
+  const std::string topic = Topic();
+  for (const auto& chunk : Chunks(SignedImage({1, 1, 0, 0}, 30000), {1, 1, 0, 0})) {
+    Deliver(topic, chunk);
+  }
+  ASSERT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
+  const auto requests = Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  const auto& result = requests[2];
+  EXPECT_EQ(result["Message"], "Success");
+  EXPECT_EQ(result["Outcome"], "pending");
+  EXPECT_EQ(result["Version"], "1.1.0");
+  EXPECT_EQ(result["UniqueTopicName"], topic);
+  EXPECT_FALSE(result.contains("Reason"));
+  for (const auto& [k, v] : result.items()) EXPECT_TRUE(v.is_string()) << k;  // spec §3.1
+}
+
+TEST_F(AgentTest, ForgedAndCorruptImagesAreReportedAsRefused) {
+  const auto other = cli::Key::Generate(cli::KeyType::kEcdsaP256);
+  auto corrupt = SignedImage({1, 2, 0, 0}, 30000);
+  corrupt[0x400 + 1234] ^= 0x01;  // a payload byte: the hash no longer matches
+  const std::tuple<std::string, std::vector<uint8_t>, image::ImageVersion> cases[] = {
+      {"1.1.0", SignedImage({1, 1, 0, 0}, 30000, &other), {1, 1, 0, 0}},
+      {"1.2.0", corrupt, {1, 2, 0, 0}},
+  };
+  for (const auto& [version, image, v] : cases) {
+    SCOPED_TRACE(version);
+    agent_->CheckNow(now_);
+    const std::string topic = Topic();
+    Deliver(topic, Job(version));
+    for (const auto& chunk : Chunks(image, v)) Deliver(topic, chunk);
+    EXPECT_EQ(agent_->status().last_end, SessionEnd::kVerifyFailed);
+    const auto result = Requests().back();
+    EXPECT_EQ(result["Message"], "Failure");
+    EXPECT_EQ(result["Outcome"], "refused");
+    EXPECT_EQ(result["Version"], version);
+    EXPECT_EQ(result["UniqueTopicName"], topic);
+    ASSERT_TRUE(result.contains("Reason"));
+    EXPECT_FALSE(result["Reason"].get<std::string>().empty());
+    EXPECT_TRUE(agent_->IsBlocklisted(v));
+  }
+}
+
+// What the last boot did is told once, at the start of the next session,
+// before the device asks for an update.
+TEST_F(AgentTest, AConfirmedBootIsReportedOnceBeforeAskingForUpdates) {
+  agent_->ReportBoot({BootReportKind::kConfirmed, {1, 1, 0, 7}, ""});
+  EXPECT_TRUE(Requests().empty());  // not before the session
+  EXPECT_FALSE(agent_->IsBlocklisted({1, 1, 0, 0}));
+  Start();
+  auto requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["Message"], "Success");
+  EXPECT_EQ(requests[0]["Outcome"], "confirmed");
+  EXPECT_EQ(requests[0]["Version"], "1.1.0");  // the protocol's three parts: no build
+  EXPECT_EQ(requests[0]["UniqueTopicName"], Topic());
+  EXPECT_FALSE(requests[0].contains("Reason"));
+  EXPECT_EQ(requests[1]["Message"], "Update Availability");
+  EXPECT_EQ(requests[1]["UniqueTopicName"], Topic());
+  EXPECT_TRUE(transport_.subscriptions.count(Topic()));  // its acknowledgement is heard
+  // The next session only asks.
+  Deliver(Topic(), R"({"Message": "No Update Available"})");
+  ASSERT_EQ(agent_->status().state, AgentState::kIdle);
+  agent_->CheckNow(now_);
+  requests = Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[2]["Message"], "Update Availability");
+  EXPECT_EQ(requests[2]["UniqueTopicName"], Topic());
+}
+
+TEST_F(AgentTest, ARevertedBootIsReportedAndThatVersionIsNeverFetchedAgain) {
+  agent_->ReportBoot({BootReportKind::kReverted, {1, 1, 0, 3}, ""});
+  EXPECT_TRUE(agent_->IsBlocklisted({1, 1, 0, 0}));
+  Start();
+  auto requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["Message"], "Failure");
+  EXPECT_EQ(requests[0]["Outcome"], "reverted");
+  EXPECT_EQ(requests[0]["Version"], "1.1.0");
+  EXPECT_EQ(requests[0]["UniqueTopicName"], Topic());
+  ASSERT_TRUE(requests[0].contains("Reason"));
+  EXPECT_FALSE(requests[0]["Reason"].get<std::string>().empty());
+  EXPECT_EQ(requests[1]["Message"], "Update Availability");
+  // A server that offers it anyway: the session ends, nothing is fetched.
+  const std::string topic = Topic();
+  Deliver(topic, Job("1.1.0"));
+  EXPECT_EQ(agent_->status().state, AgentState::kIdle);
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kBlocklisted);
+  EXPECT_FALSE(transport_.subscriptions.count(topic));
+  // Pull-style too (mqota-server's job): no chunk requests.
+  agent_->CheckNow(now_);
+  std::string pull_job = Job("1.1.0");
+  pull_job.pop_back();
+  pull_job += R"(, "ImageSize": "40000", "ChunkSize": "4096", "ChunkCrc": "crc32c"})";
+  Deliver(Topic(), pull_job);
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kBlocklisted);
+  requests = Requests();
+  ASSERT_EQ(requests.size(), 3u);  // the report (once) and two "Update Availability"
+  EXPECT_EQ(requests[2]["Message"], "Update Availability");
+  for (const auto& r : requests) {
+    EXPECT_NE(r["Message"], "Request Update");
+    EXPECT_NE(r["Message"], "Request Data Chunk");
+  }
+  // A newer version is still welcome.
+  agent_->CheckNow(now_);
+  Deliver(Topic(), Job("1.2.0"));
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading);
+  EXPECT_EQ(Requests().back()["Message"], "Request Update");
+}
+
+TEST_F(AgentTest, ARejectedImageIsReportedWithTheBootloadersReason) {
+  static constexpr char kWhy[] = "the image's signature is not from a trusted key";
+  agent_->ReportBoot({BootReportKind::kRejected, {1, 3, 2, 0}, kWhy});
+  EXPECT_TRUE(agent_->IsBlocklisted({1, 3, 2, 0}));
+  Start();
+  const auto requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["Message"], "Failure");
+  EXPECT_EQ(requests[0]["Outcome"], "rejected");
+  EXPECT_EQ(requests[0]["Version"], "1.3.2");
+  EXPECT_EQ(requests[0]["Reason"], kWhy);
+  EXPECT_EQ(requests[0]["UniqueTopicName"], Topic());
+  EXPECT_EQ(requests[1]["Message"], "Update Availability");
+  Deliver(Topic(), Job("1.3.2"));
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kBlocklisted);
+  EXPECT_EQ(Requests().size(), 2u);
+}
+
+TEST_F(AgentTest, AnAcknowledgementOnTheSessionTopicDoesNotEndTheWait) {
+  agent_->ReportBoot({BootReportKind::kConfirmed, {1, 0, 0, 0}, ""});
+  Start();
+  const std::string topic = Topic();
+  const uint32_t ignored = agent_->status().ignored_messages;
+  // What mqota-server and publisher.py answer to the result, then other
+  // documents that are not jobs.
+  Deliver(topic, R"({"Message": "Result Received", "UniqueTopicName": ")" + topic + R"("})");
+  EXPECT_EQ(agent_->status().ignored_messages, ignored + 1);
+  Deliver(topic, R"({"Message": "Launch Missiles"})");
+  Deliver(topic, R"({"UniqueTopicName": "no Message at all"})");
+  EXPECT_EQ(agent_->status().ignored_messages, ignored + 3);
+  EXPECT_EQ(agent_->status().state, AgentState::kAwaitingJob);
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kNone);
+  EXPECT_EQ(Requests().size(), 2u);  // the report and "Update Availability": nothing new
+  EXPECT_TRUE(transport_.subscriptions.count(topic));
+  // The real job, afterwards: the session goes on to install it.
+  Deliver(topic, Job("1.1.0"));
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading);
+  EXPECT_EQ(Requests().back()["Message"], "Request Update");
+  for (const auto& chunk : Chunks(SignedImage({1, 1, 0, 0}, 20000), {1, 1, 0, 0})) {
+    Deliver(topic, chunk);
+  }
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
+  EXPECT_EQ(Requests().back()["Outcome"], "pending");
+}
+
 // Pull mode (a job with ChunkSize and ImageSize, as mqota-server sends it):
 // the agent asks for each granule with "Request Data Chunk", `window` at a
 // time, and a fake server answers each request as mqota-server does.
@@ -645,6 +804,61 @@ TEST_F(PullTest, AReconnectionAsksForWhatIsInFlightAgain) {
   EXPECT_EQ(transport_.published.size(), before + 8);
   Serve();
   ExpectInstalled();
+}
+
+TEST_F(PullTest, ReconnectionsDoNotSpendTheRetryBudget) {
+  config_.window = 1;
+  config_.max_retries = 2;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  for (int reconnect = 0; reconnect < 5; ++reconnect) agent_->OnConnected(now_);
+  EXPECT_EQ(agent_->status().retries, 0u);
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading);
+  Serve();
+  ExpectInstalled();
+}
+
+TEST_F(PullTest, AServerThatNeverAnswersChunkRequestsGetsPushNextTime) {
+  config_.window = 2;
+  config_.max_retries = 3;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());  // offers pull, then never answers
+  while (agent_->status().state == AgentState::kDownloading) {
+    now_ = agent_->next_deadline_ms();
+    agent_->OnTick(now_);
+  }
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kStalled);
+  EXPECT_TRUE(agent_->status().pull_refused);
+  // The next session: the same job, but the device asks for the push flow.
+  now_ = agent_->next_deadline_ms();
+  agent_->OnTick(now_);
+  ASSERT_EQ(agent_->status().state, AgentState::kAwaitingJob);
+  const size_t before = Requests().size();
+  Deliver(Topic(), PullJob());
+  const auto after = Requests();
+  ASSERT_EQ(after.size(), before + 1);
+  EXPECT_EQ(after.back()["Message"], "Request Update");
+  EXPECT_FALSE(agent_->status().pull);
+}
+
+TEST_F(PullTest, AStalledPullThatGotChunksStaysPull) {
+  config_.window = 1;
+  config_.max_retries = 2;
+  Rebuild();
+  Start();
+  Deliver(Topic(), PullJob());
+  // Answer the first three requests, then nothing.
+  int answered = 0;
+  Serve([&](uint32_t, int) { return ++answered > 3; });
+  while (agent_->status().state == AgentState::kDownloading) {
+    now_ = agent_->next_deadline_ms();
+    agent_->OnTick(now_);
+    Serve([](uint32_t, int) { return true; });
+  }
+  EXPECT_EQ(agent_->status().last_end, SessionEnd::kStalled);
+  EXPECT_FALSE(agent_->status().pull_refused);
 }
 
 TEST_F(PullTest, AfterAResetOnlyMissingGranulesAreFetched) {

@@ -9,12 +9,18 @@ std::tuple<uint8_t, uint8_t, uint16_t> Key(const image::ImageVersion& v) {
 
 }  // namespace
 
-void DeviceRegistry::Record(const DeviceReport& report) {
+bool DeviceRegistry::Record(const DeviceReport& report) {
   std::lock_guard lock(mutex_);
-  Device& d = devices_[report.device];
+  auto it = devices_.find(report.device);
+  if (it == devices_.end()) {
+    if (devices_.size() >= max_devices_) return false;
+    it = devices_.emplace(report.device, Device{}).first;
+  }
+  Device& d = it->second;
   d.last_version = report.version;
   d.last_outcome = report.outcome;
-  if (report.refused) d.refused.insert(Key(report.version));
+  if (report.refused && d.refused.size() < kMaxRefused) d.refused.insert(Key(report.version));
+  return true;
 }
 
 bool DeviceRegistry::Refused(std::string_view device, const image::ImageVersion& version) const {

@@ -52,8 +52,10 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
       auto fresh =
           std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
       for (const auto& entry : fresh->entries()) log.Info(Describe(*entry));
-      log.Info("catalog reloaded: " + std::to_string(fresh->entries().size()) + " images");
+      const size_t images = fresh->entries().size();
+      // Serve it first, then say so: whoever reads the line gets the new one.
       server.ReplaceCatalog(std::move(fresh));
+      log.Info("catalog reloaded: " + std::to_string(images) + " images");
     } catch (const std::exception& e) {
       log.Error(std::string("catalog not reloaded, still serving the old one: ") + e.what());
     }

@@ -181,13 +181,11 @@ class Handler {
     const std::string who = Who() + ": " + Printable(request_.board) + " at " +
                             VersionText(*request_.version) + BoardNote();
     response_.level = LogLevel::kInfo;
-    const std::string_view device =
-        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic);
     std::string skipped;
-    const auto refused_here = [&](const CatalogEntry& e) {
-      const bool refused = !device.empty() && refused_ && refused_(device, e.version);
-      if (refused) skipped += " " + e.ProtocolVersion();
-      return refused;
+    const auto refused_here = [&, refused = RefusedByThisDevice()](const CatalogEntry& e) {
+      const bool skip = refused && refused(e);
+      if (skip) skipped += " " + e.ProtocolVersion();
+      return skip;
     };
     if (EntryPtr entry =
             catalog_.NewestNewerThan(request_.board, *request_.version, refused_here)) {
@@ -204,13 +202,23 @@ class Handler {
     return std::move(response_);
   }
 
+  // What the device reported as reverted, rejected or refused is never
+  // offered (nor streamed) to it again.
+  std::function<bool(const CatalogEntry&)> RefusedByThisDevice() const {
+    const std::string device(
+        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic));
+    if (device.empty() || !refused_) return {};
+    return [this, device](const CatalogEntry& e) { return refused_(device, e.version); };
+  }
+
   // The image offered to this topic; without an offer (the direct flow, or
   // a server restarted between the two requests) the newest one newer than
   // the Version the request states, which is then remembered.
   EntryPtr OfferedImage() {
     if (EntryPtr entry = offered_ ? offered_(request_.unique_topic) : nullptr) return entry;
     if (!request_.version) return nullptr;
-    EntryPtr entry = catalog_.NewestNewerThan(request_.board, *request_.version);
+    EntryPtr entry =
+        catalog_.NewestNewerThan(request_.board, *request_.version, RefusedByThisDevice());
     response_.remember_offer = entry;
     return entry;
   }

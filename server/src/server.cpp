@@ -157,7 +157,9 @@ void Server::Handle(const IncomingMessage& message) {
   const Response r =
       HandleRequest(message.topic, message.payload, *catalog, offered, config_.handler, refused);
   log_.Write(r.level, r.log);
-  if (r.report) devices_.Record(*r.report);
+  if (r.report && !devices_.Record(*r.report)) {
+    log_.Warn(Printable(r.device_topic) + ": device registry full; report not recorded");
+  }
   if (r.forget_offer) offers_.Forget(r.device_topic);
   if (r.remember_offer) offers_.Remember(r.device_topic, r.remember_offer, now);
   for (const auto& p : r.publish) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "mqota/image/layout.h"
 #include "test_images.h"
 
@@ -78,6 +80,39 @@ TEST(Catalog, BuildNumberDoesNotMakeAnImageNewer) {
   // The protocol carries major.minor.build only; a device at 1.2.0 is current.
   EXPECT_EQ(catalog.NewestNewerThan("A", {1, 2, 0, 0}), nullptr);
   EXPECT_NE(catalog.NewestNewerThan("A", {1, 1, 65535, 0}), nullptr);
+}
+
+TEST(Catalog, SkippedEntriesGiveWayToTheNextNewestThatIsStillNewer) {
+  Catalog catalog;
+  const CatalogOptions options = TrustingTestKey();
+  catalog.Add("A", "a-1.0.0", SignedImage({1, 0, 0, 0}, 3000), options);
+  catalog.Add("A", "a-1.3.0", SignedImage({1, 3, 0, 0}, 3000), options);
+  catalog.Add("A", "a-1.1.0", SignedImage({1, 1, 0, 0}, 3000), options);
+  catalog.Add("A", "a-1.2.0", SignedImage({1, 2, 0, 0}, 3000), options);
+  catalog.Add("B", "b-1.4.0", SignedImage({1, 4, 0, 0}, 3000), options);
+  std::vector<std::string> asked;
+  auto newest = [&](image::ImageVersion running, std::set<std::string> skipped) {
+    asked.clear();
+    const EntryPtr e = catalog.NewestNewerThan("A", running, [&](const CatalogEntry& entry) {
+      asked.push_back(entry.path);
+      return skipped.count(entry.path) > 0;
+    });
+    return e ? e->path : std::string("none");
+  };
+  EXPECT_EQ(newest({1, 0, 0, 0}, {}), "a-1.3.0");
+  EXPECT_EQ(newest({1, 0, 0, 0}, {"a-1.3.0"}), "a-1.2.0");
+  EXPECT_EQ(asked, (std::vector<std::string>{"a-1.3.0", "a-1.2.0"}));  // newest first
+  EXPECT_EQ(newest({1, 0, 0, 0}, {"a-1.3.0", "a-1.2.0"}), "a-1.1.0");
+  EXPECT_EQ(newest({1, 0, 0, 0}, {"a-1.2.0"}), "a-1.3.0");  // only what is skipped
+  // Only skipped ones are newer: nothing, not an older or equal image.
+  EXPECT_EQ(newest({1, 1, 0, 0}, {"a-1.3.0", "a-1.2.0"}), "none");
+  EXPECT_EQ(newest({1, 2, 0, 0}, {"a-1.3.0"}), "none");
+  EXPECT_EQ(asked, (std::vector<std::string>{"a-1.3.0"}));  // 1.2.0 is not newer: not asked
+  EXPECT_EQ(newest({0, 9, 0, 0}, {"a-1.3.0", "a-1.2.0", "a-1.1.0", "a-1.0.0"}), "none");
+  // Another board's images are never candidates, nor is anything for an unknown board.
+  EXPECT_EQ(newest({1, 2, 0, 0}, {"a-1.3.0", "b-1.4.0"}), "none");
+  EXPECT_EQ(catalog.NewestNewerThan("C", {0, 0, 0, 0}, [](const CatalogEntry&) { return false; }),
+            nullptr);
 }
 
 TEST(Catalog, LoadsADirectoryWithBoardSidecars) {

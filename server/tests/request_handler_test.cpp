@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "mqota/agent/job.h"
 #include "mqota/agent/protocol.h"
@@ -275,6 +276,138 @@ TEST_F(RequestHandlerTest, ResultsAreAcknowledgedAndLogged) {
   EXPECT_EQ(failed.level, LogLevel::kWarn);
   EXPECT_NE(failed.log.find("Failure for 1.2.0: bad\\x0asignature"), std::string::npos)
       << failed.log;
+}
+
+// An mqota agent's result names what became of the update ("Outcome"); from
+// an mqota reply topic (it names the device) that is a report to record.
+TEST_F(RequestHandlerTest, ResultsWithAnOutcomeAreReportsAboutTheDevice) {
+  const std::string topic = "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef";
+  auto result = [&](const std::string& message, const std::string& outcome,
+                    const std::string& version = "1.2.0") {
+    json j = {{"Message", message},
+              {"UniqueTopicName", topic},
+              {"Version", version},
+              {"Outcome", outcome}};
+    if (message == "Failure") j["Reason"] = "not confirmed after the update";
+    return Handle(j.dump());
+  };
+  for (const std::string outcome : {"reverted", "rejected", "refused"}) {
+    SCOPED_TRACE(outcome);
+    const Response r = result("Failure", outcome);
+    ASSERT_TRUE(r.report.has_value()) << r.log;
+    EXPECT_EQ(r.report->device, "dev-1");
+    EXPECT_EQ(r.report->version, (image::ImageVersion{1, 2, 0, 0}));
+    EXPECT_EQ(r.report->outcome, outcome);
+    EXPECT_TRUE(r.report->refused);
+    // Still acknowledged as any result is.
+    ASSERT_EQ(r.publish.size(), 1u);
+    EXPECT_EQ(r.publish[0].topic, topic);
+    EXPECT_EQ(json::parse(r.publish[0].payload)["Message"], "Result Received");
+    EXPECT_TRUE(r.forget_offer);
+    EXPECT_NE(r.log.find("[" + outcome + "]"), std::string::npos) << r.log;
+  }
+  for (const auto& [message, outcome] : std::vector<std::pair<std::string, std::string>>{
+           {"Success", "confirmed"}, {"Success", "pending"}, {"Failure", "failed"}}) {
+    SCOPED_TRACE(outcome);
+    const Response r = result(message, outcome, "1.1.0");
+    ASSERT_TRUE(r.report.has_value()) << r.log;
+    EXPECT_EQ(r.report->device, "dev-1");
+    EXPECT_EQ(r.report->version, (image::ImageVersion{1, 1, 0, 0}));
+    EXPECT_EQ(r.report->outcome, outcome);
+    EXPECT_FALSE(r.report->refused);
+    ASSERT_EQ(r.publish.size(), 1u);
+  }
+}
+
+TEST_F(RequestHandlerTest, ResultsThatAreNotReportsRecordNothing) {
+  const std::string mqota_topic = "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef";
+  const std::vector<json> results = {
+      // No Outcome: a reference device's result.
+      {{"Message", "Failure"}, {"UniqueTopicName", mqota_topic}, {"Version", "1.2.0"}},
+      {{"Message", "Success"}, {"UniqueTopicName", mqota_topic}, {"Version", "1.2.0"}},
+      // A reference-style reply topic names no device.
+      {{"Message", "Failure"},
+       {"UniqueTopicName", "mqota/BOARD_A/OTAImage/4711"},
+       {"Version", "1.2.0"},
+       {"Outcome", "reverted"}},
+      {{"Message", "Failure"},
+       {"UniqueTopicName", "mqota/BOARD_A/subscriber/image610022697"},
+       {"Version", "1.2.0"},
+       {"Outcome", "reverted"}},
+      // No valid Version: nothing to refuse.
+      {{"Message", "Failure"}, {"UniqueTopicName", mqota_topic}, {"Outcome", "reverted"}},
+      {{"Message", "Failure"},
+       {"UniqueTopicName", mqota_topic},
+       {"Version", "1.2"},
+       {"Outcome", "reverted"}},
+  };
+  for (const json& j : results) {
+    SCOPED_TRACE(j.dump());
+    const Response r = Handle(j.dump());
+    EXPECT_FALSE(r.report.has_value()) << r.log;
+    ASSERT_EQ(r.publish.size(), 1u) << r.log;  // acknowledged all the same
+    EXPECT_EQ(json::parse(r.publish[0].payload)["Message"], "Result Received");
+  }
+}
+
+TEST_F(RequestHandlerTest, AVersionTheDeviceRefusedIsNotOfferedToItAgain) {
+  catalog_.Add("BOARD_A", "a-1.0.5.bin", SignedImage({1, 0, 5, 0}, 8000), TrustingTestKey());
+  const std::string dev1 = "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef";
+  const std::string dev2 = "mqota/BOARD_A/OTAImage/dev-2/0123456789abcdef";
+  std::vector<std::pair<std::string, std::string>> asked;
+  std::set<std::string> refused_by_dev1 = {"1.2.0"};
+  const RefusedLookup refused = [&](std::string_view device, const image::ImageVersion& v) {
+    const std::string text =
+        std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+    asked.emplace_back(device, text);
+    return device == "dev-1" && refused_by_dev1.count(text) > 0;
+  };
+  auto offer = [&](const std::string& topic, const std::string& running) {
+    const Response r =
+        HandleRequest(kRequestTopic, Bytes(Request("Update Availability", running, topic)),
+                      catalog_, lookup_, config_, refused);
+    EXPECT_EQ(r.publish.size(), 1u) << r.log;
+    if (r.publish.empty()) return std::make_pair(Response{}, json());
+    EXPECT_EQ(r.publish[0].topic, topic);
+    return std::make_pair(r, json::parse(r.publish[0].payload));
+  };
+  {
+    // dev-1 reverted 1.2.0: it gets 1.1.0, the next newest newer one.
+    const auto [r, job] = offer(dev1, "1.0.0");
+    EXPECT_EQ(job["Message"], "Update Available");
+    EXPECT_EQ(job["Version"], "1.1.0");
+    ASSERT_NE(r.remember_offer, nullptr);
+    EXPECT_EQ(r.remember_offer->ProtocolVersion(), "1.1.0");
+    EXPECT_NE(r.log.find("not offering what it reverted or refused: 1.2.0"), std::string::npos)
+        << r.log;
+    EXPECT_EQ(asked.front(), (std::pair<std::string, std::string>{"dev-1", "1.2.0"}));
+  }
+  {
+    // Another device still gets 1.2.0.
+    const auto [r, job] = offer(dev2, "1.0.0");
+    EXPECT_EQ(job["Version"], "1.2.0");
+    EXPECT_EQ(r.log.find("not offering"), std::string::npos) << r.log;
+  }
+  {
+    // dev-1 at 1.1.0: only 1.2.0 is newer, and it refused that.
+    const auto [r, job] = offer(dev1, "1.1.0");
+    EXPECT_EQ(job["Message"], "No Update Available");
+    EXPECT_EQ(r.remember_offer, nullptr);
+    EXPECT_TRUE(r.forget_offer);
+    EXPECT_NE(r.log.find("1.2.0"), std::string::npos) << r.log;
+  }
+  {
+    // Every newer one refused but the oldest.
+    refused_by_dev1 = {"1.2.0", "1.1.0"};
+    const auto [r, job] = offer(dev1, "1.0.0");
+    EXPECT_EQ(job["Version"], "1.0.5");
+  }
+  // A reference-style topic names no device: nothing is asked, the newest is offered.
+  asked.clear();
+  refused_by_dev1 = {"1.2.0"};
+  const auto [r, job] = offer("mqota/BOARD_A/OTAImage/4711", "1.0.0");
+  EXPECT_EQ(job["Version"], "1.2.0");
+  EXPECT_TRUE(asked.empty());
 }
 
 TEST_F(RequestHandlerTest, EmulatorRequestsWithItsOwnKeysWork) {

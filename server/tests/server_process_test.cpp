@@ -54,10 +54,11 @@ class ServerProcess {
     close(err_);
   }
 
-  // Reads stderr until `needle` appears or the timeout passes.
-  bool WaitFor(const std::string& needle, std::chrono::milliseconds timeout) {
+  // Reads stderr until `needle` appears (at or after `from` in the log) or
+  // the timeout passes.
+  bool WaitFor(const std::string& needle, std::chrono::milliseconds timeout, size_t from = 0) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (log_.find(needle) == std::string::npos) {
+    while (log_.find(needle, from) == std::string::npos) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
@@ -65,7 +66,7 @@ class ServerProcess {
       if (poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
       char buffer[4096];
       const ssize_t n = read(err_, buffer, sizeof buffer);
-      if (n <= 0) return log_.find(needle) != std::string::npos;
+      if (n <= 0) return log_.find(needle, from) != std::string::npos;
       log_.append(buffer, static_cast<size_t>(n));
     }
     return true;
@@ -87,6 +88,15 @@ class ServerProcess {
       std::this_thread::sleep_for(5ms);
     }
     return -1;
+  }
+
+  void Signal(int signal) { kill(pid_, signal); }
+  // Not exited (nor killed) so far.
+  bool Alive() {
+    if (exited_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    return !exited_;
   }
 
   const std::string& log() const { return log_; }
@@ -111,7 +121,7 @@ TEST_F(ServerProcessTest, HelpTellsTheOptions) {
   EXPECT_EQ(r.exit_code, 0);
   for (const char* option :
        {"--host", "--port", "--tls", "--ca", "--cert", "--key", "--prefix", "--catalog", "--board",
-        "--workers", "--window", "--log-level", "--verify-key", "SIGTERM"}) {
+        "--workers", "--window", "--log-level", "--verify-key", "SIGTERM", "SIGHUP"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
 }
@@ -210,6 +220,76 @@ TEST_F(ServerProcessTest, SigtermAbandonsStreamsStillRunningAfterTheGrace) {
   EXPECT_LT(took, 2s);
   server.WaitFor("stopped", 1s);
   EXPECT_NE(server.log().find("abandoned"), std::string::npos) << server.log();
+}
+
+// Publishing a release: copy the image into the --catalog directory, send
+// SIGHUP. A catalog that does not load keeps the old one in service.
+TEST_F(ServerProcessTest, SighupReloadsTheCatalogAndABrokenOneKeepsTheOld) {
+  const std::filesystem::path catalog = dir_ / "catalog";
+  std::filesystem::create_directory(catalog);
+  mqota::testing::WriteFileBytes(catalog / "app-1.1.0.bin",
+                                 testing::SignedImage({1, 1, 0, 0}, 6000));
+  MosquittoBroker broker(dir_ / "broker", {});
+  ServerProcess server({Server(), "--port", std::to_string(broker.port()), "--board", "BOARD_A",
+                        "--catalog", catalog.string(), "--verify-key",
+                        mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string()});
+  ASSERT_TRUE(server.WaitFor("ready: 1 images", 10s)) << server.log();
+  posix::MqttOptions options;
+  options.port = broker.port();
+  testing::TestDevice device(options, "BOARD_A", "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef");
+  ASSERT_TRUE(device.Connect());
+  auto ask = [&](const std::string& running) {
+    device.Send("Update Availability", running);
+    return device.WaitDocument(5s);
+  };
+  auto document = ask("1.1.0");
+  ASSERT_FALSE(document.is_null()) << server.log();
+  EXPECT_EQ(document["Message"], "No Update Available");
+  document = ask("1.0.0");
+  ASSERT_FALSE(document.is_null()) << server.log();
+  EXPECT_EQ(document["Version"], "1.1.0");
+
+  // A newer release, then SIGHUP.
+  mqota::testing::WriteFileBytes(catalog / "app-1.3.0.bin",
+                                 testing::SignedImage({1, 3, 0, 0}, 7000));
+  size_t mark = server.log().size();
+  server.Signal(SIGHUP);
+  ASSERT_TRUE(server.WaitFor("catalog reloaded: 2 images", 10s, mark)) << server.log();
+  EXPECT_NE(server.log().find("app-1.3.0.bin", mark), std::string::npos) << server.log();
+  document = ask("1.1.0");
+  ASSERT_FALSE(document.is_null()) << server.log();
+  EXPECT_EQ(document["Message"], "Update Available");
+  EXPECT_EQ(document["Version"], "1.3.0");
+  EXPECT_EQ(document["UniqueTopicName"], device.topic());
+  document = ask("1.3.0");
+  ASSERT_FALSE(document.is_null()) << server.log();
+  EXPECT_EQ(document["Message"], "No Update Available");
+
+  // A broken file (an image whose payload was damaged) in the directory:
+  // one error line, and the old catalog keeps being served.
+  auto broken = testing::SignedImage({1, 4, 0, 0}, 7000);
+  broken[0x400 + 100] ^= 0x01;
+  mqota::testing::WriteFileBytes(catalog / "app-1.4.0.bin", broken);
+  mark = server.log().size();
+  server.Signal(SIGHUP);
+  ASSERT_TRUE(server.WaitFor("catalog not reloaded, still serving the old one", 10s, mark))
+      << server.log();
+  ASSERT_TRUE(server.WaitFor("invalid hash", 1s, mark)) << server.log();  // the whole line
+  const std::string after = server.log().substr(mark);
+  EXPECT_NE(after.find("error"), std::string::npos) << after;
+  EXPECT_NE(after.find("app-1.4.0.bin"), std::string::npos) << after;
+  EXPECT_EQ(after.find("catalog reloaded"), std::string::npos) << after;
+  EXPECT_TRUE(server.Alive());
+  document = ask("1.1.0");
+  ASSERT_FALSE(document.is_null()) << server.log();
+  EXPECT_EQ(document["Version"], "1.3.0");  // not 1.4.0
+  document = ask("1.3.0");
+  ASSERT_FALSE(document.is_null()) << server.log();
+  EXPECT_EQ(document["Message"], "No Update Available");
+  EXPECT_TRUE(server.Alive());
+
+  std::chrono::milliseconds took{};
+  EXPECT_EQ(server.SignalAndWait(SIGTERM, 2s, took), 0) << server.log();
 }
 
 TEST_F(ServerProcessTest, SigintStopsAnIdleServerToo) {

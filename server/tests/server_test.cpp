@@ -169,6 +169,57 @@ TEST_F(ServerTest, EachDeviceGetsTheVersionItWasOffered) {
   EXPECT_EQ(headers[0].version_minor, 2);
 }
 
+// A device's "reverted" report is recorded; that device is never offered the
+// version again (others are), also after the catalog is replaced.
+TEST_F(ServerTest, AVersionADeviceRevertedIsNotOfferedToItAgain) {
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  TestDevice dev1(DeviceOptions(broker), "BOARD_A",
+                  "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef");
+  TestDevice dev2(DeviceOptions(broker), "BOARD_A",
+                  "mqota/BOARD_A/OTAImage/dev-2/0123456789abcdef");
+  ASSERT_TRUE(dev1.Connect());
+  ASSERT_TRUE(dev2.Connect());
+  auto offered = [](TestDevice& device, const std::string& running) {
+    device.Send("Update Availability", running);
+    const json doc = device.WaitDocument();
+    return doc.is_null() ? std::string("(nothing)")
+                         : doc.value("Version", doc["Message"].get<std::string>());
+  };
+  EXPECT_EQ(offered(dev1, "1.0.0"), "1.2.0");
+  // As mqota's agent reports it after the bootloader went back to 1.0.0.
+  dev1.Send("Failure", "1.2.0",
+            {{"Outcome", "reverted"},
+             {"Reason", "not confirmed after the update: the bootloader reverted it"}});
+  const json ack = dev1.WaitDocument();
+  ASSERT_FALSE(ack.is_null());
+  EXPECT_EQ(ack["Message"], "Result Received");
+  EXPECT_TRUE(server_->devices().Refused("dev-1", {1, 2, 0, 0}));
+  EXPECT_FALSE(server_->devices().Refused("dev-2", {1, 2, 0, 0}));
+  const auto record = server_->devices().Find("dev-1");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->last_outcome, "reverted");
+  EXPECT_EQ(record->last_version, (image::ImageVersion{1, 2, 0, 0}));
+
+  EXPECT_EQ(offered(dev1, "1.0.0"), "1.1.0");  // the next newest newer one
+  EXPECT_EQ(offered(dev1, "1.1.0"), "No Update Available");
+  EXPECT_EQ(offered(dev2, "1.0.0"), "1.2.0");
+
+  // A new catalog (as SIGHUP loads) with 1.3.0: dev-1 gets that; the
+  // registry outlives the catalog, so 1.2.0 stays refused.
+  auto fresh = std::make_shared<Catalog>();
+  fresh->Add("BOARD_A", "a-1.2.0", SignedImage({1, 2, 0, 0}, 20000), TrustingTestKey());
+  fresh->Add("BOARD_A", "a-1.3.0", SignedImage({1, 3, 0, 0}, 20000), TrustingTestKey());
+  server_->ReplaceCatalog(fresh);
+  EXPECT_EQ(offered(dev1, "1.0.0"), "1.3.0");
+  EXPECT_EQ(offered(dev1, "1.2.5"), "1.3.0");
+  EXPECT_EQ(offered(dev2, "1.0.0"), "1.3.0");
+  dev1.Send("Failure", "1.3.0", {{"Outcome", "rejected"}, {"Reason", "bad signature"}});
+  ASSERT_FALSE(dev1.WaitDocument().is_null());
+  EXPECT_EQ(offered(dev1, "1.0.0"), "No Update Available");  // 1.2.0 and 1.3.0 refused
+  EXPECT_EQ(offered(dev2, "1.1.0"), "1.3.0");
+}
+
 TEST_F(ServerTest, ServesSingleChunkRequests) {
   MosquittoBroker broker(dir_.path(), {});
   StartServer(broker);

@@ -34,6 +34,29 @@ TEST(Topics, ReplyTopicsStayInTheDevicesSubtree) {
   EXPECT_NE(RefuseReplyTopic("p", "B", "p/B/#"), nullptr);
 }
 
+TEST(Topics, TheDeviceOfAnAgentsReplyTopic) {
+  EXPECT_EQ(DeviceOfReplyTopic("mqota", "B", "mqota/B/OTAImage/dev-1/0123456789abcdef"), "dev-1");
+  EXPECT_EQ(DeviceOfReplyTopic("a/b", "B", "a/b/B/OTAImage/d/1"), "d");  // a multi-level prefix
+  for (const char* other : {
+           "mqota/B/OTAImage/4711",                     // the reference's form: no device
+           "mqota/C/OTAImage/dev-1/0123456789abcdef",   // another board
+           "mqota/BB/OTAImage/dev-1/0123456789abcdef",  // a board named B...
+           "other/B/OTAImage/dev-1/0123456789abcdef",   // another prefix
+           "mqotax/B/OTAImage/dev-1/0123456789abcdef",
+           "mqota/B/subscriber/dev-1/0123456789abcdef",      // not OTAImage
+           "mqota/B/OTAImage//0123456789abcdef",             // empty device id
+           "mqota/B/OTAImage/dev-1/0123456789abcdef/extra",  // an extra level
+           "mqota/B/OTAImage/dev-1/x/",
+           "mqota/B/OTAImage/dev-1/",  // a trailing slash
+           "mqota/B/OTAImage/dev-1",
+           "mqota/B/OTAImage/",
+           "mqota/B/OTAImage",
+           "",
+       }) {
+    EXPECT_EQ(DeviceOfReplyTopic("mqota", "B", other), "") << other;
+  }
+}
+
 TEST(OfferBook, RemembersPerTopicWithinTtlAndCapacity) {
   using namespace std::chrono_literals;
   auto a = std::make_shared<CatalogEntry>();

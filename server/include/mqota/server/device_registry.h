@@ -20,18 +20,25 @@ namespace mqota::server {
 
 class DeviceRegistry {
  public:
+  // Devices remembered at most: a report from a device beyond that is not
+  // recorded (reports come from whoever can publish on a request topic).
+  explicit DeviceRegistry(size_t max_devices = 100000) : max_devices_(max_devices) {}
+
+  static constexpr size_t kMaxRefused = 256;
   struct Device {
     image::ImageVersion last_version{};
     std::string last_outcome;
     // (major, minor, revision): what a device's protocol version carries.
-    std::set<std::tuple<uint8_t, uint8_t, uint16_t>> refused;
+    std::set<std::tuple<uint8_t, uint8_t, uint16_t>> refused;  // at most kMaxRefused
   };
 
-  void Record(const DeviceReport& report);
+  // False when the report was not recorded (registry full).
+  bool Record(const DeviceReport& report);
   bool Refused(std::string_view device, const image::ImageVersion& version) const;
   std::optional<Device> Find(std::string_view device) const;
 
  private:
+  const size_t max_devices_;
   mutable std::mutex mutex_;
   std::map<std::string, Device, std::less<>> devices_;
 };
