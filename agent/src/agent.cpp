@@ -99,6 +99,12 @@ void Agent::OnTick(uint64_t now_ms) {
   switch (status_.state) {
     case AgentState::kIdle: StartSession(now_ms); break;
     case AgentState::kAwaitingJob:
+      if (awaiting_report_ack_) {  // no acknowledgement: ask for the job anyway
+        awaiting_report_ack_ = false;
+        SendRequest(message::kUpdateAvailability);
+        deadline_ms_ = now_ms + config_.job_timeout_ms;
+        break;
+      }
       EndSession(SessionEnd::kNoJob, now_ms, config_.check_interval_ms);
       break;
     case AgentState::kDownloading:
@@ -177,27 +183,39 @@ void Agent::StartSession(uint64_t now_ms) {
   requests_ = 0;
   // Subscribe before asking, so the answer cannot arrive unheard.
   transport_.Subscribe(unique_topic());
-  if (have_boot_report_) {
-    have_boot_report_ = false;
-    const BootReport& r = boot_report_;
-    switch (r.kind) {
-      case BootReportKind::kConfirmed: SendResult(true, outcome::kConfirmed, r.version, {}); break;
-      case BootReportKind::kReverted:
-        SendResult(false, outcome::kReverted, r.version,
-                   "not confirmed after the update: the bootloader reverted it");
-        break;
-      case BootReportKind::kInterrupted:
-        SendResult(false, outcome::kInterrupted, r.version,
-                   "the power failed before it was confirmed: the bootloader reverted it");
-        break;
-      case BootReportKind::kRejected:
-        SendResult(false, outcome::kRejected, r.version, r.reason);
-        break;
-    }
-  }
-  SendRequest(message::kUpdateAvailability);
   status_.state = AgentState::kAwaitingJob;
   deadline_ms_ = now_ms + config_.job_timeout_ms;
+  // A boot report first, and the job request only once the server has
+  // acknowledged it ("Result Received"), so that the server knows what this
+  // device reverted before it picks an image for it (its workers may take
+  // two messages in either order). Unacknowledged: asked anyway after the job
+  // timeout, and the report is sent again next session (a few times).
+  if (have_boot_report_ && boot_report_sends_ < kMaxBootReportSends) {
+    ++boot_report_sends_;
+    awaiting_report_ack_ = true;
+    SendBootReport();
+    return;
+  }
+  have_boot_report_ = false;
+  SendRequest(message::kUpdateAvailability);
+}
+
+void Agent::SendBootReport() {
+  const BootReport& r = boot_report_;
+  switch (r.kind) {
+    case BootReportKind::kConfirmed: SendResult(true, outcome::kConfirmed, r.version, {}); break;
+    case BootReportKind::kReverted:
+      SendResult(false, outcome::kReverted, r.version,
+                 "not confirmed after the update: the bootloader reverted it");
+      break;
+    case BootReportKind::kInterrupted:
+      SendResult(false, outcome::kInterrupted, r.version,
+                 "the power failed before it was confirmed: the bootloader reverted it");
+      break;
+    case BootReportKind::kRejected:
+      SendResult(false, outcome::kRejected, r.version, r.reason ? r.reason : "");
+      break;
+  }
 }
 
 void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) {
@@ -228,7 +246,19 @@ void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, 
 void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
   const JobResult parsed =
       ParseJob(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
-  if (!parsed.ok && parsed.error == JobErrc::kNotAJob) {
+  if (awaiting_report_ack_) {
+    if (!parsed.ok && parsed.error == JobErrc::kResultReceived) {
+      awaiting_report_ack_ = false;
+      have_boot_report_ = false;  // delivered
+      SendRequest(message::kUpdateAvailability);
+      deadline_ms_ = now_ms + config_.job_timeout_ms;
+    } else {
+      ++status_.ignored_messages;
+    }
+    return;
+  }
+  if (!parsed.ok &&
+      (parsed.error == JobErrc::kNotAJob || parsed.error == JobErrc::kResultReceived)) {
     // E.g. the "Result Received" acknowledging a result sent on this topic:
     // not an answer to the request, so keep waiting for the job.
     ++status_.ignored_messages;
@@ -544,6 +574,7 @@ void Agent::SendResult(bool success, std::string_view outcome, const image::Imag
 void Agent::ReportBoot(const BootReport& report) {
   boot_report_ = report;
   have_boot_report_ = true;
+  boot_report_sends_ = 0;
   if (report.kind == BootReportKind::kReverted || report.kind == BootReportKind::kRejected) {
     Blocklist(report.version);
   }

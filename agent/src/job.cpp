@@ -46,6 +46,7 @@ class JobVisitor final : public JsonMemberVisitor {
         job.kind = JobKind::kNoUpdate;
       } else {
         not_a_job = true;
+        result_received = m.value == message::kResultReceived;
       }
     } else if (KeyEquals(m.key, key::kVersion)) {
       version_ok = ParseProtocolVersion(m.value, job.version);
@@ -85,6 +86,7 @@ class JobVisitor final : public JsonMemberVisitor {
   JobDocument job;
   bool seen_message = false;
   bool not_a_job = false;
+  bool result_received = false;
   bool version_ok = false;
   bool bad_connection = false;
   bool bad_field = false;
@@ -97,6 +99,7 @@ const char* Describe(JobErrc code) {
   switch (code) {
     case JobErrc::kMalformed: return "the job document is not valid JSON";
     case JobErrc::kNotAJob: return "the message is not a job document";
+    case JobErrc::kResultReceived: return "the message acknowledges a result";
     case JobErrc::kBadVersion: return "the job's Version is missing or not major.minor.build";
     case JobErrc::kBadConnection: return "the job asks for a connection other than MQTT";
     case JobErrc::kBadField: return "a job field has an invalid value";
@@ -125,7 +128,9 @@ JobResult ParseJob(std::string_view text) {
   std::array<char, kMaxJsonDocumentBytes + 1> scratch{};
   JobVisitor visitor;
   if (!ReadJsonObject(text, scratch, visitor).ok()) return result;
-  if (!visitor.seen_message || visitor.not_a_job) {
+  if (visitor.result_received) {
+    result.error = JobErrc::kResultReceived;
+  } else if (!visitor.seen_message || visitor.not_a_job) {
     result.error = JobErrc::kNotAJob;
   } else if (visitor.job.kind == JobKind::kNoUpdate) {
     result.ok = true;

@@ -145,6 +145,10 @@ class AgentTest : public ::testing::Test {
     ASSERT_EQ(agent_->status().state, AgentState::kAwaitingJob);
   }
   std::vector<nlohmann::json> Requests() const { return transport_.MessagesOn(kRequestTopic); }
+  // What mqota-server and publisher.py answer to a result.
+  void Ack() {
+    Deliver(Topic(), R"({"Message": "Result Received", "UniqueTopicName": ")" + Topic() + R"("})");
+  }
   boot::TrailerState SecondaryTrailer() {
     return *boot::Trailer(secondary_, boot::TrailerGeometry{8, 8, 128}).Read();
   }
@@ -376,12 +380,15 @@ TEST_F(AgentTest, ForgedAndCorruptImagesAreReportedAsRefused) {
 
 // What the last boot did is told once, at the start of the next session,
 // before the device asks for an update.
-TEST_F(AgentTest, AConfirmedBootIsReportedOnceBeforeAskingForUpdates) {
+TEST_F(AgentTest, AConfirmedBootIsReportedOnceAndAcknowledgedBeforeAskingForUpdates) {
   agent_->ReportBoot({BootReportKind::kConfirmed, {1, 1, 0, 7}, ""});
   EXPECT_TRUE(Requests().empty());  // not before the session
   EXPECT_FALSE(agent_->IsBlocklisted({1, 1, 0, 0}));
   Start();
   auto requests = Requests();
+  ASSERT_EQ(requests.size(), 1u);  // the report alone, until it is acknowledged
+  Ack();
+  requests = Requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0]["Message"], "Success");
   EXPECT_EQ(requests[0]["Outcome"], "confirmed");
@@ -405,6 +412,7 @@ TEST_F(AgentTest, ARevertedBootIsReportedAndThatVersionIsNeverFetchedAgain) {
   agent_->ReportBoot({BootReportKind::kReverted, {1, 1, 0, 3}, ""});
   EXPECT_TRUE(agent_->IsBlocklisted({1, 1, 0, 0}));
   Start();
+  Ack();
   auto requests = Requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0]["Message"], "Failure");
@@ -446,6 +454,7 @@ TEST_F(AgentTest, ARejectedImageIsReportedWithTheBootloadersReason) {
   agent_->ReportBoot({BootReportKind::kRejected, {1, 3, 2, 0}, kWhy});
   EXPECT_TRUE(agent_->IsBlocklisted({1, 3, 2, 0}));
   Start();
+  Ack();
   const auto requests = Requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0]["Message"], "Failure");
@@ -464,16 +473,18 @@ TEST_F(AgentTest, AnAcknowledgementOnTheSessionTopicDoesNotEndTheWait) {
   Start();
   const std::string topic = Topic();
   const uint32_t ignored = agent_->status().ignored_messages;
-  // What mqota-server and publisher.py answer to the result, then other
-  // documents that are not jobs.
-  Deliver(topic, R"({"Message": "Result Received", "UniqueTopicName": ")" + topic + R"("})");
-  EXPECT_EQ(agent_->status().ignored_messages, ignored + 1);
+  Ack();  // the report's: now the agent asks for a job
+  EXPECT_EQ(agent_->status().ignored_messages, ignored);
+  ASSERT_EQ(Requests().size(), 2u);
+  EXPECT_EQ(Requests().back()["Message"], "Update Availability");
+  // A second acknowledgement and other documents that are not jobs.
+  Ack();
   Deliver(topic, R"({"Message": "Launch Missiles"})");
   Deliver(topic, R"({"UniqueTopicName": "no Message at all"})");
   EXPECT_EQ(agent_->status().ignored_messages, ignored + 3);
   EXPECT_EQ(agent_->status().state, AgentState::kAwaitingJob);
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kNone);
-  EXPECT_EQ(Requests().size(), 2u);  // the report and "Update Availability": nothing new
+  EXPECT_EQ(Requests().size(), 2u);  // nothing new
   EXPECT_TRUE(transport_.subscriptions.count(topic));
   // The real job, afterwards: the session goes on to install it.
   Deliver(topic, Job("1.1.0"));
@@ -484,6 +495,30 @@ TEST_F(AgentTest, AnAcknowledgementOnTheSessionTopicDoesNotEndTheWait) {
   }
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);
   EXPECT_EQ(Requests().back()["Outcome"], "pending");
+}
+
+TEST_F(AgentTest, AnUnacknowledgedReportIsSentAgainNextSessionAtMostThreeTimes) {
+  agent_->ReportBoot({BootReportKind::kReverted, {1, 2, 0, 0}, ""});
+  Start();  // session 1 begins with the report
+  for (int session = 1; session <= 4; ++session) {
+    if (session > 1) {
+      now_ = agent_->next_deadline_ms();
+      agent_->OnTick(now_);  // the next session begins
+    }
+    if (session <= 3) {
+      EXPECT_EQ(Requests().back()["Message"], "Failure") << session;
+      // No acknowledgement: after the job timeout it asks for a job anyway.
+      now_ = agent_->next_deadline_ms();
+      agent_->OnTick(now_);
+    }
+    EXPECT_EQ(Requests().back()["Message"], "Update Availability") << session;
+    Deliver(Topic(), R"({"Message": "No Update Available"})");
+    ASSERT_EQ(agent_->status().state, AgentState::kIdle) << session;
+  }
+  int reports = 0;
+  for (const auto& r : Requests()) reports += r["Message"] == "Failure";
+  EXPECT_EQ(reports, 3);
+  EXPECT_TRUE(agent_->IsBlocklisted({1, 2, 0, 0}));  // given up telling, not forgotten
 }
 
 // Pull mode (a job with ChunkSize and ImageSize, as mqota-server sends it):

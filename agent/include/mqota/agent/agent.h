@@ -195,9 +195,11 @@ class Agent {
 
   // Sends `report` at the start of the next session (as "Success" or
   // "Failure" with an Outcome, which a reference publisher acknowledges like
-  // any result). A reverted or rejected version is also blocklisted, so the
-  // device does not fetch it again (the reference loops forever, §8.2); an
-  // interrupted one is not, so the update is tried again.
+  // any result) and asks for a job once it is acknowledged ("Result
+  // Received") or the job timeout passes; unacknowledged, it is sent again
+  // at the next session (at most 3 times). A reverted or rejected version is also blocklisted, so
+  // the device does not fetch it again (the reference loops forever, §8.2); an interrupted one is
+  // not, so the update is tried again.
   void ReportBoot(const BootReport& report);
 
  private:
@@ -219,6 +221,7 @@ class Agent {
   void SendRequest(std::string_view message_text, uint32_t granule = 0);
   void SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
                   std::string_view reason);
+  void SendBootReport();
   std::string_view RequestTopic();
 
   AgentConfig config_;
@@ -254,7 +257,10 @@ class Agent {
   std::array<char, 160> request_topic_{};
   std::array<image::ImageVersion, 8> blocklist_{};
   size_t blocklist_size_ = 0;
+  static constexpr uint8_t kMaxBootReportSends = 3;
   bool have_boot_report_ = false;
+  bool awaiting_report_ack_ = false;  // the report is out, "Result Received" not yet in
+  uint8_t boot_report_sends_ = 0;
   BootReport boot_report_{};
 };
 

@@ -16,12 +16,13 @@ namespace mqota::agent {
 enum class JobKind : uint8_t { kUpdateAvailable, kNoUpdate };
 
 enum class JobErrc : uint8_t {
-  kMalformed,      // not a JSON object, or invalid JSON
-  kNotAJob,        // Message is neither "Update Available" nor "No Update Available"
-  kBadVersion,     // Version missing or not major.minor.build
-  kBadConnection,  // Connection other than MQTT
-  kBadField,       // Port or an mqota extension field with an invalid value
-  kTooLong,        // a field longer than the device keeps
+  kMalformed,       // not a JSON object, or invalid JSON
+  kNotAJob,         // Message is neither "Update Available" nor "No Update Available"
+  kResultReceived,  // not a job: the acknowledgement of a result ("Result Received")
+  kBadVersion,      // Version missing or not major.minor.build
+  kBadConnection,   // Connection other than MQTT
+  kBadField,        // Port or an mqota extension field with an invalid value
+  kTooLong,         // a field longer than the device keeps
 };
 
 const char* Describe(JobErrc code);
