@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -32,6 +33,8 @@ using namespace std::chrono_literals;
 constexpr char kBoard[] = "MQOTA_VIRTUAL_BOARD";  // board/include/mqota/board/layout.h
 constexpr char kDevice[] = "dev-1";
 constexpr char kPrefix[] = "mqota";
+
+volatile std::sig_atomic_t g_interrupted = 0;  // SIGINT or SIGTERM arrived
 
 // A step that did not happen in time, or a helper that died.
 struct StoryFailure {
@@ -393,6 +396,7 @@ class Story {
   // Narrates what the board did since the last poll and checks that every
   // helper is still alive.
   void PollBoard(const std::string& step) {
+    if (g_interrupted) throw StoryFailure{step, "interrupted", ""};
     for (ChildProcess* p : {&*mosquitto_, &*server_, board_ ? &*board_ : nullptr}) {
       std::string status;
       if (p && !p->Running(&status)) {
@@ -518,10 +522,21 @@ class Story {
 }  // namespace
 
 int RunDemo(const DemoOptions& options) {
-  // A demo interrupted with Ctrl-C still stops what it started: SIGINT and
-  // SIGTERM become a clean exit through the destructors... of the children,
-  // which die with the demo anyway (PR_SET_PDEATHSIG).
-  return Story(options).Run();
+  // Ctrl-C (or SIGTERM) ends the story at the next poll, through the same
+  // clean-up as a failure: helpers stopped, the temporary directory removed.
+  // (Were the demo killed outright, its helpers would still die with it:
+  // PR_SET_PDEATHSIG.)
+  struct sigaction action {};
+  action.sa_handler = [](int) { g_interrupted = 1; };
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {
+  }, old_term{};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  const int code = Story(options).Run();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return code;
 }
 
 void AddDemoCommand(CLI::App& app) {
