@@ -133,6 +133,9 @@ class Board {
     app.Send(std::string(kFactsPrefix) + EncodeFacts(facts));
     Clock::time_point watchdog_at = Clock::now() + options_.watchdog;
     bool running = true;
+    // A descriptor that hung up is polled no more (it would report POLLHUP
+    // at once, forever); until the process is reaped, look every 50 ms.
+    bool channel_open = true, console_open = true;
     std::string partial_line;
     std::array<char, kMaxChannelMessageBytes> buffer{};
     for (;;) {
@@ -146,14 +149,20 @@ class Board {
       }
       Clock::time_point wake = watchdog_at;
       if (power_off_at_) wake = std::min(wake, *power_off_at_);
+      if (running && !(channel_open && console_open)) {
+        wake = std::min(wake, now + std::chrono::milliseconds(50));
+      }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now) +
                         std::chrono::milliseconds(1);
-      std::array<pollfd, 3> fds{
-          {{app.channel_fd(), POLLIN, 0}, {app.console_fd(), POLLIN, 0}, {power_.fd(), POLLIN, 0}}};
-      if (!running) fds[0].fd = fds[1].fd = -1;
+      std::array<pollfd, 3> fds{{{channel_open ? app.channel_fd() : -1, POLLIN, 0},
+                                 {console_open ? app.console_fd() : -1, POLLIN, 0},
+                                 {power_.fd(), POLLIN, 0}}};
       if (poll(fds.data(), fds.size(), static_cast<int>(wait.count())) < 0) continue;
       if (fds[2].revents & POLLIN) return Reset::kPowerOff;
-      if (fds[1].revents & (POLLIN | POLLHUP)) ReadConsole(app.console_fd(), partial_line);
+      if (fds[1].revents & (POLLIN | POLLHUP)) {
+        ReadConsole(app.console_fd(), partial_line);
+        if ((fds[1].revents & POLLIN) == 0) console_open = false;
+      }
       if (fds[0].revents & POLLIN) {
         const ssize_t n = recv(app.channel_fd(), buffer.data(), buffer.size(), MSG_DONTWAIT);
         if (n > 0) {
@@ -168,12 +177,13 @@ class Board {
             return Reset::kRequested;
           }
         }
+      } else if (fds[0].revents & (POLLHUP | POLLERR)) {
+        channel_open = false;
       }
       int status = 0;
-      if (running && (fds[0].revents & POLLHUP || fds[1].revents & POLLHUP) &&
-          app.Exited(&status)) {
-        ReadConsole(app.console_fd(), partial_line);
-        running = false;
+      if (running && !(channel_open && console_open) && app.Exited(&status)) {
+        if (console_open) ReadConsole(app.console_fd(), partial_line);
+        running = channel_open = console_open = false;
         log_.Emit("board", "app-exit", {{"status", DescribeStatus(status)}},
                   "the application stopped (" + DescribeStatus(status) +
                       "); the CPU halts until the watchdog resets it");
