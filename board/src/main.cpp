@@ -100,9 +100,10 @@ int main(int argc, char** argv) {
 
   RunOptions run;
   int64_t watchdog_ms = 4000, power_off_ms = 0;
-  auto* run_cmd = app.add_subcommand("run",
-                                     "Power on: boot, run the application, reset on the "
-                                     "watchdog; SIGTERM powers off, SIGKILL is a power cut");
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Power on: boot, run the application, reset on the "
+      "watchdog; SIGTERM powers off, SIGKILL of its process group is a power cut");
   run_cmd->add_option("--dir", run.dir, "Board directory")->required();
   run_cmd->add_option("--watchdog-ms", watchdog_ms, "Watchdog timeout")
       ->capture_default_str()
