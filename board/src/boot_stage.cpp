@@ -10,7 +10,7 @@
 #include "mqota/image/version.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
-#include "timed_flash.h"
+#include "mqota/ports/posix/timed_flash.h"
 
 namespace mqota::board {
 
@@ -56,7 +56,8 @@ BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& c
         "flash chip: " + posix::ToString(internal.ok() ? external.error() : internal.error());
     return result;
   }
-  TimedFlash internal_chip(*internal, flash_op), external_chip(*external, flash_op);
+  posix::TimedFlash internal_chip(*internal, flash_op, flash_op),
+      external_chip(*external, flash_op, flash_op);
   const flash::FlashArea primary(internal_chip, kPrimaryOffset, kSlotBytes);
   const flash::FlashArea scratch(internal_chip, kScratchOffset, kScratchBytes);
   const flash::FlashArea secondary(external_chip, kSecondaryOffset, kSlotBytes);

@@ -22,7 +22,8 @@ struct BootStageResult {
   std::vector<uint8_t> trusted_key_der;
 };
 
-// `flash_op`: how long each write and erase takes (0: as fast as the file).
+// `flash_op`: how long each write, and each sector erased, takes (0: as fast
+// as the file).
 BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& config,
                               std::chrono::microseconds flash_op);
 

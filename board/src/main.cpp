@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
   int64_t flash_op_us = 0;
   run_cmd
       ->add_option("--flash-op-us", flash_op_us,
-                   "Make each flash write and erase of the bootloader take this long, as on a "
+                   "Make each flash write, and each sector erased, of the bootloader take this "
+                   "long, as on a "
                    "microcontroller (so a power cut can land inside a swap)")
       ->check(CLI::Range(0, 100000));
 

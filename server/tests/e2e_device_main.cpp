@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "e2e_device.h"
@@ -26,41 +25,13 @@
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
 #include "mqota/ports/posix/mqtt_transport.h"
+#include "mqota/ports/posix/timed_flash.h"
 #include "mqota/testing/files.h"
 
 namespace mqota::server::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Flash as slow as a microcontroller's: every write and erase takes time, on
-// the agent's thread, so a kill can land between any two of them.
-class SlowFlash final : public flash::FlashDevice {
- public:
-  SlowFlash(flash::FlashDevice& inner, std::chrono::microseconds write_delay,
-            std::chrono::microseconds erase_delay)
-      : FlashDevice(inner.geometry()),
-        inner_(inner),
-        write_delay_(write_delay),
-        erase_delay_(erase_delay) {}
-
- private:
-  flash::FlashStatus DoRead(uint32_t offset, std::span<uint8_t> out) override {
-    return inner_.Read(offset, out);
-  }
-  flash::FlashStatus DoWrite(uint32_t offset, std::span<const uint8_t> data) override {
-    std::this_thread::sleep_for(write_delay_);
-    return inner_.Write(offset, data);
-  }
-  flash::FlashStatus DoErase(uint32_t offset, uint32_t size_bytes) override {
-    std::this_thread::sleep_for(erase_delay_ * (size_bytes / 4096 + 1));
-    return inner_.Erase(offset, size_bytes);
-  }
-
-  flash::FlashDevice& inner_;
-  std::chrono::microseconds write_delay_;
-  std::chrono::microseconds erase_delay_;
-};
 
 int Run(int argc, char** argv) {
   int port = 0;
@@ -109,8 +80,10 @@ int Run(int argc, char** argv) {
   std::vector<uint8_t> programmed(flash::NorFlashModel::BitmapBytes(geometry));
   flash::NorFlashModel nor(*file, programmed);
   if (!nor.ResyncFromBacking().ok()) return 1;  // what the file holds is written
-  SlowFlash chip(nor, std::chrono::microseconds(write_delay_us),
-                 std::chrono::microseconds(erase_delay_us));
+  // As slow as a microcontroller's flash, on the agent's thread, so a kill
+  // can land between any two operations.
+  posix::TimedFlash chip(nor, std::chrono::microseconds(write_delay_us),
+                         std::chrono::microseconds(erase_delay_us));
   const flash::FlashArea secondary(chip, 0, kE2eSlotBytes);
   const flash::FlashArea journal(chip, kE2eSlotBytes, kE2eJournalBytes);
   std::array<uint8_t, 64> bitmap{};

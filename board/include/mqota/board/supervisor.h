@@ -22,7 +22,8 @@ struct RunOptions {
   std::chrono::milliseconds power_off_after{0};
   std::string events_path;  // JSON lines (events.h); "" for none
   bool quiet = false;       // no human lines on stdout
-  // Time each flash write or erase of the bootloader takes (0: file speed).
+  // Time each flash write, and each sector erased, of the bootloader takes
+  // (0: file speed).
   std::chrono::microseconds flash_op{0};
 };
 
