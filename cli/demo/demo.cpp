@@ -1,10 +1,7 @@
 #include "demo/demo.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +18,7 @@
 #include "demo/board_events.h"
 #include "demo/child_process.h"
 #include "demo/wire_tap.h"
+#include "mqota/ports/posix/loopback.h"
 
 namespace mqota::cli::demo {
 namespace {
@@ -40,29 +38,6 @@ volatile std::sig_atomic_t g_interrupted = 0;  // SIGINT or SIGTERM arrived
 struct StoryFailure {
   std::string step, why, log_tail;
 };
-
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Listening(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path);
@@ -140,7 +115,7 @@ class Story {
       }
       fs::create_directories(work_);
     }
-    port_ = FreeLoopbackPort();
+    port_ = posix::FreeLoopbackPort();
     const std::string mode = o_.plain ? "plain TCP" : "TLS with client certificates";
     std::printf("mqota demo: the reference OTA story on a virtual board (%s), in %s\n",
                 mode.c_str(), work_.string().c_str());
@@ -166,7 +141,7 @@ class Story {
                        std::vector<std::string>{"/usr/sbin/mosquitto", "-c", files.config.string()},
                        work_ / "mosquitto.out");
     const auto deadline = Clock::now() + 10s;
-    while (!Listening(port_)) {
+    while (!posix::AcceptsOnLoopback(port_)) {
       std::string status;
       if (!mosquitto_->Running(&status) || Clock::now() > deadline) {
         throw StoryFailure{"setup", "mosquitto did not start (" + status + ")",
@@ -465,7 +440,7 @@ class Story {
     tap_.reset();
     if (server_) server_->Stop();
     if (mosquitto_) mosquitto_->Stop();
-    if (port_ && Listening(port_)) {
+    if (port_ && posix::AcceptsOnLoopback(port_)) {
       std::printf("mqota demo: warning: something still listens on port %d\n", port_);
     }
     if (remove_work_) {

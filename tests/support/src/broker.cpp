@@ -1,11 +1,8 @@
 #include "mqota/testing/broker.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "mqota/ports/posix/loopback.h"
 #include "mqota/testing/process.h"
 
 namespace mqota::testing {
@@ -27,30 +25,9 @@ void Openssl(const std::vector<std::string>& args) {
   if (r.exit_code != 0) throw std::runtime_error("openssl " + args[0] + " failed: " + r.err);
 }
 
-bool Accepts(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 }  // namespace
 
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+int FreeLoopbackPort() { return posix::FreeLoopbackPort(); }
 
 TestPki::TestPki(const std::filesystem::path& dir) : dir_(dir) {
   std::filesystem::create_directories(dir_);
@@ -145,7 +122,7 @@ void MosquittoBroker::Launch() {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (Accepts(port_)) return;
+    if (posix::AcceptsOnLoopback(port_)) return;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
