@@ -22,16 +22,12 @@ using nlohmann::json;
 using testing::BinPath;
 using testing::RunProcess;
 
-fs::path Firmware(const std::string& name) {
-  return fs::path(BinPath("mqota")).parent_path().parent_path() / "firmware" / name;
-}
-
 class BoardTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto made = RunProcess({BinPath("mqota-board"), "create", "--dir", Dir(), "--boot-key",
-                                  Firmware("demo-signing-key.pem").string(), "--device-id", "dev-1",
-                                  "--broker", "127.0.0.1:9", "--plain"});
+                                  testing::FirmwarePath("demo-signing-key.pem").string(),
+                                  "--device-id", "dev-1", "--broker", "127.0.0.1:9", "--plain"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
   }
   std::string Dir() const { return (tmp_.path() / "board").string(); }
@@ -59,7 +55,7 @@ class BoardTest : public ::testing::Test {
 };
 
 TEST_F(BoardTest, RunsTheImageFromThePrimarySlotAndMeasuresItsLed) {
-  Flash(Firmware("demo-1.0.0.bin"));
+  Flash(testing::FirmwarePath("demo-1.0.0.bin"));
   const auto r = Run(3600);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   ASSERT_EQ(Read("boot").size(), 1u);
@@ -68,7 +64,7 @@ TEST_F(BoardTest, RunsTheImageFromThePrimarySlotAndMeasuresItsLed) {
   ASSERT_EQ(starts.size(), 1u);
   // The program is the image's payload, not a file: its size is img_size.
   EXPECT_EQ(starts[0]["bytes"].get<uint64_t>(),
-            fs::file_size(Firmware("mqota-demo-1.0.0.payload")));
+            fs::file_size(testing::FirmwarePath("mqota-demo-1.0.0.payload")));
   std::vector<double> rises;
   for (const auto& e : Read("led")) {
     if (e["on"] == true) rises.push_back(e["t"].get<double>());
@@ -79,7 +75,7 @@ TEST_F(BoardTest, RunsTheImageFromThePrimarySlotAndMeasuresItsLed) {
 }
 
 TEST_F(BoardTest, TheWatchdogResetsAHungImage) {
-  Flash(Firmware("demo-1.2.0.bin"));  // TEST_REVERT: hangs without kicking
+  Flash(testing::FirmwarePath("demo-1.2.0.bin"));  // TEST_REVERT: hangs without kicking
   const auto r = Run(2700, 1000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto bites = Read("watchdog");
@@ -94,9 +90,9 @@ TEST_F(BoardTest, AnImageThatIsNoProgramIsACrashTheWatchdogCatches) {
   std::ofstream(blob) << std::string(5000, 'x');
   const fs::path signed_blob = tmp_.path() / "blob.signed.bin";
   const auto s = RunProcess({BinPath("mqota"), "image", "sign", "-k",
-                             Firmware("demo-signing-key.pem").string(), "-v", "1.0.0", "-H",
-                             "0x400", "--pad-header", "--align", "8", "-S", "0x1c0000", "-M", "448",
-                             blob.string(), signed_blob.string()});
+                             testing::FirmwarePath("demo-signing-key.pem").string(), "-v", "1.0.0",
+                             "-H", "0x400", "--pad-header", "--align", "8", "-S", "0x1c0000", "-M",
+                             "448", blob.string(), signed_blob.string()});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   Flash(signed_blob);
   const auto r = Run(1500, 1000);
@@ -107,7 +103,7 @@ TEST_F(BoardTest, AnImageThatIsNoProgramIsACrashTheWatchdogCatches) {
 }
 
 TEST_F(BoardTest, ACorruptPrimaryHaltsTheBoardWithTheReason) {
-  Flash(Firmware("demo-1.0.0.bin"));
+  Flash(testing::FirmwarePath("demo-1.0.0.bin"));
   {
     std::fstream chip(tmp_.path() / "board" / "internal-flash.bin",
                       std::ios::in | std::ios::out | std::ios::binary);
@@ -124,7 +120,7 @@ TEST_F(BoardTest, ACorruptPrimaryHaltsTheBoardWithTheReason) {
 }
 
 TEST_F(BoardTest, KillingTheBoardKillsItsApplication) {
-  Flash(Firmware("demo-1.0.0.bin"));
+  Flash(testing::FirmwarePath("demo-1.0.0.bin"));
   const pid_t board = fork();
   ASSERT_GE(board, 0);
   if (board == 0) {

@@ -23,14 +23,6 @@ using nlohmann::json;
 using testing::BinPath;
 using testing::RunProcess;
 
-std::vector<uint8_t> Bytes(const fs::path& path, size_t offset = 0, size_t size = SIZE_MAX) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<uint8_t> all((std::istreambuf_iterator<char>(in)), {});
-  if (offset >= all.size()) return {};
-  return std::vector<uint8_t>(all.begin() + static_cast<long>(offset),
-                              all.begin() + static_cast<long>(std::min(all.size(), offset + size)));
-}
-
 std::string Text(const fs::path& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), {});
@@ -42,10 +34,6 @@ size_t Count(const std::string& haystack, const std::string& needle) {
        at = haystack.find(needle, at + 1))
     ++n;
   return n;
-}
-
-fs::path Firmware(const std::string& name) {
-  return fs::path(BinPath("mqota")).parent_path().parent_path() / "firmware" / name;
 }
 
 class DemoStory : public ::testing::TestWithParam<bool> {};
@@ -84,11 +72,14 @@ TEST_P(DemoStory, PlaysTheReferenceStory) {
 
   // The flash files: 1.1.0 runs from the primary slot, the reverted 1.2.0 sits
   // in the secondary, byte for byte as signed.
-  const auto v110 = Bytes(Firmware("demo-1.1.0.bin"));
-  const auto v120 = Bytes(Firmware("demo-1.2.0.bin"));
+  const auto v110 = testing::ReadFileBytes(testing::FirmwarePath("demo-1.1.0.bin"));
+  const auto v120 = testing::ReadFileBytes(testing::FirmwarePath("demo-1.2.0.bin"));
   ASSERT_FALSE(v110.empty());
-  EXPECT_EQ(Bytes(work / "board" / "internal-flash.bin", board::kPrimaryOffset, v110.size()), v110);
-  EXPECT_EQ(Bytes(work / "board" / "external-flash.bin", board::kSecondaryOffset, v120.size()),
+  EXPECT_EQ(testing::ReadFileBytes(work / "board" / "internal-flash.bin", board::kPrimaryOffset,
+                                   v110.size()),
+            v110);
+  EXPECT_EQ(testing::ReadFileBytes(work / "board" / "external-flash.bin", board::kSecondaryOffset,
+                                   v120.size()),
             v120);
 
   // The server: 1.1.0 and 1.2.0 offered once each, the revert reported, and
@@ -102,7 +93,9 @@ TEST_P(DemoStory, PlaysTheReferenceStory) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, DemoStory, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Plain" : "Tls"; });
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "Plain" : "Tls";
+                         });
 
 TEST(DemoFailure, MissingFirmwareIsOneClearLine) {
   testing::TempDir tmp;

@@ -31,19 +31,6 @@ using testing::BinPath;
 using testing::RunProcess;
 using namespace std::chrono_literals;
 
-fs::path Firmware(const std::string& name) {
-  return fs::path(BinPath("mqota")).parent_path().parent_path() / "firmware" / name;
-}
-
-std::vector<uint8_t> Bytes(const fs::path& path, size_t offset, size_t size) {
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::vector<uint8_t> out(size);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(size));
-  out.resize(static_cast<size_t>(in.gcount()));
-  return out;
-}
-
 std::vector<json> Events(const fs::path& path, const std::string& kind) {
   std::vector<json> out;
   std::ifstream in(path);
@@ -61,21 +48,21 @@ class PowerCut : public ::testing::Test {
   void SetUp() override {
     const fs::path catalog = tmp_.path() / "catalog";
     fs::create_directories(catalog);
-    fs::copy_file(Firmware("demo-1.1.0.bin"), catalog / "demo-1.1.0.bin");
-    server_.emplace(
-        "mqota-server",
-        std::vector<std::string>{BinPath("mqota-server"), "--catalog", catalog.string(), "--board",
-                                 board::kBoardName, "--port", std::to_string(broker_.port()),
-                                 "--verify-key", Firmware("demo-signing-key.pem").string()},
-        tmp_.path() / "server.log");
+    fs::copy_file(testing::FirmwarePath("demo-1.1.0.bin"), catalog / "demo-1.1.0.bin");
+    server_.emplace("mqota-server",
+                    std::vector<std::string>{
+                        BinPath("mqota-server"), "--catalog", catalog.string(), "--board",
+                        board::kBoardName, "--port", std::to_string(broker_.port()), "--verify-key",
+                        testing::FirmwarePath("demo-signing-key.pem").string()},
+                    tmp_.path() / "server.log");
     ASSERT_EQ(RunProcess({BinPath("mqota-board"), "create", "--dir", dir_.string(), "--boot-key",
-                          Firmware("demo-signing-key.pem").string(), "--device-id", "dev-1",
-                          "--broker", "127.0.0.1:" + std::to_string(broker_.port()), "--plain",
-                          "--check-interval-ms", "300"})
+                          testing::FirmwarePath("demo-signing-key.pem").string(), "--device-id",
+                          "dev-1", "--broker", "127.0.0.1:" + std::to_string(broker_.port()),
+                          "--plain", "--check-interval-ms", "300"})
                   .exit_code,
               0);
     ASSERT_EQ(RunProcess({BinPath("mqota-board"), "flash", "--dir", dir_.string(),
-                          Firmware("demo-1.0.0.bin").string()})
+                          testing::FirmwarePath("demo-1.0.0.bin").string()})
                   .exit_code,
               0);
   }
@@ -133,8 +120,10 @@ class PowerCut : public ::testing::Test {
     EXPECT_EQ(boots.back()["version"], "1.1.0");
     EXPECT_EQ(boots.back()["swap"], "none");
     EXPECT_EQ(boots.back()["confirmed"], true);
-    const auto image = Bytes(Firmware("demo-1.1.0.bin"), 0, 1 << 21);
-    EXPECT_EQ(Bytes(dir_ / "internal-flash.bin", board::kPrimaryOffset, image.size()), image);
+    const auto image = testing::ReadFileBytes(testing::FirmwarePath("demo-1.1.0.bin"));
+    EXPECT_EQ(
+        testing::ReadFileBytes(dir_ / "internal-flash.bin", board::kPrimaryOffset, image.size()),
+        image);
     int resumed = 0;
     for (const auto& b : boots) resumed += b["resumed"].get<bool>();
     std::printf("%d power cuts, %zu boots, %d finishing an interrupted swap\n", cycles,

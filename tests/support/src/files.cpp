@@ -13,6 +13,17 @@ std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path, uint64_t offset,
+                                   size_t size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::vector<uint8_t> bytes(size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
+
 void WriteFileBytes(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()),
@@ -38,6 +49,10 @@ std::string ToHex(std::span<const uint8_t> bytes) {
     hex.push_back(kDigits[b & 0xf]);
   }
   return hex;
+}
+
+std::filesystem::path FirmwarePath(const std::string& name) {
+  return std::filesystem::path(MQOTA_BIN_DIR).parent_path() / "firmware" / name;
 }
 
 std::filesystem::path VectorPath(const std::string& name) {

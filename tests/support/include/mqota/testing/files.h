@@ -11,10 +11,16 @@
 namespace mqota::testing {
 
 std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path);
+// `size` bytes from `offset` (fewer where the file ends): e.g. a slot of a
+// flash file.
+std::vector<uint8_t> ReadFileBytes(const std::filesystem::path& path, uint64_t offset, size_t size);
 void WriteFileBytes(const std::filesystem::path& path, std::span<const uint8_t> bytes);
 
 std::vector<uint8_t> FromHex(const std::string& hex);
 std::string ToHex(std::span<const uint8_t> bytes);
+
+// build/firmware/<name>: the signed demo images and their signing key.
+std::filesystem::path FirmwarePath(const std::string& name);
 
 // tests/vectors/imgtool/<name>
 std::filesystem::path VectorPath(const std::string& name);
