@@ -1,11 +1,13 @@
 #include "ota_task.h"
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
 #include "demo_config.h"
 #include "mqota/agent/download_store.h"
+#include "mqota/agent/job.h"
 #include "mqota/board/layout.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/flash/flash_area.h"
@@ -24,7 +26,8 @@ using namespace std::chrono_literals;
 constexpr auto kTrialGrace = 60s;
 
 std::string VersionText(const image::ImageVersion& v) {
-  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+  std::array<char, agent::kProtocolVersionTextBytes> text{};
+  return std::string(agent::FormatProtocolVersion(v, text));
 }
 
 class Task final : public OtaTask {

@@ -20,16 +20,6 @@ bool Append(std::array<char, N>& out, size_t& length, std::string_view part) {
   return true;
 }
 
-// The protocol's three-part version: "major.minor.revision".
-std::string_view FormatProtocolVersion(const image::ImageVersion& v, std::span<char, 24> out) {
-  size_t n = FormatDecimal(v.major, out);
-  out[n++] = '.';
-  n += FormatDecimal(v.minor, out.subspan(n));
-  out[n++] = '.';
-  n += FormatDecimal(v.revision, out.subspan(n));
-  return {out.data(), n};
-}
-
 bool SameProtocolVersion(const image::ImageVersion& a, const image::ImageVersion& b) {
   return a.major == b.major && a.minor == b.minor && a.revision == b.revision;
 }
@@ -531,7 +521,7 @@ void Agent::FinishDownload(uint64_t now_ms) {
 void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
   if (message_text == message::kRequestUpdate) ++requests_;
   std::array<char, kMaxJsonDocumentBytes> buffer{};
-  std::array<char, 24> version{};
+  std::array<char, kProtocolVersionTextBytes> version{};
   JsonObjectWriter w(buffer);
   if (message_text == message::kRequestDataChunk) {
     // Only mqota-server is ever pulled from (it offered ChunkSize), and it
@@ -564,7 +554,7 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
 void Agent::SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
                        std::string_view reason) {
   std::array<char, kMaxJsonDocumentBytes> buffer{};
-  std::array<char, 24> version_text{};
+  std::array<char, kProtocolVersionTextBytes> version_text{};
   JsonObjectWriter w(buffer);
   w.Add(key::kMessage, success ? message::kSuccess : message::kFailure)
       .Add(key::kUniqueTopicName, unique_topic())

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mqota/agent/protocol.h"
+#include "mqota/base/decimal.h"
 
 namespace mqota::agent {
 namespace {
@@ -147,6 +148,16 @@ JobResult ParseJob(std::string_view text) {
   }
   result.job = visitor.job;
   return result;
+}
+
+std::string_view FormatProtocolVersion(const image::ImageVersion& v,
+                                       std::span<char, kProtocolVersionTextBytes> out) {
+  size_t n = FormatDecimal(v.major, out);
+  out[n++] = '.';
+  n += FormatDecimal(v.minor, out.subspan(n));
+  out[n++] = '.';
+  n += FormatDecimal(v.revision, out.subspan(n));
+  return {out.data(), n};
 }
 
 }  // namespace mqota::agent

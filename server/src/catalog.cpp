@@ -1,10 +1,12 @@
 #include "mqota/server/catalog.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 
+#include "mqota/agent/job.h"
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
@@ -65,8 +67,8 @@ std::string VersionText(const image::ImageVersion& v) {
 }  // namespace
 
 std::string CatalogEntry::ProtocolVersion() const {
-  return std::to_string(version.major) + "." + std::to_string(version.minor) + "." +
-         std::to_string(version.revision);
+  std::array<char, agent::kProtocolVersionTextBytes> text{};
+  return std::string(agent::FormatProtocolVersion(version, text));
 }
 
 std::string CatalogEntry::Sha256Hex() const {

@@ -60,7 +60,8 @@ std::optional<uint32_t> ParseDecimal(std::string_view text) {
 }
 
 std::string VersionText(const image::ImageVersion& v) {
-  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+  std::array<char, agent::kProtocolVersionTextBytes> text{};
+  return std::string(agent::FormatProtocolVersion(v, text));
 }
 
 std::string Describe(const CatalogEntry& entry) {

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "mqota/agent/json.h"
@@ -58,5 +60,11 @@ JobResult ParseJob(std::string_view text);
 // "major.minor.build" as the protocol writes versions (all decimal, at most
 // 65535 each; major and minor at most 255 to fit an MCUboot header).
 bool ParseProtocolVersion(std::string_view text, image::ImageVersion& out);
+
+// Its inverse: "major.minor.revision" (the protocol has no build number)
+// into `out`; returns the text written there.
+inline constexpr size_t kProtocolVersionTextBytes = 24;
+std::string_view FormatProtocolVersion(const image::ImageVersion& version,
+                                       std::span<char, kProtocolVersionTextBytes> out);
 
 }  // namespace mqota::agent
