@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "image/keys.h"
-#include "image/signer.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/boot/bootloader.h"
 #include "mqota/boot/overwrite_only.h"
@@ -19,6 +17,8 @@
 #include "mqota/boot/swap_scratch.h"
 #include "mqota/flash/nor_flash_model.h"
 #include "mqota/flash/ram_flash.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
 #include "mqota/testing/random_bytes.h"
@@ -49,19 +49,19 @@ struct Board {
 };
 
 struct Signer {
-  cli::Key key = cli::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
+  host::Key key = host::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
   std::vector<uint8_t> der = key.PublicKeyDer();
   image::TrustedKey trusted[1] = {{image::SignatureType::kEcdsaP256, der}};
   std::vector<uint8_t> Make(image::ImageVersion v, size_t payload, uint32_t seed, uint32_t slot,
                             uint32_t max_sectors) {
-    cli::SignOptions o;
+    host::SignOptions o;
     o.header_size = 0x400;
     o.pad_header = true;
     o.version = v;
     o.align = 8;
     o.slot_size = slot;
     o.max_sectors = max_sectors;
-    return cli::BuildSignedImage(Payload(payload, seed), o, &key);
+    return host::BuildSignedImage(Payload(payload, seed), o, &key);
   }
 };
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "image/keys.h"
-#include "image/signer.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/image/tlv.h"
 #include "mqota/image/validate.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
@@ -49,13 +49,13 @@ int main(int argc, char** argv) {
   }
   const size_t payload_size = 1024 * 1024 - 0x400;  // header + payload = 1 MiB
   const auto key =
-      mqota::cli::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
-  mqota::cli::SignOptions options;
+      mqota::host::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
+  mqota::host::SignOptions options;
   options.header_size = 0x400;
   options.pad_header = true;
   options.version = {1, 0, 0, 0};
   options.slot_size = 2 * 1024 * 1024;
-  const auto image = mqota::cli::BuildSignedImage(
+  const auto image = mqota::host::BuildSignedImage(
       mqota::testing::PseudoRandomBytes(payload_size, 1), options, &key);
   const auto der = key.PublicKeyDer();
   const mqota::image::TrustedKey trusted[] = {{mqota::image::SignatureType::kEcdsaP256, der}};

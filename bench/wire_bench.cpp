@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "image/keys.h"
-#include "image/signer.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/server/server.h"
 #include "mqota/testing/broker.h"
 #include "mqota/testing/process.h"
@@ -76,14 +76,14 @@ std::string LoadAverage() {
 
 // The image the server offers: about 1 MiB (header, payload and TLVs), so
 // 256 chunks of 4 KiB, signed with the imgtool test key.
-std::vector<uint8_t> MakeImage(const cli::Key& key) {
-  cli::SignOptions o;
+std::vector<uint8_t> MakeImage(const host::Key& key) {
+  host::SignOptions o;
   o.header_size = 0x400;
   o.pad_header = true;
   o.version = {1, 1, 0, 0};
   o.align = 8;
   o.slot_size = 2 * 1024 * 1024;
-  return cli::BuildSignedImage(mt::PseudoRandomBytes(1024 * 1024 - 0x400 - 300, 7), o, &key);
+  return host::BuildSignedImage(mt::PseudoRandomBytes(1024 * 1024 - 0x400 - 300, 7), o, &key);
 }
 
 // One broker (plain or mutual TLS) with mqota-server on it, and every mode
@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  const auto key = cli::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
+  const auto key = host::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
   const std::vector<uint8_t> image = MakeImage(key);
   const auto der = key.PublicKeyDer();
   const image::TrustedKey trusted[] = {{image::SignatureType::kEcdsaP256, der}};

@@ -5,9 +5,9 @@
 
 #include "broker/broker_config_command.h"
 #include "certs/certs_command.h"
-#include "common/cli_error.h"
 #include "demo/demo.h"
 #include "image/image_commands.h"
+#include "mqota/host/command_error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mqota: firmware updates over the air, over MQTT"};
@@ -23,13 +23,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     std::cerr << "mqota: " << e.what() << " (see --help)\n";
-    return mqota::cli::kExitUsage;
-  } catch (const mqota::cli::CliError& e) {
+    return mqota::host::kExitUsage;
+  } catch (const mqota::host::CommandError& e) {
     std::cerr << "mqota: " << e.what() << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {
     std::cerr << "mqota: internal error: " << e.what() << "\n";
-    return mqota::cli::kExitUsage;
+    return mqota::host::kExitUsage;
   }
-  return mqota::cli::kExitOk;
+  return mqota::host::kExitOk;
 }

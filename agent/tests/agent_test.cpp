@@ -9,15 +9,15 @@
 #include <set>
 #include <tuple>
 
-#include "image/keys.h"
-#include "image/signer.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/base/crc32c.h"
 #include "mqota/boot/app_api.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/testing/files.h"
 #include "mqota/testing/random_bytes.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::agent {
 namespace {
@@ -69,7 +69,7 @@ class AgentTest : public ::testing::Test {
         secondary_(chip_.model(), 0, 32 * 4096),
         journal_(chip_.model(), 32 * 4096, 2 * 4096),
         store_(secondary_, journal_, DownloadLimits{32 * 4096 - 3120}, bitmap_),
-        key_(cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string())),
+        key_(host::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string())),
         key_der_(key_.PublicKeyDer()),
         trusted_{{image::SignatureType::kEcdsaP256, key_der_}} {
     config_.topic_prefix = "mqota";
@@ -86,15 +86,15 @@ class AgentTest : public ::testing::Test {
   }
 
   std::vector<uint8_t> SignedImage(image::ImageVersion v, size_t payload_bytes,
-                                   const cli::Key* key = nullptr) {
-    cli::SignOptions o;
+                                   const host::Key* key = nullptr) {
+    host::SignOptions o;
     o.header_size = 0x400;
     o.pad_header = true;
     o.version = v;
     o.align = 8;
     o.slot_size = 32 * 4096;
-    return cli::BuildSignedImage(mqota::testing::PseudoRandomBytes(payload_bytes, v.minor), o,
-                                 key ? key : &key_);
+    return host::BuildSignedImage(mqota::testing::PseudoRandomBytes(payload_bytes, v.minor), o,
+                                  key ? key : &key_);
   }
 
   // The job document publisher.py sends (spec §3.3), for `version`.
@@ -164,7 +164,7 @@ class AgentTest : public ::testing::Test {
   flash::FlashArea journal_;
   std::array<uint8_t, 64> bitmap_{};
   DownloadStore store_;
-  cli::Key key_;
+  host::Key key_;
   std::vector<uint8_t> key_der_;
   image::TrustedKey trusted_[1];
   ports::MbedtlsCrypto crypto_;
@@ -249,7 +249,7 @@ TEST_F(AgentTest, JobsThatMustNotInstallEndTheSessionQuietly) {
 TEST_F(AgentTest, ForgedImageIsErasedReportedAndNotRetried) {
   Start();
   Deliver(Topic(), Job("1.1.0"));
-  const auto other = cli::Key::Generate(cli::KeyType::kEcdsaP256);
+  const auto other = host::Key::Generate(host::KeyType::kEcdsaP256);
   const auto forged = SignedImage({1, 1, 0, 0}, 30000, &other);
   for (const auto& chunk : Chunks(forged, {1, 1, 0, 0})) Deliver(Topic(), chunk);
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kVerifyFailed);
@@ -353,7 +353,7 @@ TEST_F(AgentTest, AnInstalledImageIsReportedAsPendingWithItsVersion) {
 }
 
 TEST_F(AgentTest, ForgedAndCorruptImagesAreReportedAsRefused) {
-  const auto other = cli::Key::Generate(cli::KeyType::kEcdsaP256);
+  const auto other = host::Key::Generate(host::KeyType::kEcdsaP256);
   auto corrupt = SignedImage({1, 2, 0, 0}, 30000);
   corrupt[0x400 + 1234] ^= 0x01;  // a payload byte: the hash no longer matches
   const std::tuple<std::string, std::vector<uint8_t>, image::ImageVersion> cases[] = {

@@ -10,7 +10,7 @@
 #include <random>
 
 #include "mqota/testing/random_bytes.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::agent {
 namespace {

@@ -7,8 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "image/keys.h"
 #include "mqota/board/layout.h"
+#include "mqota/host/keys.h"
 #include "mqota/ports/posix/file_flash.h"
 
 namespace mqota::board {
@@ -58,7 +58,7 @@ void CreateBoard(const CreateRequest& r, bool force) {
     throw std::runtime_error("a board already exists in " + r.dir.string() +
                              " (--force replaces it, erasing its flash)");
   }
-  const cli::Key key = cli::Key::Load(r.boot_key.string());  // throws naming the file
+  const host::Key key = host::Key::Load(r.boot_key.string());  // throws naming the file
   fs::create_directories(paths.provisioning());
   CreateChip(paths.internal_flash(), InternalFlashGeometry());
   CreateChip(paths.external_flash(), ExternalFlashGeometry());

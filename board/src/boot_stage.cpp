@@ -2,11 +2,11 @@
 
 #include <array>
 
-#include "image/keys.h"
 #include "mqota/board/layout.h"
 #include "mqota/boot/overwrite_only.h"
 #include "mqota/boot/swap_move.h"
 #include "mqota/boot/swap_scratch.h"
+#include "mqota/host/keys.h"
 #include "mqota/image/version.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
@@ -64,7 +64,7 @@ BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& c
   const boot::SwapContext context{primary, secondary, &scratch, kTrailer, 0};
 
   try {
-    result.trusted_key_der = cli::Key::Load(paths.boot_key().string()).PublicKeyDer();
+    result.trusted_key_der = host::Key::Load(paths.boot_key().string()).PublicKeyDer();
   } catch (const std::exception& e) {
     result.error = std::string("bootloader key: ") + e.what();
     return result;

@@ -5,9 +5,9 @@
 #include <memory>
 #include <optional>
 
-#include "image/keys.h"
-#include "image/signer.h"
 #include "mqota/boot/bootloader.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/testing/files.h"
 #include "swap_rig.h"
@@ -18,7 +18,7 @@ class BootRig {
  public:
   BootRig(const RigLayout& layout, SwapAlgorithm* algorithm)
       : rig_(layout),
-        key_(cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string())),
+        key_(host::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string())),
         key_der_(key_.PublicKeyDer()),
         trusted_{{image::SignatureType::kEcdsaP256, key_der_}},
         algorithm_(algorithm) {}
@@ -26,16 +26,16 @@ class BootRig {
   // A signed image of `version` with `payload_bytes` of pseudo-random payload;
   // SEC_CNT `security_counter`, or imgtool's "auto" (from the version).
   std::vector<uint8_t> MakeImage(image::ImageVersion version, uint32_t payload_bytes, uint32_t seed,
-                                 const cli::Key* key = nullptr,
+                                 const host::Key* key = nullptr,
                                  std::optional<uint32_t> security_counter = std::nullopt) const {
-    cli::SignOptions o;
+    host::SignOptions o;
     o.header_size = 0x400;
     o.pad_header = true;
     o.version = version;
     o.align = rig_.layout().write_size;
     o.slot_size = rig_.secondary().size_bytes();
-    o.security_counter = security_counter.value_or(cli::AutoSecurityCounter(version));
-    return cli::BuildSignedImage(SwapRig::Image(payload_bytes, seed), o, key ? key : &key_);
+    o.security_counter = security_counter.value_or(host::AutoSecurityCounter(version));
+    return host::BuildSignedImage(SwapRig::Image(payload_bytes, seed), o, key ? key : &key_);
   }
 
   BootConfig Config() {
@@ -52,7 +52,7 @@ class BootRig {
 
  private:
   SwapRig rig_;
-  cli::Key key_;
+  host::Key key_;
   std::vector<uint8_t> key_der_;
   image::TrustedKey trusted_[1];
   SwapAlgorithm* algorithm_;

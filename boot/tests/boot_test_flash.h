@@ -6,7 +6,7 @@
 #include <string>
 
 #include "mqota/boot/trailer.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::boot::testing {
 

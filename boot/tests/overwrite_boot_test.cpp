@@ -125,7 +125,7 @@ TEST_P(OverwriteBoot, UnknownKeyAndBadHashAreRejectedToo) {
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->image_error.code, image::ImageErrc::kHashMismatch);
 
-  const auto other = cli::Key::Generate(cli::KeyType::kEcdsaP256);
+  const auto other = host::Key::Generate(host::KeyType::kEcdsaP256);
   Install(v1, boot_.MakeImage({2, 0, 0, 0}, 50000, 4, &other));
   outcome = boot_.Boot();
   ASSERT_TRUE(outcome.ok());
@@ -135,13 +135,13 @@ TEST_P(OverwriteBoot, UnknownKeyAndBadHashAreRejectedToo) {
 
 TEST_P(OverwriteBoot, UnsignedImagesNeedTheDevelopmentSwitch) {
   const auto v1 = boot_.MakeImage({1, 0, 0, 0}, 50000, 1);
-  cli::SignOptions o;
+  host::SignOptions o;
   o.header_size = 0x400;
   o.pad_header = true;
   o.version = {2, 0, 0, 0};
   o.align = 8;
   o.slot_size = boot_.rig().secondary().size_bytes();
-  const auto unsigned_image = cli::BuildSignedImage(testing::SwapRig::Image(50000, 7), o, nullptr);
+  const auto unsigned_image = host::BuildSignedImage(testing::SwapRig::Image(50000, 7), o, nullptr);
   Install(v1, unsigned_image);
   auto refused = boot_.Boot();
   ASSERT_TRUE(refused.ok());
@@ -191,13 +191,13 @@ TEST_P(OverwriteBoot, OversizedImageIsRejected) {
   const uint32_t max = algorithm_.MaxImageSize(boot_.rig().context());
   std::vector<uint8_t> big = boot_.MakeImage({2, 0, 0, 0}, 1000, 5);
   const uint32_t payload = max - static_cast<uint32_t>(big.size()) + 1000 + 100;
-  cli::SignOptions o;
+  host::SignOptions o;
   o.header_size = 0x400;
   o.pad_header = true;
   o.version = {2, 0, 0, 0};
   o.slot_size = 0x100000;  // the signer's own slot check is not under test
-  const auto key = cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
-  big = cli::BuildSignedImage(testing::SwapRig::Image(payload, 5), o, &key);
+  const auto key = host::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
+  big = host::BuildSignedImage(testing::SwapRig::Image(payload, 5), o, &key);
   ASSERT_GT(big.size(), max);
   big.resize(std::min<size_t>(big.size(), boot_.rig().secondary().size_bytes() - 64));
   Install(v1, big);

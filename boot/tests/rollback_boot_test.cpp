@@ -84,14 +84,14 @@ TEST_F(RollbackBoot, ImagesBelowTheStoredCounterAreRejected) {
 
 TEST_F(RollbackBoot, ImageWithoutSecurityCounterIsRejectedWhenTheDeviceHasOne) {
   rig_.rig().Place(rig_.rig().primary(), rig_.MakeImage({1, 0, 0, 0}, 40000, 1, nullptr, 1));
-  cli::SignOptions o;
+  host::SignOptions o;
   o.header_size = 0x400;
   o.pad_header = true;
   o.version = {2, 0, 0, 0};
   o.align = 8;
   o.slot_size = rig_.rig().secondary().size_bytes();
-  const auto key = cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
-  Stage(cli::BuildSignedImage(testing::SwapRig::Image(40000, 2), o, &key));
+  const auto key = host::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
+  Stage(host::BuildSignedImage(testing::SwapRig::Image(40000, 2), o, &key));
   EXPECT_EQ(BootOk().rejected, RejectReason::kRollback);
 }
 

@@ -14,7 +14,7 @@
 #include "mqota/boot/swap_algorithm.h"
 #include "mqota/boot/trailer.h"
 #include "mqota/testing/random_bytes.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::boot::testing {
 

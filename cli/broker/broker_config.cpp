@@ -12,9 +12,9 @@
 #include <cstring>
 
 #include "certs/pki.h"
-#include "common/cli_error.h"
-#include "common/files.h"
-#include "common/mqtt_names.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
+#include "mqota/host/mqtt_names.h"
 
 namespace mqota::cli {
 namespace {
@@ -33,39 +33,41 @@ bool IsLoopback(const std::string& address) {
 void CheckPath(const fs::path& path, const std::string& what) {
   for (const char c : path.string()) {
     if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
-      throw UsageError(what + " path contains a control character");
+      throw host::UsageError(what + " path contains a control character");
     }
   }
 }
 
 void Validate(const BrokerConfigOptions& o) {
-  if (o.out.empty()) throw UsageError("no output directory given");
-  if (o.port < 0 || o.port > 65535) throw UsageError("port must be 1..65535");
-  if (o.window < 1 || o.window > 1024) throw UsageError("window must be 1..1024 chunks");
-  CheckTopicPrefix(o.topic_prefix);
-  CheckClientId(o.server_client, "server client id");
+  if (o.out.empty()) throw host::UsageError("no output directory given");
+  if (o.port < 0 || o.port > 65535) throw host::UsageError("port must be 1..65535");
+  if (o.window < 1 || o.window > 1024) throw host::UsageError("window must be 1..1024 chunks");
+  host::CheckTopicPrefix(o.topic_prefix);
+  host::CheckClientId(o.server_client, "server client id");
   if (o.bind.empty() || o.bind.find_first_of(" \t\r\n") != std::string::npos) {
-    throw UsageError("bind address '" + o.bind + "' is not an address");
+    throw host::UsageError("bind address '" + o.bind + "' is not an address");
   }
   if (o.plain && !IsLoopback(o.bind)) {
-    throw UsageError("a plain broker listens on loopback only (" + o.bind +
-                     " is not): without certificates nothing tells a device from an intruder; "
-                     "use TLS (drop --plain)");
+    throw host::UsageError(
+        "a plain broker listens on loopback only (" + o.bind +
+        " is not): without certificates nothing tells a device from an intruder; "
+        "use TLS (drop --plain)");
   }
   if (o.user.empty() || o.user.find_first_of(" \t\r\n") != std::string::npos) {
-    throw UsageError("user '" + o.user + "' is not a user name");
+    throw host::UsageError("user '" + o.user + "' is not a user name");
   }
   CheckPath(o.out, "output");
   CheckPath(o.log, "log file");
   if (!o.plain) {
-    if (o.certs.empty()) throw UsageError("a TLS broker needs --certs DIR (made by mqota certs)");
+    if (o.certs.empty())
+      throw host::UsageError("a TLS broker needs --certs DIR (made by mqota certs)");
     CheckPath(o.certs, "certs");
   }
   for (const BrokerDevice& d : o.devices.value_or(std::vector<BrokerDevice>{})) {
-    CheckClientId(d.id, "device id");
-    if (!d.board.empty()) CheckBoardName(d.board);
+    host::CheckClientId(d.id, "device id");
+    if (!d.board.empty()) host::CheckBoardName(d.board);
     if (d.id == o.server_client) {
-      throw UsageError("device id '" + d.id + "' is the server client's id");
+      throw host::UsageError("device id '" + d.id + "' is the server client's id");
     }
   }
 }
@@ -76,7 +78,7 @@ std::vector<BrokerDevice> DevicesOf(const BrokerConfigOptions& o) {
   if (o.plain) return devices;
   for (const auto& id : ClientIdsIn(PkiLayout(o.certs))) {
     if (id == o.server_client) continue;
-    CheckClientId(id, "device id (from " + PkiLayout(o.certs).client_cert(id).string() + ")");
+    host::CheckClientId(id, "device id (from " + PkiLayout(o.certs).client_cert(id).string() + ")");
     devices.push_back({id, ""});
   }
   return devices;
@@ -92,9 +94,9 @@ RunAs ResolveUser(const std::string& user) {
   if (geteuid() != 0 || user == "root") return {};
   const passwd* pw = getpwnam(user.c_str());
   if (!pw) {
-    throw UsageError("no user '" + user +
-                     "' on this host for mosquitto to run as; pass --user NAME (an existing "
-                     "account)");
+    throw host::UsageError("no user '" + user +
+                           "' on this host for mosquitto to run as; pass --user NAME (an existing "
+                           "account)");
   }
   return {true, pw->pw_uid, pw->pw_gid};
 }
@@ -102,8 +104,8 @@ RunAs ResolveUser(const std::string& user) {
 void Chown(const fs::path& path, const RunAs& run_as) {
   if (!run_as.chown) return;
   if (chown(path.c_str(), run_as.uid, run_as.gid) != 0) {
-    throw UsageError(path.string() +
-                     ": cannot give it to the broker's user: " + std::strerror(errno));
+    throw host::UsageError(path.string() +
+                           ": cannot give it to the broker's user: " + std::strerror(errno));
   }
 }
 
@@ -111,7 +113,7 @@ void Chown(const fs::path& path, const RunAs& run_as) {
 void PrepareLog(const fs::path& log, const RunAs& run_as) {
   if (log.empty() || !run_as.chown) return;
   const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) throw UsageError(log.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw host::UsageError(log.string() + ": " + std::strerror(errno));
   close(fd);
   Chown(log, run_as);
 }
@@ -143,7 +145,7 @@ std::vector<std::string> Unreachable(const fs::path& path, const RunAs& run_as,
 fs::path Absolute(const fs::path& path) {
   std::error_code error;
   fs::path absolute = fs::absolute(path, error);
-  if (error) throw UsageError(path.string() + ": " + error.message());
+  if (error) throw host::UsageError(path.string() + ": " + error.message());
   return absolute.lexically_normal();
 }
 
@@ -152,8 +154,8 @@ fs::path Absolute(const fs::path& path) {
 BrokerDevice ParseBrokerDevice(const std::string& spec) {
   const size_t colon = spec.find(':');
   BrokerDevice d{spec.substr(0, colon), colon == std::string::npos ? "" : spec.substr(colon + 1)};
-  CheckClientId(d.id, "device id");
-  if (colon != std::string::npos) CheckBoardName(d.board);
+  host::CheckClientId(d.id, "device id");
+  if (colon != std::string::npos) host::CheckBoardName(d.board);
   return d;
 }
 
@@ -169,9 +171,9 @@ BrokerConfigFiles WriteBrokerConfig(const BrokerConfigOptions& options) {
   std::vector<uint8_t> ca, cert, key;
   if (!options.plain) {
     const PkiLayout pki(options.certs);
-    ca = ReadFile(pki.ca_cert());
-    cert = ReadFile(pki.broker_cert());
-    key = ReadFile(pki.broker_key());
+    ca = host::ReadFile(pki.ca_cert());
+    cert = host::ReadFile(pki.broker_cert());
+    key = host::ReadFile(pki.broker_key());
     files.ca_cert = out / "ca.crt";
     files.broker_cert = out / "broker.crt";
     files.broker_key = out / "broker.key";
@@ -181,16 +183,17 @@ BrokerConfigFiles WriteBrokerConfig(const BrokerConfigOptions& options) {
 
   std::error_code error;
   fs::create_directories(out, error);
-  if (error) throw UsageError(out.string() + ": cannot create the directory: " + error.message());
+  if (error)
+    throw host::UsageError(out.string() + ": cannot create the directory: " + error.message());
   if (!options.plain) {
-    WriteFileAtomically(files.ca_cert, ca, 0644);
-    WriteFileAtomically(files.broker_cert, cert, 0644);
-    WriteFileAtomically(files.broker_key, key, 0600);
+    host::WriteFileAtomically(files.ca_cert, ca, 0644);
+    host::WriteFileAtomically(files.broker_cert, cert, 0644);
+    host::WriteFileAtomically(files.broker_key, key, 0600);
     Chown(files.broker_key, run_as);
   }
-  WriteFileAtomically(files.acl, AclText(absolute, devices), 0644);
+  host::WriteFileAtomically(files.acl, AclText(absolute, devices), 0644);
   PrepareLog(absolute.log, run_as);
-  WriteFileAtomically(files.config, MosquittoConf(absolute, files), 0644);
+  host::WriteFileAtomically(files.config, MosquittoConf(absolute, files), 0644);
   files.warnings = Unreachable(out, run_as, options.user);
   return files;
 }

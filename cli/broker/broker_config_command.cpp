@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "broker/broker_config.h"
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
 namespace mqota::cli {
 namespace {

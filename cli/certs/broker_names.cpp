@@ -4,7 +4,7 @@
 
 #include <cctype>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
 namespace mqota::cli {
 namespace {
@@ -64,9 +64,9 @@ BrokerName ParseBrokerName(const std::string& name) {
   } else if (!name.empty() && name.front() == '[') {
     hint = " (give an IPv6 address without brackets)";
   }
-  throw UsageError("broker name '" + name +
-                   "' is neither an IP address nor a host name (letters, digits, '-' and '.')" +
-                   hint);
+  throw host::UsageError(
+      "broker name '" + name +
+      "' is neither an IP address nor a host name (letters, digits, '-' and '.')" + hint);
 }
 
 }  // namespace mqota::cli

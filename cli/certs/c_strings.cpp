@@ -1,7 +1,7 @@
 #include "certs/c_strings.h"
 
-#include "common/cli_error.h"
-#include "common/files.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
 
 namespace mqota::cli {
 namespace {
@@ -42,9 +42,9 @@ std::string FormatCStrings(const std::vector<std::string>& paths) {
   std::vector<std::vector<uint8_t>> contents;
   for (const auto& path : paths) {
     if (!EndsWith(path, ".crt") && !EndsWith(path, ".pem") && !EndsWith(path, ".key")) {
-      throw UsageError(path + ": not a .crt, .pem or .key file");
+      throw host::UsageError(path + ": not a .crt, .pem or .key file");
     }
-    contents.push_back(ReadFile(path));
+    contents.push_back(host::ReadFile(path));
   }
   std::string out;
   for (size_t i = 0; i < paths.size(); ++i) {

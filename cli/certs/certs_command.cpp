@@ -5,7 +5,7 @@
 
 #include "certs/c_strings.h"
 #include "certs/pki.h"
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
 namespace mqota::cli {
 namespace {
@@ -87,7 +87,7 @@ void AddCertsCommand(CLI::App& app) {
       return;
     }
     if (args->out.empty()) {
-      throw UsageError("certs: --out DIR (or --c-strings FILE...) is required");
+      throw host::UsageError("certs: --out DIR (or --c-strings FILE...) is required");
     }
     if (!args->broker_names.empty()) args->options.broker_names = args->broker_names;
     args->options.out = args->out;

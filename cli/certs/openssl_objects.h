@@ -1,4 +1,4 @@
-// OpenSSL objects owned by std::unique_ptr, and OpenSSL failures as CliError.
+// OpenSSL objects owned by std::unique_ptr, and OpenSSL failures as CommandError.
 // Internal to cli/certs; the public API (pki.h) shows no OpenSSL type.
 #pragma once
 

@@ -6,9 +6,9 @@
 
 #include "certs/broker_names.h"
 #include "certs/x509_issue.h"
-#include "common/cli_error.h"
-#include "common/files.h"
-#include "common/mqtt_names.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
+#include "mqota/host/mqtt_names.h"
 
 namespace mqota::cli {
 namespace {
@@ -37,16 +37,19 @@ struct Issuer {
 // DIR's CA: ca.crt must be a CA certificate and ca.key its key.
 Issuer LoadCa(const PkiLayout& layout) {
   Issuer ca{LoadCertificate(layout.ca_cert()), nullptr};
-  if (!IsCa(ca.cert.get())) throw UsageError(layout.ca_cert().string() + ": not a CA certificate");
+  if (!IsCa(ca.cert.get()))
+    throw host::UsageError(layout.ca_cert().string() + ": not a CA certificate");
   if (!Exists(layout.ca_key())) {
-    throw UsageError(layout.ca_key().string() + ": missing; issuing certificates with the CA in " +
-                     layout.ca_cert().string() + " needs its key");
+    throw host::UsageError(layout.ca_key().string() +
+                           ": missing; issuing certificates with the CA in " +
+                           layout.ca_cert().string() + " needs its key");
   }
   ca.key = LoadPrivateKey(layout.ca_key());
   const bool match = X509_check_private_key(ca.cert.get(), ca.key.get()) == 1;
   ERR_clear_error();
   if (!match) {
-    throw UsageError(layout.ca_key().string() + ": not the key of " + layout.ca_cert().string());
+    throw host::UsageError(layout.ca_key().string() + ": not the key of " +
+                           layout.ca_cert().string());
   }
   return ca;
 }
@@ -61,8 +64,8 @@ void RefuseStrays(const PkiLayout& layout) {
   }
   for (const auto& path : strays) {
     if (Exists(path)) {
-      throw UsageError(path.string() + " exists but " + layout.ca_cert().string() +
-                       " does not; refusing to overwrite it" + Fix());
+      throw host::UsageError(path.string() + " exists but " + layout.ca_cert().string() +
+                             " does not; refusing to overwrite it" + Fix());
     }
   }
 }
@@ -87,11 +90,12 @@ bool CheckExisting(const fs::path& cert_path, const fs::path& key_path, X509* ca
   const bool has_cert = Exists(cert_path), has_key = Exists(key_path);
   if (!has_cert && !has_key) return false;
   if (!has_cert) {
-    throw UsageError(key_path.string() + " exists without " + cert_path.string() +
-                     " (an interrupted run?); refusing to overwrite the key" + Fix());
+    throw host::UsageError(key_path.string() + " exists without " + cert_path.string() +
+                           " (an interrupted run?); refusing to overwrite the key" + Fix());
   }
   if (!has_key) {
-    throw UsageError(cert_path.string() + " exists without its key " + key_path.string() + Fix());
+    throw host::UsageError(cert_path.string() + " exists without its key " + key_path.string() +
+                           Fix());
   }
   const X509Ptr cert = LoadCertificate(cert_path);
   const PkeyPtr key = LoadPrivateKey(key_path);
@@ -107,19 +111,20 @@ bool CheckExisting(const fs::path& cert_path, const fs::path& key_path, X509* ca
   } else if (names && !SameNames(AltNamesOf(cert.get()), *names)) {
     problem = "is for " + JoinNames(AltNamesOf(cert.get())) + ", not " + JoinNames(*names);
   }
-  if (!problem.empty()) throw UsageError(cert_path.string() + " " + problem + Fix());
+  if (!problem.empty()) throw host::UsageError(cert_path.string() + " " + problem + Fix());
   return true;
 }
 
 void WritePair(const fs::path& cert_path, const fs::path& key_path, EVP_PKEY* key, X509* cert) {
-  WriteFileAtomically(key_path, PrivateKeyPem(key), kKeyMode);
-  WriteFileAtomically(cert_path, CertificatePem(cert), kCertMode);
+  host::WriteFileAtomically(key_path, PrivateKeyPem(key), kKeyMode);
+  host::WriteFileAtomically(cert_path, CertificatePem(cert), kCertMode);
 }
 
 void CreateDirectory(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) throw UsageError(dir.string() + ": cannot create the directory: " + error.message());
+  if (error)
+    throw host::UsageError(dir.string() + ": cannot create the directory: " + error.message());
 }
 
 struct Request {
@@ -128,19 +133,19 @@ struct Request {
 };
 
 Request Validate(const CertsOptions& options) {
-  if (options.out.empty()) throw UsageError("no output directory given");
+  if (options.out.empty()) throw host::UsageError("no output directory given");
   if (options.leaf_days <= 0 || options.leaf_days > kMaxDays || options.ca_days <= 0 ||
       options.ca_days > kMaxDays) {
-    throw UsageError("validity must be 1.." + std::to_string(kMaxDays) + " days");
+    throw host::UsageError("validity must be 1.." + std::to_string(kMaxDays) + " days");
   }
   Request r;
-  CheckClientId(options.server_client, "server client id");
+  host::CheckClientId(options.server_client, "server client id");
   r.client_ids.push_back(options.server_client);
   for (const auto& id : options.devices) {
-    CheckClientId(id, "device id");
+    host::CheckClientId(id, "device id");
     if (id == options.server_client) {
       // It would be the server's username, with the server's ACL rights.
-      throw UsageError("device id '" + id + "' is the server client's id");
+      throw host::UsageError("device id '" + id + "' is the server client's id");
     }
     if (std::find(r.client_ids.begin(), r.client_ids.end(), id) == r.client_ids.end()) {
       r.client_ids.push_back(id);
@@ -152,7 +157,8 @@ Request Validate(const CertsOptions& options) {
       r.broker_names.push_back(std::move(parsed));
     }
   }
-  if (r.broker_names.empty()) throw UsageError("the broker certificate needs at least one name");
+  if (r.broker_names.empty())
+    throw host::UsageError("the broker certificate needs at least one name");
   return r;
 }
 

@@ -5,8 +5,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "common/cli_error.h"
-#include "common/files.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
 
 namespace mqota::cli {
 namespace {
@@ -121,7 +121,7 @@ void ThrowOpenssl(const std::string& what) {
     reasons += reasons.empty() ? ": " : "; ";
     reasons += text;
   }
-  throw UsageError("OpenSSL failed " + what + reasons);
+  throw host::UsageError("OpenSSL failed " + what + reasons);
 }
 
 PkeyPtr GenerateP256Key() {
@@ -166,20 +166,20 @@ std::string PrivateKeyPem(EVP_PKEY* key) {
 }
 
 X509Ptr LoadCertificate(const std::string& path) {
-  const auto pem = ReadFile(path);
+  const auto pem = host::ReadFile(path);
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr) : nullptr);
   ERR_clear_error();
-  if (!cert) throw UsageError(path + ": not a PEM certificate");
+  if (!cert) throw host::UsageError(path + ": not a PEM certificate");
   return cert;
 }
 
 PkeyPtr LoadPrivateKey(const std::string& path) {
-  const auto pem = ReadFile(path);
+  const auto pem = host::ReadFile(path);
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr) : nullptr);
   ERR_clear_error();
-  if (!key) throw UsageError(path + ": not an unencrypted PEM private key");
+  if (!key) throw host::UsageError(path + ": not an unencrypted PEM private key");
   return key;
 }
 

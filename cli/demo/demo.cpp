@@ -14,10 +14,10 @@
 
 #include "broker/broker_config.h"
 #include "certs/pki.h"
-#include "common/cli_error.h"
 #include "demo/board_events.h"
-#include "demo/child_process.h"
 #include "demo/wire_tap.h"
+#include "mqota/host/child_process.h"
+#include "mqota/host/command_error.h"
 #include "mqota/ports/posix/loopback.h"
 
 namespace mqota::cli::demo {
@@ -67,7 +67,7 @@ class Story {
       if (!f.log_tail.empty()) std::printf("%s", f.log_tail.c_str());
       Teardown();
       return 1;
-    } catch (const CliError& e) {
+    } catch (const host::CommandError& e) {
       std::printf("mqota demo: FAILED during setup: %s\n", e.what());
       Teardown();
       return 1;
@@ -94,24 +94,27 @@ class Story {
     for (const char* name :
          {"demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pem"}) {
       if (!fs::exists(o_.firmware / name)) {
-        throw CliError(1, (o_.firmware / name).string() +
-                              " is missing: build the demo firmware first (scripts/build.sh)");
+        throw host::CommandError(
+            1, (o_.firmware / name).string() +
+                   " is missing: build the demo firmware first (scripts/build.sh)");
       }
     }
     for (const char* name : {"mqota-server", "mqota-board"}) {
       if (!fs::exists(o_.bin_dir / name)) {
-        throw CliError(1, (o_.bin_dir / name).string() + " is missing (scripts/build.sh)");
+        throw host::CommandError(1,
+                                 (o_.bin_dir / name).string() + " is missing (scripts/build.sh)");
       }
     }
     if (o_.workdir.empty()) {
       char pattern[] = "/tmp/mqota-demo-XXXXXX";
-      if (!mkdtemp(pattern)) throw CliError(1, "cannot make a temporary directory");
+      if (!mkdtemp(pattern)) throw host::CommandError(1, "cannot make a temporary directory");
       work_ = pattern;
       remove_work_ = true;
     } else {
       work_ = fs::absolute(o_.workdir);
       if (fs::exists(work_) && !fs::is_empty(work_)) {
-        throw CliError(1, work_.string() + " is not empty; the demo needs a fresh directory");
+        throw host::CommandError(
+            1, work_.string() + " is not empty; the demo needs a fresh directory");
       }
       fs::create_directories(work_);
     }
@@ -145,7 +148,7 @@ class Story {
       std::string status;
       if (!mosquitto_->Running(&status) || Clock::now() > deadline) {
         throw StoryFailure{"setup", "mosquitto did not start (" + status + ")",
-                           Tail(broker.log, 8) + Tail(work_ / "mosquitto.out", 8)};
+                           host::Tail(broker.log, 8) + host::Tail(work_ / "mosquitto.out", 8)};
       }
       std::this_thread::sleep_for(20ms);
     }
@@ -220,7 +223,7 @@ class Story {
   }
 
   void RunToEnd(const std::string& what, const std::vector<std::string>& argv) {
-    ChildProcess p(what, argv, work_ / "setup.log");
+    host::ChildProcess p(what, argv, work_ / "setup.log");
     const auto deadline = Clock::now() + 30s;
     std::string status;
     while (p.Running(&status)) {
@@ -228,7 +231,8 @@ class Story {
       std::this_thread::sleep_for(10ms);
     }
     if (status != "exit 0") {
-      throw StoryFailure{"setup", what + " failed (" + status + ")", Tail(work_ / "setup.log", 5)};
+      throw StoryFailure{"setup", what + " failed (" + status + ")",
+                         host::Tail(work_ / "setup.log", 5)};
     }
   }
 
@@ -361,8 +365,8 @@ class Story {
       if (Clock::now() > deadline) {
         throw StoryFailure{step,
                            "waited " + std::to_string(timeout.count() / 1000) + " s for " + what,
-                           "  board log:\n" + Tail(work_ / "board.log", 8) + "  server log:\n" +
-                               Tail(work_ / "server.log", 6)};
+                           "  board log:\n" + host::Tail(work_ / "board.log", 8) +
+                               "  server log:\n" + host::Tail(work_ / "server.log", 6)};
       }
       std::this_thread::sleep_for(10ms);
     }
@@ -372,10 +376,10 @@ class Story {
   // helper is still alive.
   void PollBoard(const std::string& step) {
     if (g_interrupted) throw StoryFailure{step, "interrupted", ""};
-    for (ChildProcess* p : {&*mosquitto_, &*server_, board_ ? &*board_ : nullptr}) {
+    for (host::ChildProcess* p : {&*mosquitto_, &*server_, board_ ? &*board_ : nullptr}) {
       std::string status;
       if (p && !p->Running(&status)) {
-        throw StoryFailure{step, p->name() + " stopped (" + status + ")", Tail(p->log(), 10)};
+        throw StoryFailure{step, p->name() + " stopped (" + status + ")", host::Tail(p->log(), 10)};
       }
     }
     if (!events_) return;
@@ -480,7 +484,7 @@ class Story {
   fs::path work_;
   bool remove_work_ = false;
   int port_ = 0;
-  std::optional<ChildProcess> mosquitto_, server_, board_;
+  std::optional<host::ChildProcess> mosquitto_, server_, board_;
   std::optional<WireTap> tap_;
   std::optional<BoardEvents> events_;
   std::vector<json> boots_;
@@ -542,7 +546,7 @@ void AddDemoCommand(CLI::App& app) {
     options->bin_dir = self.parent_path();
     if (options->firmware.empty()) options->firmware = options->bin_dir.parent_path() / "firmware";
     const int code = RunDemo(*options);
-    if (code != 0) throw CliError(code, "the demo did not complete");
+    if (code != 0) throw host::CommandError(code, "the demo did not complete");
   });
 }
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
 namespace mqota::cli::demo {
 
@@ -34,7 +34,7 @@ WireTap::WireTap(const posix::MqttOptions& options, const std::string& prefix)
     if (connected) client_->Subscribe(filter);
   });
   if (!client_->Start() || !client_->WaitConnected(std::chrono::seconds(10))) {
-    throw CliError(1, "the wire tap cannot reach the broker: " + client_->error());
+    throw host::CommandError(1, "the wire tap cannot reach the broker: " + client_->error());
   }
 }
 

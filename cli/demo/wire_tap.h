@@ -24,7 +24,7 @@ struct WireMessage {
 
 class WireTap {
  public:
-  // Subscribes to "<prefix>/#". Throws CliError when it cannot connect.
+  // Subscribes to "<prefix>/#". Throws CommandError when it cannot connect.
   WireTap(const posix::MqttOptions& options, const std::string& prefix);
   ~WireTap();
   std::vector<WireMessage> Snapshot() const;

@@ -5,13 +5,13 @@
 #include <memory>
 #include <sstream>
 
-#include "common/cli_error.h"
-#include "common/files.h"
-#include "common/numbers.h"
-#include "image/dumpinfo.h"
-#include "image/image_errors.h"
-#include "image/keys.h"
-#include "image/signer.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
+#include "mqota/host/image_failure.h"
+#include "mqota/host/image_info.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/numbers.h"
+#include "mqota/host/signer.h"
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
@@ -24,7 +24,7 @@ void Emit(const std::string& output_path, const std::string& text) {
   if (output_path.empty()) {
     std::cout << text << std::flush;
   } else {
-    WriteFileAtomically(output_path, text);
+    host::WriteFileAtomically(output_path, text);
   }
 }
 
@@ -68,12 +68,13 @@ void AddKeygen(CLI::App& image) {
   cmd->add_flag("-p,--password", args->password, "Not supported: keys are written unencrypted");
   cmd->add_flag("--force", args->force, "Overwrite an existing key file");
   cmd->callback([args] {
-    if (args->password) throw UsageError("password-protected keys are not supported");
+    if (args->password) throw host::UsageError("password-protected keys are not supported");
     if (!args->force && std::filesystem::exists(args->key_path)) {
-      throw UsageError(args->key_path + ": exists; refusing to overwrite a key (use --force)");
+      throw host::UsageError(args->key_path +
+                             ": exists; refusing to overwrite a key (use --force)");
     }
-    const Key key = Key::Generate(ParseKeyType(args->type));
-    WriteFileAtomically(args->key_path, key.PrivateKeyPem(), 0600);
+    const host::Key key = host::Key::Generate(host::ParseKeyType(args->type));
+    host::WriteFileAtomically(args->key_path, key.PrivateKeyPem(), 0600);
   });
 }
 
@@ -89,7 +90,7 @@ void AddGetpub(CLI::App& image) {
   cmd->add_option("-o,--output", args->output, "Write to this file instead of stdout");
   cmd->add_option("--name-suffix", args->suffix, "Append to the C/Rust symbol names");
   cmd->callback([args] {
-    const Key key = Key::Load(args->key_path);
+    const host::Key key = host::Key::Load(args->key_path);
     const auto der = key.PublicKeyDer();
     const std::string name = std::string(key.short_name()) + "_pub_key" + args->suffix;
     if (args->encoding == "pem") return Emit(args->output, key.PublicKeyPem());
@@ -117,7 +118,7 @@ void AddGetpubhash(CLI::App& image) {
   cmd->add_option("-o,--output", args->output, "Write to this file instead of stdout");
   cmd->add_option("--name-suffix", args->suffix, "Append to the C symbol names");
   cmd->callback([args] {
-    const Key key = Key::Load(args->key_path);
+    const host::Key key = host::Key::Load(args->key_path);
     const auto hash = key.PublicKeyHash();
     if (args->encoding == "raw") return Emit(args->output, std::string(hash.begin(), hash.end()));
     if (args->encoding == "hex") return Emit(args->output, HexLine(hash) + "\n");
@@ -137,16 +138,16 @@ void AddVerify(CLI::App& image) {
   cmd->add_option("-k,--key", args->key_path, "Public or private key of the signer");
   cmd->add_option("imgfile", args->image_path, "Image file")->required();
   cmd->callback([args] {
-    const auto bytes = ReadFile(args->image_path);
+    const auto bytes = host::ReadFile(args->image_path);
     std::vector<uint8_t> key_der;
     image::TrustedKey trusted[1];
     image::ValidationOptions options;
     options.require_bootable = false;
     options.require_signature = !args->key_path.empty();
     if (options.require_signature) {
-      const Key key = Key::Load(args->key_path);
+      const host::Key key = host::Key::Load(args->key_path);
       key_der = key.PublicKeyDer();
-      trusted[0] = {SignatureTypeOf(key.type()), key_der};
+      trusted[0] = {host::SignatureTypeOf(key.type()), key_der};
       options.trusted_keys = trusted;
     }
     image::MemoryImageSource source(bytes);
@@ -156,19 +157,22 @@ void AddVerify(CLI::App& image) {
       // imgtool's wording where imgtool has one, so scripts keep working.
       switch (result.error().code) {
         case image::ImageErrc::kBadMagic:
-          throw CliError(kExitVerifyFailed, "Invalid image magic; is this an MCUboot image?");
+          throw host::CommandError(host::kExitVerifyFailed,
+                                   "Invalid image magic; is this an MCUboot image?");
         case image::ImageErrc::kBadTlvInfo:
-          throw CliError(kExitVerifyFailed, "Invalid TLV info magic; is this an MCUboot image?");
+          throw host::CommandError(host::kExitVerifyFailed,
+                                   "Invalid TLV info magic; is this an MCUboot image?");
         case image::ImageErrc::kHashMismatch:
-          throw CliError(kExitVerifyFailed, "Image has an invalid hash");
+          throw host::CommandError(host::kExitVerifyFailed, "Image has an invalid hash");
         case image::ImageErrc::kNoSignature:
         case image::ImageErrc::kBadSignature:
-          throw CliError(kExitVerifyFailed, "No signature found for the given key");
+          throw host::CommandError(host::kExitVerifyFailed, "No signature found for the given key");
         case image::ImageErrc::kUnknownKey:
-          throw CliError(kExitVerifyFailed,
-                         "No signature found for the given key (the image's KEYHASH names "
-                         "another key)");
-        default: throw ImageFailure(args->image_path, result.error());
+          throw host::CommandError(
+              host::kExitVerifyFailed,
+              "No signature found for the given key (the image's KEYHASH names "
+              "another key)");
+        default: throw host::ImageFailure(args->image_path, result.error());
       }
     }
     std::array<char, image::kVersionTextBytes> version{};
@@ -192,9 +196,9 @@ void AddDumpinfo(CLI::App& image) {
   cmd->add_flag("--json", args->json, "Same as --format json");
   cmd->add_option("-o,--outfile", args->output, "Write to this file instead of stdout");
   cmd->callback([args] {
-    const auto info = DumpImageInfo(args->image_path, ReadFile(args->image_path));
+    const auto info = host::DumpImageInfo(args->image_path, host::ReadFile(args->image_path));
     const bool json = args->json || args->format == "json";
-    Emit(args->output, json ? info.dump(2) + "\n" : FormatImageInfoHuman(info));
+    Emit(args->output, json ? info.dump(2) + "\n" : host::FormatImageInfoHuman(info));
   });
 }
 

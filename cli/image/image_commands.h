@@ -7,7 +7,7 @@
 namespace mqota::cli {
 
 // Adds the `image` command and its subcommands to `app`. Each subcommand runs
-// from its callback and throws CliError on failure.
+// from its callback and throws CommandError on failure.
 void AddImageCommands(CLI::App& app);
 
 }  // namespace mqota::cli

@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "common/cli_error.h"
-#include "common/files.h"
-#include "common/numbers.h"
 #include "image/image_commands.h"
-#include "image/keys.h"
-#include "image/signer.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/numbers.h"
+#include "mqota/host/signer.h"
 #include "mqota/image/version.h"
 
 namespace mqota::cli {
@@ -30,20 +30,21 @@ bool IsIntelHex(const std::string& path) {
   return path.size() >= 4 && (path.ends_with(".hex") || path.ends_with(".HEX"));
 }
 
-SignOptions ToOptions(const SignArgs& a) {
-  SignOptions o;
-  o.header_size = static_cast<uint32_t>(ParseInteger(a.header_size, "-H/--header-size"));
+host::SignOptions ToOptions(const SignArgs& a) {
+  host::SignOptions o;
+  o.header_size = static_cast<uint32_t>(host::ParseInteger(a.header_size, "-H/--header-size"));
   const auto version = image::ParseVersion(a.version);
   if (!version) {
-    throw UsageError("-v/--version: '" + a.version +
-                     "' is not a valid version; use maj.min.rev+build with later parts optional");
+    throw host::UsageError(
+        "-v/--version: '" + a.version +
+        "' is not a valid version; use maj.min.rev+build with later parts optional");
   }
   o.version = *version;
-  o.slot_size = static_cast<uint32_t>(ParseInteger(a.slot_size, "-S/--slot-size"));
+  o.slot_size = static_cast<uint32_t>(host::ParseInteger(a.slot_size, "-S/--slot-size"));
   o.align = static_cast<uint32_t>(std::stoul(a.align));
   if (!a.max_align.empty()) o.max_align = static_cast<uint32_t>(std::stoul(a.max_align));
   if (!a.max_sectors.empty()) {
-    o.max_sectors = static_cast<uint32_t>(ParseInteger(a.max_sectors, "-M/--max-sectors"));
+    o.max_sectors = static_cast<uint32_t>(host::ParseInteger(a.max_sectors, "-M/--max-sectors"));
   }
   o.pad_header = a.pad_header;
   o.confirm = a.confirm;
@@ -51,16 +52,16 @@ SignOptions ToOptions(const SignArgs& a) {
   o.overwrite_only = a.overwrite_only;
   o.erased_value = a.erased_val == "0" ? 0x00 : 0xff;
   if (!a.security_counter.empty()) {
-    o.security_counter =
-        a.security_counter == "auto"
-            ? AutoSecurityCounter(o.version)
-            : static_cast<uint32_t>(ParseInteger(a.security_counter, "-s/--security-counter"));
+    o.security_counter = a.security_counter == "auto"
+                             ? host::AutoSecurityCounter(o.version)
+                             : static_cast<uint32_t>(
+                                   host::ParseInteger(a.security_counter, "-s/--security-counter"));
   }
   if (!a.load_addr.empty()) {
-    o.load_addr = static_cast<uint32_t>(ParseInteger(a.load_addr, "-L/--load-addr"));
+    o.load_addr = static_cast<uint32_t>(host::ParseInteger(a.load_addr, "-L/--load-addr"));
   }
   if (!a.rom_fixed.empty()) {
-    o.rom_fixed = static_cast<uint32_t>(ParseInteger(a.rom_fixed, "-F/--rom-fixed"));
+    o.rom_fixed = static_cast<uint32_t>(host::ParseInteger(a.rom_fixed, "-F/--rom-fixed"));
   }
   o.non_bootable = a.non_bootable;
   o.public_key_full = a.public_key_format == "full";
@@ -72,21 +73,21 @@ void RunSign(const SignArgs& a) {
   if (!a.unsupported_values.empty() || !a.unsupported_flags.empty()) {
     const std::string name =
         a.unsupported_values.empty() ? a.unsupported_flags.front() : a.unsupported_values.front();
-    throw UsageError(name + " is not supported by mqota image sign");
+    throw host::UsageError(name + " is not supported by mqota image sign");
   }
-  if (a.endian != "little") throw UsageError("big-endian images are not supported");
+  if (a.endian != "little") throw host::UsageError("big-endian images are not supported");
   if (a.sha != "auto" && a.sha != "256") {
-    throw UsageError("--sha " + a.sha + " is not supported; MCUboot images here use SHA-256");
+    throw host::UsageError("--sha " + a.sha + " is not supported; MCUboot images here use SHA-256");
   }
   if (IsIntelHex(a.infile) || IsIntelHex(a.outfile)) {
-    throw UsageError("Intel HEX files are not supported; convert with objcopy -O binary");
+    throw host::UsageError("Intel HEX files are not supported; convert with objcopy -O binary");
   }
-  const SignOptions options = ToOptions(a);
-  std::optional<Key> key;
-  if (!a.key_path.empty()) key = Key::Load(a.key_path);
-  std::vector<uint8_t> input = ReadFile(a.infile);
-  const auto out = BuildSignedImage(std::move(input), options, key ? &*key : nullptr);
-  WriteFileAtomically(a.outfile, out);
+  const host::SignOptions options = ToOptions(a);
+  std::optional<host::Key> key;
+  if (!a.key_path.empty()) key = host::Key::Load(a.key_path);
+  std::vector<uint8_t> input = host::ReadFile(a.infile);
+  const auto out = host::BuildSignedImage(std::move(input), options, key ? &*key : nullptr);
+  host::WriteFileAtomically(a.outfile, out);
 }
 
 }  // namespace

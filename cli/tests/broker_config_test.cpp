@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "certs/pki.h"
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 #include "mqota/testing/files.h"
 
 namespace mqota::cli {
@@ -149,7 +149,7 @@ void ExpectRefusal(const BrokerConfigOptions& o, const std::string& needle) {
   try {
     WriteBrokerConfig(o);
     ADD_FAILURE() << "no error; expected one about " << needle;
-  } catch (const CliError& e) {
+  } catch (const host::CommandError& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
   }
 }

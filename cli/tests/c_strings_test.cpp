@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 #include "mqota/testing/files.h"
 
 namespace mqota::cli {
@@ -50,8 +50,8 @@ TEST(CStrings, RefusesOtherExtensionsAndUnreadableFilesBeforePrintingAnything) {
     try {
       FormatCStrings(paths);
       ADD_FAILURE() << "no error for " << needle;
-    } catch (const CliError& e) {
-      EXPECT_EQ(e.exit_code(), kExitUsage);
+    } catch (const host::CommandError& e) {
+      EXPECT_EQ(e.exit_code(), host::kExitUsage);
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   }

@@ -12,7 +12,7 @@
 #include <ctime>
 #include <fstream>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 #include "mqota/testing/files.h"
 
 namespace mqota::cli {
@@ -232,8 +232,8 @@ void ExpectRefusal(const CertsOptions& options, const std::string& needle) {
   try {
     MakeCertificates(options);
     ADD_FAILURE() << "no error; expected one about " << needle;
-  } catch (const CliError& e) {
-    EXPECT_EQ(e.exit_code(), kExitUsage);
+  } catch (const host::CommandError& e) {
+    EXPECT_EQ(e.exit_code(), host::kExitUsage);
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
   }
 }

@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::flash {
 namespace {

@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::flash {
 namespace {

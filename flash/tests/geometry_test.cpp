@@ -3,7 +3,7 @@
 #include <array>
 
 #include "mqota/flash/flash_device.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::flash {
 namespace {

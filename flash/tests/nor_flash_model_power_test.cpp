@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "mqota/flash/nor_flash_model.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::flash {
 namespace {

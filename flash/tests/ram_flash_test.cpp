@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::flash {
 namespace {

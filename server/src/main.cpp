@@ -9,7 +9,7 @@
 #include <cstring>
 #include <iostream>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 #include "mqota/server/topics.h"
 #include "options.h"
 
@@ -96,11 +96,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     std::cerr << "mqota-server: " << e.what() << " (see --help)\n";
-    return cli::kExitUsage;
+    return host::kExitUsage;
   }
   try {
     return Serve(options, stop_signals);
-  } catch (const cli::CliError& e) {
+  } catch (const host::CommandError& e) {
     std::cerr << "mqota-server: " << e.what() << "\n";
     return e.exit_code();
   } catch (const ServerError& e) {

@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include "common/cli_error.h"
-#include "image/keys.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/keys.h"
 #include "mqota/server/topics.h"
 
 namespace mqota::server {
@@ -73,30 +73,30 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
 
 void CheckOptions(ServerOptions& o) {
   if (o.catalog_dirs.empty() && o.image_files.empty()) {
-    throw cli::UsageError("nothing to serve: give --catalog DIR or image files");
+    throw host::UsageError("nothing to serve: give --catalog DIR or image files");
   }
   if (!o.board.empty() && !ValidBoardName(o.board)) {
-    throw cli::UsageError("--board '" + o.board + "' is not a valid board name");
+    throw host::UsageError("--board '" + o.board + "' is not a valid board name");
   }
   if (!ValidPrefix(o.prefix)) {
-    throw cli::UsageError("--prefix '" + o.prefix +
-                          "' is not a valid topic prefix (no wildcards, no leading or "
-                          "trailing '/')");
+    throw host::UsageError("--prefix '" + o.prefix +
+                           "' is not a valid topic prefix (no wildcards, no leading or "
+                           "trailing '/')");
   }
   if (!o.tls && (!o.ca_file.empty() || !o.cert_file.empty() || !o.key_file.empty() ||
                  !o.tls_version.empty())) {
-    throw cli::UsageError("--ca, --cert, --key and --tls-version need --tls");
+    throw host::UsageError("--ca, --cert, --key and --tls-version need --tls");
   }
-  if (o.tls && o.ca_file.empty()) throw cli::UsageError("--tls needs --ca");
+  if (o.tls && o.ca_file.empty()) throw host::UsageError("--tls needs --ca");
   if (o.cert_file.empty() != o.key_file.empty()) {
-    throw cli::UsageError("--cert and --key go together");
+    throw host::UsageError("--cert and --key go together");
   }
   if (o.port == 0) o.port = o.tls ? 8883 : 1883;
   if (o.job_port == 0) o.job_port = o.port;
   if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
   if (!ValidBoardName(o.client_id)) {  // it becomes a topic level
-    throw cli::UsageError("--client-id '" + o.client_id +
-                          "' must be printable, without spaces, '/', '+' or '#'");
+    throw host::UsageError("--client-id '" + o.client_id +
+                           "' must be printable, without spaces, '/', '+' or '#'");
   }
 }
 
@@ -104,8 +104,8 @@ CatalogOptions MakeCatalogOptions(const ServerOptions& o) {
   CatalogOptions options;
   options.default_board = o.board;
   for (const auto& path : o.verify_keys) {
-    const cli::Key key = cli::Key::Load(path);
-    options.trusted_keys.push_back({cli::SignatureTypeOf(key.type()), key.PublicKeyDer()});
+    const host::Key key = host::Key::Load(path);
+    options.trusted_keys.push_back({host::SignatureTypeOf(key.type()), key.PublicKeyDer()});
   }
   return options;
 }

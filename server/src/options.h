@@ -35,7 +35,7 @@ struct ServerOptions {
 
 void AddOptions(CLI::App& app, ServerOptions& options);
 
-// Checks what CLI11 cannot check alone; throws cli::CliError (usage) naming
+// Checks what CLI11 cannot check alone; throws host::CommandError (usage) naming
 // the problem.
 void CheckOptions(ServerOptions& options);
 

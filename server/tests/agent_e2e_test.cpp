@@ -28,7 +28,7 @@
 #include "mqota/server/server.h"
 #include "mqota/testing/broker.h"
 #include "mqota/testing/process.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 #include "test_images.h"
 
 namespace mqota::server {

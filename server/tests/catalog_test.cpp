@@ -157,7 +157,7 @@ TEST(Catalog, RefusesGarbageAndTruncatedFiles) {
 TEST(Catalog, WithKeysRefusesUnsignedAndForeignImages) {
   TempDir dir;
   WriteFileBytes(dir / "unsigned.bin", SignedImage({1, 0, 0, 0}, 2000, nullptr));
-  const cli::Key other = cli::Key::Generate(cli::KeyType::kEcdsaP256);
+  const host::Key other = host::Key::Generate(host::KeyType::kEcdsaP256);
   WriteFileBytes(dir / "foreign.bin", SignedImage({1, 0, 0, 0}, 2000, &other));
   CatalogOptions options = TrustingTestKey();
   options.default_board = "B";

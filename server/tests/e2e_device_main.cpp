@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "e2e_device.h"
-#include "image/keys.h"
 #include "mqota/agent/agent.h"
 #include "mqota/boot/trailer.h"
 #include "mqota/flash/flash_area.h"
 #include "mqota/flash/nor_flash_model.h"
+#include "mqota/host/keys.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
 #include "mqota/ports/posix/mqtt_transport.h"
@@ -92,7 +92,7 @@ int Run(int argc, char** argv) {
                              bitmap);
 
   const auto test_key =
-      cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
+      host::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
   const std::vector<uint8_t> key_der = test_key.PublicKeyDer();
   const image::TrustedKey trusted[] = {{image::SignatureType::kEcdsaP256, key_der}};
   ports::MbedtlsCrypto crypto;

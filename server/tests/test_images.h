@@ -6,17 +6,17 @@
 #include <string>
 #include <vector>
 
-#include "image/keys.h"
-#include "image/signer.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/server/catalog.h"
 #include "mqota/testing/files.h"
 #include "mqota/testing/random_bytes.h"
 
 namespace mqota::server::testing {
 
-inline const cli::Key& TestKey() {
-  static const cli::Key key =
-      cli::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
+inline const host::Key& TestKey() {
+  static const host::Key key =
+      host::Key::Load(mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string());
   return key;
 }
 
@@ -30,15 +30,15 @@ inline CatalogOptions TrustingTestKey() {
 // versions differ), header 0x400, signed with TestKey() unless `key` says
 // otherwise (nullptr: hash only).
 inline std::vector<uint8_t> SignedImage(image::ImageVersion version, size_t payload_bytes,
-                                        const cli::Key* key = &TestKey()) {
-  cli::SignOptions o;
+                                        const host::Key* key = &TestKey()) {
+  host::SignOptions o;
   o.header_size = 0x400;
   o.pad_header = true;
   o.version = version;
   o.align = 8;
   o.slot_size = static_cast<uint32_t>(payload_bytes + 0x10000);
   const uint32_t seed = version.major * 65536u + version.minor * 256u + version.revision;
-  return cli::BuildSignedImage(mqota::testing::PseudoRandomBytes(payload_bytes, seed), o, key);
+  return host::BuildSignedImage(mqota::testing::PseudoRandomBytes(payload_bytes, seed), o, key);
 }
 
 }  // namespace mqota::server::testing

@@ -15,8 +15,8 @@
 #include <random>
 #include <thread>
 
-#include "demo/child_process.h"
 #include "mqota/board/layout.h"
+#include "mqota/host/child_process.h"
 #include "mqota/testing/broker.h"
 #include "mqota/testing/files.h"
 #include "mqota/testing/process.h"
@@ -25,7 +25,7 @@ namespace mqota {
 namespace {
 
 namespace fs = std::filesystem;
-using cli::demo::ChildProcess;
+using host::ChildProcess;
 using nlohmann::json;
 using testing::BinPath;
 using testing::RunProcess;

@@ -11,18 +11,18 @@
 #include <thread>
 #include <vector>
 
-#include "image/keys.h"
-#include "image/signer.h"
 #include "mqota/agent/agent.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/boot/trailer.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/mqtt_client.h"
 #include "mqota/ports/posix/mqtt_transport.h"
 #include "mqota/testing/broker.h"
 #include "mqota/testing/files.h"
 #include "mqota/testing/random_bytes.h"
-#include "test_flash.h"
+#include "mqota/testing/test_flash.h"
 
 namespace mqota::posix {
 namespace {
@@ -43,14 +43,14 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 }
 
 // A signed image of about `bytes` bytes, as `mqota sign` makes it.
-std::vector<uint8_t> SignedImage(const cli::Key& key, size_t bytes, uint32_t seed) {
-  cli::SignOptions o;
+std::vector<uint8_t> SignedImage(const host::Key& key, size_t bytes, uint32_t seed) {
+  host::SignOptions o;
   o.header_size = 0x400;
   o.pad_header = true;
   o.version = kNewVersion;
   o.align = 8;
   o.slot_size = kSlotBytes;
-  return cli::BuildSignedImage(mt::PseudoRandomBytes(bytes, seed), o, &key);
+  return host::BuildSignedImage(mt::PseudoRandomBytes(bytes, seed), o, &key);
 }
 
 // The chunks publisher.py makes of `image` (spec §4.1, §4.2).
@@ -219,7 +219,7 @@ class TestPublisher {
 // agent, and its POSIX plumbing.
 class Device {
  public:
-  Device(const MqttOptions& options, const cli::Key& key, int broker_port)
+  Device(const MqttOptions& options, const host::Key& key, int broker_port)
       : runs_{{{34, 4096}}},
         chip_({runs_, 8, 0xff}),
         secondary_(chip_.model(), 0, kSlotBytes),
@@ -296,7 +296,7 @@ class Device {
 class AgentOverBroker : public ::testing::TestWithParam<bool> {
  protected:
   AgentOverBroker()
-      : key_(cli::Key::Load(mt::VectorPath("ecdsa-p256-test-key.pem").string())),
+      : key_(host::Key::Load(mt::VectorPath("ecdsa-p256-test-key.pem").string())),
         image_(SignedImage(key_, 100 * 1024 - 0x400 - 200, 11)) {
     if (GetParam()) pki_ = std::make_unique<mt::TestPki>(dir_ / "pki");
     mt::BrokerOptions options;
@@ -320,7 +320,7 @@ class AgentOverBroker : public ::testing::TestWithParam<bool> {
   mt::TempDir dir_;
   std::unique_ptr<mt::TestPki> pki_;
   std::unique_ptr<mt::MosquittoBroker> broker_;
-  cli::Key key_;
+  host::Key key_;
   std::vector<uint8_t> image_;
 };
 
@@ -377,7 +377,7 @@ TEST_P(AgentOverBroker, MessagesOnForeignTopicsAreIgnored) {
   MqttClient stranger(Options("stranger"));
   ASSERT_TRUE(stranger.Start());
   ASSERT_TRUE(stranger.WaitConnected(5s)) << stranger.error();
-  const auto forged = Chunks(SignedImage(cli::Key::Generate(cli::KeyType::kEcdsaP256), 20000, 3));
+  const auto forged = Chunks(SignedImage(host::Key::Generate(host::KeyType::kEcdsaP256), 20000, 3));
   std::atomic<bool> done{false};
   std::thread noise([&] {
     while (!done) {

@@ -1,9 +1,9 @@
 // The signer against imgtool's own output (tests/vectors/imgtool).
 #include <gtest/gtest.h>
 
-#include "common/cli_error.h"
-#include "image/signer.h"
 #include "mqota/boot/trailer_format.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/signer.h"
 #include "mqota/image/layout.h"
 #include "mqota/image/tlv.h"
 #include "mqota/image/validate.h"
@@ -12,7 +12,7 @@
 #include "mqota/testing/files.h"
 #include "mqota/testing/process.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 using mqota::testing::ExpectedVectors;
@@ -209,7 +209,7 @@ TEST(Signer, RefusesAnImageThatDoesNotFitTheSlotWithTheNumbers) {
   try {
     BuildSignedImage(Payload(), options, nullptr);
     FAIL() << "expected a size error";
-  } catch (const CliError& e) {
+  } catch (const CommandError& e) {
     EXPECT_EQ(e.exit_code(), kExitUsage);
     EXPECT_STREQ(e.what(), "Image size (0x5248) + trailer (0xc30) exceeds requested size 0x5e00");
   }
@@ -218,7 +218,7 @@ TEST(Signer, RefusesAnImageThatDoesNotFitTheSlotWithTheNumbers) {
 TEST(Signer, RefusesNonZeroHeaderWithoutPadHeader) {
   auto options = RecordedOptions();
   options.pad_header = false;
-  EXPECT_THROW(BuildSignedImage(Payload(), options, nullptr), CliError);
+  EXPECT_THROW(BuildSignedImage(Payload(), options, nullptr), CommandError);
   std::vector<uint8_t> zeros(0x400, 0);
   const auto payload = Payload();
   zeros.insert(zeros.end(), payload.begin(), payload.end());
@@ -229,8 +229,8 @@ TEST(Signer, RefusesNonZeroHeaderWithoutPadHeader) {
 TEST(Signer, RefusesAPublicOnlyKey) {
   const Key key = Key::Load(VectorPath("ecdsa-p256-test-key.pub.pem"));
   EXPECT_FALSE(key.has_private());
-  EXPECT_THROW(BuildSignedImage(Payload(), RecordedOptions(), &key), CliError);
+  EXPECT_THROW(BuildSignedImage(Payload(), RecordedOptions(), &key), CommandError);
 }
 
 }  // namespace
-}  // namespace mqota::cli
+}  // namespace mqota::host

@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace mqota::cli {
+namespace mqota::host {
 
 inline constexpr size_t kMaxClientIdBytes = 64;
 
@@ -27,4 +27,4 @@ void CheckBoardName(const std::string& board);
 // single '/', no '/' at either end. Throws UsageError otherwise.
 void CheckTopicPrefix(const std::string& prefix);
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace mqota::cli {
+namespace mqota::host {
 
 // The whole file. Throws UsageError "<path>: <reason>" when it cannot be read.
 std::vector<uint8_t> ReadFile(const std::string& path);
@@ -19,4 +19,4 @@ void WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes
                          unsigned mode = 0644);
 void WriteFileAtomically(const std::string& path, const std::string& text, unsigned mode = 0644);
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

@@ -1,4 +1,4 @@
-#include "image/dumpinfo.h"
+#include "mqota/host/image_info.h"
 
 #include <openssl/evp.h>
 
@@ -6,15 +6,15 @@
 #include <filesystem>
 #include <sstream>
 
-#include "common/cli_error.h"
-#include "image/image_errors.h"
 #include "mqota/base/endian.h"
 #include "mqota/boot/trailer_format.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/image_failure.h"
 #include "mqota/image/layout.h"
 #include "mqota/image/tlv.h"
 #include "mqota/image/version.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 using nlohmann::json;
@@ -169,4 +169,4 @@ std::string FormatImageInfoHuman(const json& info) {
   return out.str();
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

@@ -1,8 +1,8 @@
-#include "common/mqtt_names.h"
+#include "mqota/host/mqtt_names.h"
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 // Why `level` is not one safe topic level, or nullptr.
@@ -71,4 +71,4 @@ void CheckTopicPrefix(const std::string& prefix) {
   }
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

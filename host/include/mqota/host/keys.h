@@ -13,7 +13,7 @@
 
 struct evp_pkey_st;
 
-namespace mqota::cli {
+namespace mqota::host {
 
 enum class KeyType { kEcdsaP256, kEd25519 };
 
@@ -59,4 +59,4 @@ class Key {
   bool has_private_;
 };
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

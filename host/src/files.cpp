@@ -1,4 +1,4 @@
-#include "common/files.h"
+#include "mqota/host/files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,9 +8,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 std::string Reason(int error) { return std::strerror(error); }
@@ -90,4 +90,4 @@ void WriteFileAtomically(const std::string& path, const std::string& text, unsig
                       mode);
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

@@ -1,10 +1,10 @@
-#include "common/numbers.h"
+#include "mqota/host/numbers.h"
 
 #include <gtest/gtest.h>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 TEST(ParseInteger, AcceptsPythonIntBaseZeroSyntax) {
@@ -20,7 +20,7 @@ TEST(ParseInteger, AcceptsPythonIntBaseZeroSyntax) {
 TEST(ParseInteger, RejectsWhatPythonRejectsAndOverflow) {
   for (const char* bad : {"", "010", "0x", "0xg", "12a", "-1", " 1", "0z1", "0b2", "0o8",
                           "0x100000000", "4294967296"}) {
-    EXPECT_THROW(ParseInteger(bad, "n"), CliError) << bad;
+    EXPECT_THROW(ParseInteger(bad, "n"), CommandError) << bad;
   }
 }
 
@@ -28,11 +28,11 @@ TEST(ParseInteger, MessageNamesTheOptionAndTheText) {
   try {
     ParseInteger("12a", "-S/--slot-size");
     FAIL();
-  } catch (const CliError& e) {
+  } catch (const CommandError& e) {
     EXPECT_EQ(e.exit_code(), kExitUsage);
     EXPECT_NE(std::string(e.what()).find("-S/--slot-size: '12a'"), std::string::npos) << e.what();
   }
 }
 
 }  // namespace
-}  // namespace mqota::cli
+}  // namespace mqota::host

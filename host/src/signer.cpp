@@ -1,4 +1,4 @@
-#include "image/signer.h"
+#include "mqota/host/signer.h"
 
 #include <openssl/evp.h>
 
@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <string>
 
-#include "common/cli_error.h"
 #include "mqota/base/endian.h"
 #include "mqota/boot/trailer_format.h"
+#include "mqota/host/command_error.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 std::string Hex(uint64_t value) {
@@ -154,4 +154,4 @@ std::vector<uint8_t> BuildSignedImage(std::vector<uint8_t> input, const SignOpti
   return out;
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

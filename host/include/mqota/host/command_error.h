@@ -1,6 +1,6 @@
 // How host commands fail: one line for the user and an exit code.
 //
-// The device core returns errors as values; the host CLI throws CliError
+// The device core returns errors as values; the host CLI throws CommandError
 // instead and main() turns it into "mqota: <message>" on stderr and the exit
 // code. A command is a straight line of steps that all end the same way on
 // failure, and unwinding also removes half-written output (AtomicFile).
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace mqota::cli {
+namespace mqota::host {
 
 // imgtool's exit codes, kept for drop-in use in build scripts.
 enum ExitCode : int {
@@ -18,9 +18,9 @@ enum ExitCode : int {
   kExitUsage = 2,         // bad arguments, unreadable files, unusable keys
 };
 
-class CliError : public std::runtime_error {
+class CommandError : public std::runtime_error {
  public:
-  CliError(int exit_code, const std::string& message)
+  CommandError(int exit_code, const std::string& message)
       : std::runtime_error(message), exit_code_(exit_code) {}
   int exit_code() const { return exit_code_; }
 
@@ -28,6 +28,6 @@ class CliError : public std::runtime_error {
   int exit_code_;
 };
 
-inline CliError UsageError(const std::string& message) { return {kExitUsage, message}; }
+inline CommandError UsageError(const std::string& message) { return {kExitUsage, message}; }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

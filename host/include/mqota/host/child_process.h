@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-namespace mqota::cli::demo {
+namespace mqota::host {
 
 class ChildProcess {
  public:
   // Starts argv[0] (a path) with stdout and stderr appended to `log`.
-  // Throws CliError when it cannot be started.
+  // Throws CommandError when it cannot be started.
   ChildProcess(std::string name, const std::vector<std::string>& argv,
                const std::filesystem::path& log);
   ~ChildProcess();  // Stop()
@@ -47,4 +47,4 @@ class ChildProcess {
 // Lines of a log file from its end, for a failure message.
 std::string Tail(const std::filesystem::path& path, size_t lines);
 
-}  // namespace mqota::cli::demo
+}  // namespace mqota::host

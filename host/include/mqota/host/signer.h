@@ -6,10 +6,10 @@
 #include <optional>
 #include <vector>
 
-#include "image/keys.h"
+#include "mqota/host/keys.h"
 #include "mqota/image/format.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 
 struct SignOptions {
   uint32_t header_size = 0;  // ih_hdr_size, >= 32 and <= 0xffff
@@ -41,4 +41,4 @@ uint32_t AutoSecurityCounter(const image::ImageVersion& version);
 std::vector<uint8_t> BuildSignedImage(std::vector<uint8_t> input, const SignOptions& options,
                                       const Key* key);
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

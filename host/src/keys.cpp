@@ -1,4 +1,4 @@
-#include "image/keys.h"
+#include "mqota/host/keys.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -8,10 +8,10 @@
 
 #include <cstring>
 
-#include "common/cli_error.h"
-#include "common/files.h"
+#include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 namespace {
 
 struct BioFree {
@@ -98,7 +98,7 @@ Key Key::Load(const std::string& path) {
 Key Key::Generate(KeyType type) {
   EVP_PKEY* key = type == KeyType::kEcdsaP256 ? EVP_EC_gen("P-256")
                                               : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  if (!key) throw CliError(kExitUsage, "key generation failed");
+  if (!key) throw CommandError(kExitUsage, "key generation failed");
   return Key(key, type, true);
 }
 
@@ -107,7 +107,7 @@ const char* Key::short_name() const { return type_ == KeyType::kEcdsaP256 ? "ecd
 std::vector<uint8_t> Key::PublicKeyDer() const {
   unsigned char* der = nullptr;
   const int len = i2d_PUBKEY(key_.get(), &der);
-  if (len <= 0) throw CliError(kExitUsage, "cannot encode the public key");
+  if (len <= 0) throw CommandError(kExitUsage, "cannot encode the public key");
   std::vector<uint8_t> out(der, der + len);
   OPENSSL_free(der);
   return out;
@@ -131,7 +131,7 @@ std::string Key::PrivateKeyPem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!has_private_ || PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0,
                                                      nullptr, nullptr) != 1) {
-    throw CliError(kExitUsage, "cannot encode the private key");
+    throw CommandError(kExitUsage, "cannot encode the private key");
   }
   return ReadBio(bio.get());
 }
@@ -158,8 +158,8 @@ std::vector<uint8_t> Key::SignImage(std::span<const uint8_t> hashed_region,
     signature.resize(len);
   }
   EVP_MD_CTX_free(ctx);
-  if (!ok) throw CliError(kExitUsage, "signing failed");
+  if (!ok) throw CommandError(kExitUsage, "signing failed");
   return signature;
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

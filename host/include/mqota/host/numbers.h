@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string>
 
-namespace mqota::cli {
+namespace mqota::host {
 
 // Throws UsageError "<what>: '<text>' is not a valid integer ..." on bad input
 // or a value above `max`.
 uint64_t ParseInteger(const std::string& text, const std::string& what, uint64_t max = UINT32_MAX);
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

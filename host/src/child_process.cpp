@@ -1,4 +1,4 @@
-#include "demo/child_process.h"
+#include "mqota/host/child_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,9 +11,9 @@
 #include <fstream>
 #include <thread>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
-namespace mqota::cli::demo {
+namespace mqota::host {
 namespace {
 
 std::string DescribeStatus(int status) {
@@ -31,12 +31,12 @@ ChildProcess::ChildProcess(std::string name, const std::vector<std::string>& arg
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out < 0) throw CliError(1, "cannot write " + log.string() + ": " + std::strerror(errno));
+  if (out < 0) throw CommandError(1, "cannot write " + log.string() + ": " + std::strerror(errno));
   const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) {
     close(out);
-    throw CliError(1, "cannot start " + name_ + ": fork failed");
+    throw CommandError(1, "cannot start " + name_ + ": fork failed");
   }
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -107,4 +107,4 @@ std::string Tail(const std::filesystem::path& path, size_t lines) {
   return out;
 }
 
-}  // namespace mqota::cli::demo
+}  // namespace mqota::host

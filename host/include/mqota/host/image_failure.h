@@ -5,15 +5,15 @@
 #include <cstdio>
 #include <string>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 #include "mqota/image/error.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 
-inline CliError ImageFailure(const std::string& path, image::ImageError error) {
+inline CommandError ImageFailure(const std::string& path, image::ImageError error) {
   char where[32];
   std::snprintf(where, sizeof where, " (at offset 0x%x)", error.offset);
   return {kExitVerifyFailed, path + ": " + image::Describe(error.code) + where};
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host

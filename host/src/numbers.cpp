@@ -1,10 +1,10 @@
-#include "common/numbers.h"
+#include "mqota/host/numbers.h"
 
 #include <cctype>
 
-#include "common/cli_error.h"
+#include "mqota/host/command_error.h"
 
-namespace mqota::cli {
+namespace mqota::host {
 
 uint64_t ParseInteger(const std::string& text, const std::string& what, uint64_t max) {
   auto fail = [&](const std::string& why) { return UsageError(what + ": '" + text + "' " + why); };
@@ -32,4 +32,4 @@ uint64_t ParseInteger(const std::string& text, const std::string& what, uint64_t
   return value;
 }
 
-}  // namespace mqota::cli
+}  // namespace mqota::host
