@@ -234,10 +234,11 @@ void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, 
 }
 
 void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
-  const JobResult parsed =
+  const Result<JobDocument, JobErrc> parsed =
       ParseJob(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+  const bool result_received = parsed.ok() && parsed->kind == JobKind::kResultReceived;
   if (awaiting_report_ack_) {
-    if (!parsed.ok && parsed.error == JobErrc::kResultReceived) {
+    if (result_received) {
       awaiting_report_ack_ = false;
       have_boot_report_ = false;  // delivered
       SendRequest(message::kUpdateAvailability);
@@ -247,15 +248,14 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
     }
     return;
   }
-  if (!parsed.ok &&
-      (parsed.error == JobErrc::kNotAJob || parsed.error == JobErrc::kResultReceived)) {
+  if (result_received || (!parsed.ok() && parsed.error() == JobErrc::kNotAJob)) {
     // E.g. the "Result Received" acknowledging a result sent on this topic:
     // not an answer to the request, so keep waiting for the job.
     ++status_.ignored_messages;
     return;
   }
-  if (!parsed.ok) return EndSession(SessionEnd::kBadJob, now_ms, config_.check_interval_ms);
-  const JobDocument& job = parsed.job;
+  if (!parsed.ok()) return EndSession(SessionEnd::kBadJob, now_ms, config_.check_interval_ms);
+  const JobDocument& job = *parsed;
   status_.offered = job.version;
   SessionEnd refused = SessionEnd::kNone;
   if (job.kind == JobKind::kNoUpdate ||
@@ -451,15 +451,19 @@ void Agent::HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader&
 }
 
 void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
-  const ChunkResult decoded = DecodeChunk(payload);
-  const ChunkHeader& h = decoded.chunk.header;
-  // The chunk must belong to the image the job offered.
-  if (!decoded.ok || h.version_major != job_.version.major ||
-      h.version_minor != job_.version.minor || h.version_build != job_.version.revision) {
+  const Result<Chunk, ChunkError> decoded = DecodeChunk(payload);
+  if (!decoded.ok()) {
     ++status_.bad_chunks;
     return;
   }
-  if (status_.pull) return HandlePullChunk(payload, h, decoded.chunk.data, now_ms);
+  const ChunkHeader& h = decoded->header;
+  // The chunk must belong to the image the job offered.
+  if (h.version_major != job_.version.major || h.version_minor != job_.version.minor ||
+      h.version_build != job_.version.revision) {
+    ++status_.bad_chunks;
+    return;
+  }
+  if (status_.pull) return HandlePullChunk(payload, h, decoded->data, now_ms);
   const uint32_t granule =
       job_.chunk_bytes != 0 ? job_.chunk_bytes : static_cast<uint32_t>(kReferenceChunkDataBytes);
   if (job_.image_size_bytes != 0 && h.total_size != job_.image_size_bytes) {
@@ -475,7 +479,7 @@ void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
     ++status_.bad_chunks;  // not on this download's grid: cannot be one of its granules
     return;
   }
-  auto written = store_.Write(h.image_offset / granule, decoded.chunk.data);
+  auto written = store_.Write(h.image_offset / granule, decoded->data);
   if (!written.ok()) {
     if (written.error().code == DownloadErrc::kFlash) {
       SendResult(false, outcome::kFailed, job_.version, "flash error");

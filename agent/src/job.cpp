@@ -45,9 +45,10 @@ class JobVisitor final : public JsonMemberVisitor {
         job.kind = JobKind::kUpdateAvailable;
       } else if (m.value == message::kNoUpdateAvailable) {
         job.kind = JobKind::kNoUpdate;
+      } else if (m.value == message::kResultReceived) {
+        job.kind = JobKind::kResultReceived;
       } else {
         not_a_job = true;
-        result_received = m.value == message::kResultReceived;
       }
     } else if (KeyEquals(m.key, key::kVersion)) {
       version_ok = ParseProtocolVersion(m.value, job.version);
@@ -87,7 +88,6 @@ class JobVisitor final : public JsonMemberVisitor {
   JobDocument job;
   bool seen_message = false;
   bool not_a_job = false;
-  bool result_received = false;
   bool version_ok = false;
   bool bad_connection = false;
   bool bad_field = false;
@@ -100,7 +100,6 @@ const char* Describe(JobErrc code) {
   switch (code) {
     case JobErrc::kMalformed: return "the job document is not valid JSON";
     case JobErrc::kNotAJob: return "the message is not a job document";
-    case JobErrc::kResultReceived: return "the message acknowledges a result";
     case JobErrc::kBadVersion: return "the job's Version is missing or not major.minor.build";
     case JobErrc::kBadConnection: return "the job asks for a connection other than MQTT";
     case JobErrc::kBadField: return "a job field has an invalid value";
@@ -123,31 +122,18 @@ bool ParseProtocolVersion(std::string_view text, image::ImageVersion& out) {
   return true;
 }
 
-JobResult ParseJob(std::string_view text) {
-  JobResult result{false, JobErrc::kMalformed, {}};
-  if (text.size() > kMaxJsonDocumentBytes + 1) return result;
+Result<JobDocument, JobErrc> ParseJob(std::string_view text) {
+  if (text.size() > kMaxJsonDocumentBytes + 1) return JobErrc::kMalformed;
   std::array<char, kMaxJsonDocumentBytes + 1> scratch{};
   JobVisitor visitor;
-  if (!ReadJsonObject(text, scratch, visitor).ok()) return result;
-  if (visitor.result_received) {
-    result.error = JobErrc::kResultReceived;
-  } else if (!visitor.seen_message || visitor.not_a_job) {
-    result.error = JobErrc::kNotAJob;
-  } else if (visitor.job.kind == JobKind::kNoUpdate) {
-    result.ok = true;
-  } else if (!visitor.version_ok) {
-    result.error = JobErrc::kBadVersion;
-  } else if (visitor.bad_connection) {
-    result.error = JobErrc::kBadConnection;
-  } else if (visitor.bad_field) {
-    result.error = JobErrc::kBadField;
-  } else if (visitor.too_long) {
-    result.error = JobErrc::kTooLong;
-  } else {
-    result.ok = true;
-  }
-  result.job = visitor.job;
-  return result;
+  if (!ReadJsonObject(text, scratch, visitor).ok()) return JobErrc::kMalformed;
+  if (!visitor.seen_message || visitor.not_a_job) return JobErrc::kNotAJob;
+  if (visitor.job.kind != JobKind::kUpdateAvailable) return visitor.job;
+  if (!visitor.version_ok) return JobErrc::kBadVersion;
+  if (visitor.bad_connection) return JobErrc::kBadConnection;
+  if (visitor.bad_field) return JobErrc::kBadField;
+  if (visitor.too_long) return JobErrc::kTooLong;
+  return visitor.job;
 }
 
 std::string_view FormatProtocolVersion(const image::ImageVersion& v,

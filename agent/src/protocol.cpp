@@ -20,14 +20,12 @@ const char* Describe(ChunkError error) {
   return "unknown chunk error";
 }
 
-ChunkResult DecodeChunk(std::span<const uint8_t> payload) {
-  ChunkResult result{false, ChunkError::kTooShort, {}};
-  if (payload.size() < kChunkHeaderBytes) return result;
+Result<Chunk, ChunkError> DecodeChunk(std::span<const uint8_t> payload) {
+  if (payload.size() < kChunkHeaderBytes) return ChunkError::kTooShort;
   if (!std::equal(kChunkMagic.begin(), kChunkMagic.end(), payload.begin())) {
-    result.error = ChunkError::kBadMagic;
-    return result;
+    return ChunkError::kBadMagic;
   }
-  ChunkHeader& h = result.chunk.header;
+  ChunkHeader h;
   h.offset_to_data = LoadLe16(payload, 8);
   h.image_type = LoadLe16(payload, 10);
   h.version_major = LoadLe16(payload, 12);
@@ -39,21 +37,14 @@ ChunkResult DecodeChunk(std::span<const uint8_t> payload) {
   h.total_num_payloads = LoadLe16(payload, 28);
   h.this_payload_index = LoadLe16(payload, 30);
 
-  if (h.image_type != kImageTypeOneFile) {
-    result.error = ChunkError::kBadImageType;
-  } else if (h.offset_to_data < kChunkHeaderBytes || h.offset_to_data > payload.size()) {
-    result.error = ChunkError::kBadDataOffset;
-  } else if (h.data_size > payload.size() - h.offset_to_data) {
-    result.error = ChunkError::kDataOutsidePayload;
-  } else if (uint64_t{h.image_offset} + h.data_size > h.total_size) {
-    result.error = ChunkError::kDataOutsideImage;
-  } else if (h.this_payload_index >= h.total_num_payloads) {
-    result.error = ChunkError::kBadIndex;
-  } else {
-    result.ok = true;
-    result.chunk.data = payload.subspan(h.offset_to_data, h.data_size);
+  if (h.image_type != kImageTypeOneFile) return ChunkError::kBadImageType;
+  if (h.offset_to_data < kChunkHeaderBytes || h.offset_to_data > payload.size()) {
+    return ChunkError::kBadDataOffset;
   }
-  return result;
+  if (h.data_size > payload.size() - h.offset_to_data) return ChunkError::kDataOutsidePayload;
+  if (uint64_t{h.image_offset} + h.data_size > h.total_size) return ChunkError::kDataOutsideImage;
+  if (h.this_payload_index >= h.total_num_payloads) return ChunkError::kBadIndex;
+  return Chunk{h, payload.subspan(h.offset_to_data, h.data_size)};
 }
 
 void EncodeChunkHeader(const ChunkHeader& h, std::span<uint8_t, kChunkHeaderBytes> out) {

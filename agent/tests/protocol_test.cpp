@@ -27,9 +27,9 @@ const char kObservedFirstHeader[] =
 TEST(ChunkHeader, DecodesTheHeaderPublisherPySends) {
   auto payload = FromHex(kObservedFirstHeader);
   payload.resize(32 + 4096, 0xab);
-  const ChunkResult r = DecodeChunk(payload);
-  ASSERT_TRUE(r.ok) << Describe(r.error);
-  const ChunkHeader& h = r.chunk.header;
+  const auto r = DecodeChunk(payload);
+  ASSERT_TRUE(r.ok()) << Describe(r.error());
+  const ChunkHeader& h = r->header;
   EXPECT_EQ(h.offset_to_data, 32);
   EXPECT_EQ(h.image_type, 0);
   EXPECT_EQ(h.version_major, 1);
@@ -40,8 +40,8 @@ TEST(ChunkHeader, DecodesTheHeaderPublisherPySends) {
   EXPECT_EQ(h.data_size, 4096);
   EXPECT_EQ(h.total_num_payloads, 3);
   EXPECT_EQ(h.this_payload_index, 0);
-  EXPECT_EQ(r.chunk.data.size(), 4096u);
-  EXPECT_EQ(r.chunk.data.data(), payload.data() + 32);
+  EXPECT_EQ(r->data.size(), 4096u);
+  EXPECT_EQ(r->data.data(), payload.data() + 32);
 }
 
 TEST(ChunkHeader, EncodeIsTheExactInverse) {
@@ -59,9 +59,9 @@ TEST(ChunkHeader, EncodeIsTheExactInverse) {
             FromHex("4f5441496d616765200000000100060000001027000000200000100703000200"));
   std::vector<uint8_t> payload(bytes.begin(), bytes.end());
   payload.resize(32 + 1808);
-  const ChunkResult r = DecodeChunk(payload);
-  ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.chunk.header, h);
+  const auto r = DecodeChunk(payload);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->header, h);
 }
 
 struct BadCase {
@@ -98,9 +98,9 @@ TEST(ChunkHeader, EveryLengthAndOffsetIsCheckedAgainstThePayloadAndTheImage) {
     auto payload = FromHex(kObservedFirstHeader);
     payload.resize(32 + 4096);
     c.mutate(payload);
-    const ChunkResult r = DecodeChunk(payload);
-    EXPECT_FALSE(r.ok) << c.name;
-    EXPECT_EQ(r.error, c.error) << c.name << ": " << Describe(r.error);
+    const auto r = DecodeChunk(payload);
+    EXPECT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.error(), c.error) << c.name << ": " << Describe(r.error());
   }
 }
 
@@ -128,17 +128,17 @@ TEST(ChunkCrc, TrailsTheDataLittleEndian) {
   payload.insert(payload.end(), check.begin(), check.end());
   EXPECT_FALSE(ChunkCrcMatches(payload, h));  // no trailer
   payload.insert(payload.end(), crc.begin(), crc.end());
-  const ChunkResult r = DecodeChunk(payload);
-  ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.chunk.data.size(), 9u);
-  EXPECT_TRUE(ChunkCrcMatches(payload, r.chunk.header));
+  const auto r = DecodeChunk(payload);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->data.size(), 9u);
+  EXPECT_TRUE(ChunkCrcMatches(payload, r->header));
   payload[kChunkHeaderBytes + 4] ^= 1;  // data damaged
-  EXPECT_FALSE(ChunkCrcMatches(payload, r.chunk.header));
+  EXPECT_FALSE(ChunkCrcMatches(payload, r->header));
   payload[kChunkHeaderBytes + 4] ^= 1;
   payload.back() ^= 1;  // CRC damaged
-  EXPECT_FALSE(ChunkCrcMatches(payload, r.chunk.header));
+  EXPECT_FALSE(ChunkCrcMatches(payload, r->header));
   payload.pop_back();  // CRC cut short
-  EXPECT_FALSE(ChunkCrcMatches(payload, r.chunk.header));
+  EXPECT_FALSE(ChunkCrcMatches(payload, r->header));
 }
 
 }  // namespace

@@ -19,11 +19,11 @@ static void Check(bool property) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const ChunkResult r = DecodeChunk(std::span<const uint8_t>(data, size));
-  if (!r.ok) return 0;
-  const ChunkHeader& h = r.chunk.header;
-  Check(r.chunk.data.size() == h.data_size);
-  Check(r.chunk.data.data() >= data && r.chunk.data.data() + r.chunk.data.size() <= data + size);
+  const auto r = DecodeChunk(std::span<const uint8_t>(data, size));
+  if (!r.ok()) return 0;
+  const ChunkHeader& h = r->header;
+  Check(r->data.size() == h.data_size);
+  Check(r->data.data() >= data && r->data.data() + r->data.size() <= data + size);
   Check(uint64_t{h.image_offset} + h.data_size <= h.total_size);
   Check(h.this_payload_index < h.total_num_payloads);
   std::array<uint8_t, kChunkHeaderBytes> again{};

@@ -97,15 +97,15 @@ TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
   EXPECT_EQ(job["ImageSha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(job["ChunkCrc"], "crc32c");
   // And mqota's own device reads it as intended.
-  const agent::JobResult parsed = agent::ParseJob(text);
-  ASSERT_TRUE(parsed.ok) << agent::Describe(parsed.error);
-  EXPECT_EQ(parsed.job.kind, agent::JobKind::kUpdateAvailable);
-  EXPECT_EQ(parsed.job.version, (image::ImageVersion{1, 2, 0, 0}));
-  EXPECT_EQ(parsed.job.port, 8883);
-  EXPECT_EQ(parsed.job.image_size_bytes, old_->size_bytes());
-  EXPECT_EQ(parsed.job.chunk_bytes, 4096u);
-  EXPECT_TRUE(parsed.job.has_image_tag);
-  EXPECT_TRUE(parsed.job.chunk_crc32c);
+  const auto parsed = agent::ParseJob(text);
+  ASSERT_TRUE(parsed.ok()) << agent::Describe(parsed.error());
+  EXPECT_EQ(parsed->kind, agent::JobKind::kUpdateAvailable);
+  EXPECT_EQ(parsed->version, (image::ImageVersion{1, 2, 0, 0}));
+  EXPECT_EQ(parsed->port, 8883);
+  EXPECT_EQ(parsed->image_size_bytes, old_->size_bytes());
+  EXPECT_EQ(parsed->chunk_bytes, 4096u);
+  EXPECT_TRUE(parsed->has_image_tag);
+  EXPECT_TRUE(parsed->chunk_crc32c);
 }
 
 TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {
@@ -120,10 +120,10 @@ TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {
     EXPECT_EQ(doc["UniqueTopicName"], device);
     EXPECT_TRUE(r.forget_offer);
     EXPECT_EQ(r.remember_offer, nullptr);
-    const agent::JobResult parsed = agent::ParseJob(
+    const auto parsed = agent::ParseJob(
         {reinterpret_cast<const char*>(r.publish[0].payload.data()), r.publish[0].payload.size()});
-    ASSERT_TRUE(parsed.ok);
-    EXPECT_EQ(parsed.job.kind, agent::JobKind::kNoUpdate);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(parsed->kind, agent::JobKind::kNoUpdate);
   }
 }
 
@@ -157,20 +157,20 @@ TEST_F(RequestHandlerTest, RequestDataChunkCutsLikePublisherPy) {
   // Non-aligned, as publisher.py serves it: index = Offset / Size.
   const Response r = chunk("5000", "1000");
   ASSERT_EQ(r.publish.size(), 1u) << r.log;
-  const agent::ChunkResult c = agent::DecodeChunk(r.publish[0].payload);
-  ASSERT_TRUE(c.ok) << agent::Describe(c.error);
-  EXPECT_EQ(c.chunk.header.image_offset, 5000u);
-  EXPECT_EQ(c.chunk.header.data_size, 1000u);
-  EXPECT_EQ(c.chunk.header.this_payload_index, 5u);
-  EXPECT_EQ(c.chunk.header.total_num_payloads, (size + 999) / 1000);
-  EXPECT_EQ(c.chunk.header.total_size, size);
-  EXPECT_EQ(c.chunk.header.version_major, 1u);
-  EXPECT_EQ(c.chunk.header.version_minor, 2u);
-  EXPECT_TRUE(std::equal(c.chunk.data.begin(), c.chunk.data.end(), old_->data().begin() + 5000));
+  const auto c = agent::DecodeChunk(r.publish[0].payload);
+  ASSERT_TRUE(c.ok()) << agent::Describe(c.error());
+  EXPECT_EQ(c->header.image_offset, 5000u);
+  EXPECT_EQ(c->header.data_size, 1000u);
+  EXPECT_EQ(c->header.this_payload_index, 5u);
+  EXPECT_EQ(c->header.total_num_payloads, (size + 999) / 1000);
+  EXPECT_EQ(c->header.total_size, size);
+  EXPECT_EQ(c->header.version_major, 1u);
+  EXPECT_EQ(c->header.version_minor, 2u);
+  EXPECT_TRUE(std::equal(c->data.begin(), c->data.end(), old_->data().begin() + 5000));
   // The last, short chunk.
   const Response last = chunk(std::to_string(size - 100), "4096");
   ASSERT_EQ(last.publish.size(), 1u) << last.log;
-  EXPECT_EQ(agent::DecodeChunk(last.publish[0].payload).chunk.header.data_size, 100u);
+  EXPECT_EQ(agent::DecodeChunk(last.publish[0].payload)->header.data_size, 100u);
   // Refused, one line each (R11: "-1" is what the reference agent sends).
   for (const auto& [offset, length] : std::vector<std::pair<std::string, std::string>>{
            {"0", "-1"},
@@ -222,24 +222,24 @@ TEST_F(RequestHandlerTest, RequestDataChunkServesAnySizeAndACrcWhenAsked) {
     ASSERT_EQ(plain.publish.size(), 1u) << plain.log;
     const auto& p = plain.publish[0].payload;
     EXPECT_EQ(p.size(), agent::kChunkHeaderBytes + length);
-    const agent::ChunkResult c = agent::DecodeChunk(p);
-    ASSERT_TRUE(c.ok) << agent::Describe(c.error);
-    expect_data(c.chunk, offset, length);
-    EXPECT_EQ(c.chunk.header.this_payload_index, 2u);
-    EXPECT_EQ(c.chunk.header.total_num_payloads, ChunkCount(size, length));
-    EXPECT_FALSE(agent::ChunkCrcMatches(p, c.chunk.header));
+    const auto c = agent::DecodeChunk(p);
+    ASSERT_TRUE(c.ok()) << agent::Describe(c.error());
+    expect_data(*c, offset, length);
+    EXPECT_EQ(c->header.this_payload_index, 2u);
+    EXPECT_EQ(c->header.total_num_payloads, ChunkCount(size, length));
+    EXPECT_FALSE(agent::ChunkCrcMatches(p, c->header));
     // With it: the same, then 4 bytes of CRC-32C, little-endian.
     const Response checked = chunk(offset, length, crc);
     ASSERT_EQ(checked.publish.size(), 1u) << checked.log;
     const auto& q = checked.publish[0].payload;
     ASSERT_EQ(q.size(), agent::kChunkHeaderBytes + length + agent::kChunkCrcBytes);
     EXPECT_TRUE(std::equal(p.begin(), p.end(), q.begin()));  // offset_to_data 32, same header
-    const agent::ChunkResult d = agent::DecodeChunk(q);
-    ASSERT_TRUE(d.ok);
-    expect_data(d.chunk, offset, length);
+    const auto d = agent::DecodeChunk(q);
+    ASSERT_TRUE(d.ok());
+    expect_data(*d, offset, length);
     const uint32_t expected = Crc32c(big->data().subspan(offset, length));
     EXPECT_EQ(LoadLe32(q, agent::kChunkHeaderBytes + length), expected);
-    EXPECT_TRUE(agent::ChunkCrcMatches(q, d.chunk.header));
+    EXPECT_TRUE(agent::ChunkCrcMatches(q, d->header));
     EXPECT_NE(checked.log.find("CRC32C"), std::string::npos) << checked.log;
   }
   // The last, short chunk: its CRC right after its few bytes.
@@ -247,7 +247,7 @@ TEST_F(RequestHandlerTest, RequestDataChunkServesAnySizeAndACrcWhenAsked) {
   ASSERT_EQ(last.publish.size(), 1u);
   EXPECT_EQ(last.publish[0].payload.size(), agent::kChunkHeaderBytes + 10 + 4);
   EXPECT_TRUE(agent::ChunkCrcMatches(last.publish[0].payload,
-                                     agent::DecodeChunk(last.publish[0].payload).chunk.header));
+                                     agent::DecodeChunk(last.publish[0].payload)->header));
   // The value is matched as keys are (case-insensitively); anything else,
   // or a non-string, means no CRC.
   EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", "CRC32C"}}).publish[0].payload.size(), 32u + 4096 + 4);

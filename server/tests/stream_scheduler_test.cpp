@@ -61,8 +61,8 @@ class StreamSchedulerTest : public ::testing::Test {
     for (const auto& s : sent_) {
       if (s.topic != topic) continue;
       const auto decoded = agent::DecodeChunk(s.payload);
-      EXPECT_TRUE(decoded.ok);
-      chunks.push_back(decoded.chunk.header);
+      EXPECT_TRUE(decoded.ok());
+      chunks.push_back(decoded->header);
     }
     return chunks;
   }
@@ -112,7 +112,7 @@ TEST_F(StreamSchedulerTest, SendsEveryChunkInOrderWithinTheWindow) {
   for (const auto& s : sent_) {
     if (s.topic == kFlow) continue;
     const auto c = agent::DecodeChunk(s.payload);
-    reassembled.insert(reassembled.end(), c.chunk.data.begin(), c.chunk.data.end());
+    reassembled.insert(reassembled.end(), c->data.begin(), c->data.end());
   }
   EXPECT_EQ(reassembled, *image->bytes);
 }

@@ -96,12 +96,11 @@ class TestDevice {
     changed_.wait_for(lock, timeout, [&] { return ChunkCountLocked() >= count; });
     std::vector<agent::ChunkHeader> headers;
     for (const auto& m : received_) {
-      const agent::ChunkResult c = agent::DecodeChunk(m);
-      if (!c.ok) continue;
-      headers.push_back(c.chunk.header);
-      image.resize(c.chunk.header.total_size);
-      std::copy(c.chunk.data.begin(), c.chunk.data.end(),
-                image.begin() + c.chunk.header.image_offset);
+      const auto c = agent::DecodeChunk(m);
+      if (!c.ok()) continue;
+      headers.push_back(c->header);
+      image.resize(c->header.total_size);
+      std::copy(c->data.begin(), c->data.end(), image.begin() + c->header.image_offset);
     }
     return headers;
   }
@@ -116,7 +115,7 @@ class TestDevice {
  private:
   size_t ChunkCountLocked() const {
     size_t n = 0;
-    for (const auto& m : received_) n += agent::DecodeChunk(m).ok ? 1 : 0;
+    for (const auto& m : received_) n += agent::DecodeChunk(m).ok() ? 1 : 0;
     return n;
   }
 

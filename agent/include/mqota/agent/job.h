@@ -11,20 +11,23 @@
 #include <string_view>
 
 #include "mqota/agent/json.h"
+#include "mqota/base/result.h"
 #include "mqota/image/format.h"
 
 namespace mqota::agent {
 
-enum class JobKind : uint8_t { kUpdateAvailable, kNoUpdate };
+// What a message on the device's job topic says. "Result Received" is the
+// server's acknowledgement of a result the device sent: a normal message of the
+// protocol, not a job and not an error.
+enum class JobKind : uint8_t { kUpdateAvailable, kNoUpdate, kResultReceived };
 
 enum class JobErrc : uint8_t {
-  kMalformed,       // not a JSON object, or invalid JSON
-  kNotAJob,         // Message is neither "Update Available" nor "No Update Available"
-  kResultReceived,  // not a job: the acknowledgement of a result ("Result Received")
-  kBadVersion,      // Version missing or not major.minor.build
-  kBadConnection,   // Connection other than MQTT
-  kBadField,        // Port or an mqota extension field with an invalid value
-  kTooLong,         // a field longer than the device keeps
+  kMalformed,      // not a JSON object, or invalid JSON
+  kNotAJob,        // Message is none of the job topic's messages
+  kBadVersion,     // Version missing or not major.minor.build
+  kBadConnection,  // Connection other than MQTT
+  kBadField,       // Port or an mqota extension field with an invalid value
+  kTooLong,        // a field longer than the device keeps
 };
 
 const char* Describe(JobErrc code);
@@ -49,13 +52,12 @@ struct JobDocument {
   std::string_view broker_host() const { return broker.data(); }
 };
 
-struct JobResult {
-  bool ok;
-  JobErrc error;
-  JobDocument job;
-};
-
-JobResult ParseJob(std::string_view text);
+// The document, or why it is not one. For kNoUpdate and kResultReceived only
+// `kind` is meaningful (the other fields are not checked). Errors:
+//   kNotAJob: another message of the protocol's topics; keep waiting.
+//   kMalformed, kBadVersion, kBadConnection, kBadField, kTooLong: an answer
+//   this device cannot take; end the session.
+Result<JobDocument, JobErrc> ParseJob(std::string_view text);
 
 // "major.minor.build" as the protocol writes versions (all decimal, at most
 // 65535 each; major and minor at most 255 to fit an MCUboot header).

@@ -10,6 +10,8 @@
 #include <span>
 #include <string_view>
 
+#include "mqota/base/result.h"
+
 namespace mqota::agent {
 
 // Topics: the request topic is "<prefix>/<board>/publish_notify"; answers go to
@@ -152,12 +154,7 @@ struct Chunk {
 // checked against the payload and the image it claims to belong to, so what
 // comes back can be written to flash as it is (checks against the slot and
 // the session are the caller's).
-struct ChunkResult {
-  bool ok;
-  ChunkError error;
-  Chunk chunk;
-};
-ChunkResult DecodeChunk(std::span<const uint8_t> payload);
+Result<Chunk, ChunkError> DecodeChunk(std::span<const uint8_t> payload);
 
 // Writes the 32 header bytes (magic included).
 void EncodeChunkHeader(const ChunkHeader& header, std::span<uint8_t, kChunkHeaderBytes> out);
