@@ -57,8 +57,9 @@ class JobVisitor final : public JsonMemberVisitor {
     } else if (KeyEquals(m.key, key::kBroker) || KeyEquals(m.key, key::kServer)) {
       too_long |= !CopyField(m.value, job.broker);
     } else if (KeyEquals(m.key, key::kPort)) {
+      // "" is the reference device's 0: the broker it is connected to.
       uint32_t port = 0;
-      if (!ParseU32(m.value, 65535, port)) bad_field = true;
+      if (!m.value.empty() && !ParseU32(m.value, 65535, port)) bad_field = true;
       job.port = static_cast<uint16_t>(port);
     } else if (KeyEquals(m.key, key::kConnection)) {
       // The reference compares over the value's length, so "MQ" passes; we

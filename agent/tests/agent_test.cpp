@@ -246,6 +246,18 @@ TEST_F(AgentTest, JobsThatMustNotInstallEndTheSessionQuietly) {
   }
 }
 
+// The reference device reads "Port": "" as 0, "the broker I am connected to",
+// and so do we: a reference publisher configured without a port still updates.
+TEST_F(AgentTest, AnEmptyPortMeansTheBrokerItIsConnectedTo) {
+  Start();
+  Deliver(Topic(), Job("1.1.0", kBoard, "", ""));
+  EXPECT_EQ(agent_->status().state, AgentState::kDownloading)
+      << Describe(agent_->status().last_end);
+  const auto requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1]["Message"], "Request Update");
+}
+
 TEST_F(AgentTest, ForgedImageIsErasedReportedAndNotRetried) {
   Start();
   Deliver(Topic(), Job("1.1.0"));
