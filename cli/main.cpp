@@ -9,7 +9,9 @@
 #include "image/image_commands.h"
 #include "mqota/host/command_error.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{"mqota: firmware updates over the air, over MQTT"};
   app.name("mqota");
   app.require_subcommand(1);
@@ -32,4 +34,18 @@ int main(int argc, char** argv) {
     return mqota::host::kExitUsage;
   }
   return mqota::host::kExitOk;
+}
+
+}  // namespace
+
+// Run() turns every failure of a command into one line and an exit code; what
+// escapes it (building the command line itself, say) is a bug, still said in
+// one line rather than by std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mqota: internal error: " << e.what() << "\n";
+    return mqota::host::kExitUsage;
+  }
 }

@@ -87,7 +87,9 @@ TEST(JsonReader, RejectsInvalidJsonWithTheRightError) {
       {R"({"a": "\ud800x"})", JsonErrc::kBadString},
       {R"({"a": "b"} x)", JsonErrc::kTrailingData},
       // Invalid UTF-8: a stray lead byte, an overlong '/', an encoded surrogate.
-      {"{\"a\": \"\xf4" "xyz\"}", JsonErrc::kBadString},
+      {"{\"a\": \"\xf4"
+       "xyz\"}",
+       JsonErrc::kBadString},
       {"{\"a\": \"\xc0\xaf\"}", JsonErrc::kBadString},
       {"{\"a\": \"\xed\xa0\x80\"}", JsonErrc::kBadString},
       {R"({"a": [[[[[[[[[[1]]]]]]]]]]})", JsonErrc::kTooDeep},

@@ -49,7 +49,9 @@ void Flash(const std::filesystem::path& dir, const std::string& image_path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{
       "mqota-board: a virtual PSoC 6 kit (two flash chips as files, a watchdog, an "
       "LED, a UART) that boots signed images with mqota's bootloader core"};
@@ -159,5 +161,19 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "mqota-board: " << e.what() << "\n";
     return 1;
+  }
+}
+
+}  // namespace
+
+// Run() turns every failure of a command into one line and an exit code; what
+// escapes it (building the command line itself, say) is a bug, still said in
+// one line rather than by std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mqota-board: internal error: " << e.what() << "\n";
+    return kExitUsage;
   }
 }

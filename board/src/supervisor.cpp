@@ -60,7 +60,7 @@ class PowerSwitch {
 
  private:
   int fd_ = -1;
-  sigset_t previous_;
+  sigset_t previous_{};
 };
 
 enum class Reset { kWatchdog, kRequested, kPowerOff };
@@ -199,7 +199,8 @@ class Board {
       partial.append(chunk.data(), static_cast<size_t>(n));
     }
     size_t start = 0;
-    for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+    for (size_t nl = partial.find('\n'); nl != std::string::npos;
+         start = nl + 1, nl = partial.find('\n', start)) {
       const std::string line = partial.substr(start, nl - start);
       log_.Emit("uart", "uart", {{"line", line}}, line);
     }

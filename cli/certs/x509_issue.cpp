@@ -13,7 +13,7 @@ namespace {
 
 // Leaves start an hour in the past: a device whose clock is a little behind
 // the machine that issued its certificate must not see "not yet valid".
-constexpr long kBackdateSeconds = 60 * 60;
+constexpr long kBackdateSeconds = 60L * 60;
 
 // Refuses OpenSSL's interactive passphrase prompt: keys are unencrypted.
 int NoPassphrase(char*, int, int, void*) { return -1; }

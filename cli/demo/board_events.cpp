@@ -13,7 +13,8 @@ std::vector<nlohmann::json> BoardEvents::Poll() {
   offset_ += chunk.size();
   partial_ += chunk;
   size_t start = 0;
-  for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+  for (size_t nl = partial_.find('\n'); nl != std::string::npos;
+       start = nl + 1, nl = partial_.find('\n', start)) {
     auto event = nlohmann::json::parse(partial_.substr(start, nl - start), nullptr, false);
     if (!event.is_object()) continue;
     const std::string kind = event.value("event", "");

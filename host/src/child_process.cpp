@@ -28,6 +28,7 @@ ChildProcess::ChildProcess(std::string name, const std::vector<std::string>& arg
                            const std::filesystem::path& log)
     : name_(std::move(name)), log_(log) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

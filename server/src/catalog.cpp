@@ -157,9 +157,10 @@ void Catalog::Add(const std::string& board, const std::string& path, std::vector
   for (size_t i : indexes) {
     const CatalogEntry& other = *entries_[i];
     if (image::CompareVersions(other.version, entry->version) == 0) {
-      throw ServerError(path + ": version " + VersionText(entry->version) + " for board " + board +
-                        " is already served by " + other.path +
-                        " (devices tell versions apart by major.minor.revision only)");
+      std::string message = path + ": version " + VersionText(entry->version);
+      message += " for board " + board + " is already served by " + other.path;
+      message += " (devices tell versions apart by major.minor.revision only)";
+      throw ServerError(message);
     }
   }
   entries_.push_back(std::move(entry));

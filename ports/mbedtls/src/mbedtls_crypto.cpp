@@ -7,7 +7,7 @@
 
 namespace mqota::ports {
 
-MbedtlsCrypto::MbedtlsCrypto() { mbedtls_sha256_init(&sha_); }
+MbedtlsCrypto::MbedtlsCrypto() : sha_{} { mbedtls_sha256_init(&sha_); }
 MbedtlsCrypto::~MbedtlsCrypto() { mbedtls_sha256_free(&sha_); }
 
 void MbedtlsCrypto::Sha256Start() { mbedtls_sha256_starts_ret(&sha_, /*is224=*/0); }

@@ -55,7 +55,7 @@ bool ReadAll(int fd, uint8_t* out, size_t size, uint64_t offset, int* sys_errno)
 // a new file that is cut short while being filled has the wrong size and is
 // refused on the next Open, instead of passing for a chip full of data.
 bool FillErased(int fd, uint64_t offset, uint64_t size_bytes, uint8_t erased, int* sys_errno) {
-  std::array<uint8_t, kFillChunkBytes> chunk;
+  std::array<uint8_t, kFillChunkBytes> chunk{};
   chunk.fill(erased);
   while (size_bytes > 0) {
     const size_t n = size_bytes < chunk.size() ? static_cast<size_t>(size_bytes) : chunk.size();
@@ -164,9 +164,11 @@ FileFlash::FileFlash(FileFlash&& other) noexcept
 FileFlash& FileFlash::operator=(FileFlash&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
-    FlashDevice::operator=(std::move(other));
+    // Take this class's members before the base's move, which only moves the
+    // FlashDevice part of `other`.
     fd_ = std::exchange(other.fd_, -1);
     last_errno_ = other.last_errno_;
+    FlashDevice::operator=(std::move(other));
   }
   return *this;
 }

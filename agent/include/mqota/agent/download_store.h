@@ -57,7 +57,7 @@ enum class DownloadErrc : uint8_t {
 const char* Describe(DownloadErrc code);
 
 struct DownloadError {
-  DownloadErrc code;
+  DownloadErrc code{};
   flash::FlashError flash{};
 };
 

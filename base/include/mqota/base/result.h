@@ -137,9 +137,13 @@ class [[nodiscard]] Result<void, E> {
 
 // `MQOTA_TRY_ASSIGN(auto x, Compute());` declares x from the value of the result
 // of Compute(), or returns its error.
+// `tmp` is a name the macro makes and `lhs` a declaration ("auto x"): neither
+// may be parenthesised, so the check for unparenthesised arguments is off here.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MQOTA_TRY_ASSIGN(lhs, expr) \
   MQOTA_TRY_ASSIGN_IMPL_(MQOTA_TRY_CONCAT_(mqota_try_assign_, __LINE__), lhs, expr)
 #define MQOTA_TRY_ASSIGN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                           \
   if (!tmp.ok()) return tmp.error();           \
   lhs = std::move(*tmp)
+// NOLINTEND(bugprone-macro-parentheses)

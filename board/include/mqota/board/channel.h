@@ -31,7 +31,7 @@ inline constexpr std::string_view kKick = "kick";
 inline constexpr std::string_view kReset = "reset";
 inline constexpr std::string_view kFactsPrefix = "facts ";
 
-inline constexpr size_t kMaxChannelMessageBytes = 16 * 1024;
+inline constexpr size_t kMaxChannelMessageBytes = size_t{16} * 1024;
 
 // Why the MCU last reset, as its reset-cause register tells the firmware: a
 // trial image reverted after a power loss is not evidence against it, one
@@ -64,7 +64,7 @@ struct BoardFacts {
 
 std::string EncodeFacts(const BoardFacts& facts);
 // Nullopt (and `error` set) when the JSON is not a complete BoardFacts.
-std::optional<BoardFacts> DecodeFacts(std::string_view json, std::string* error);
+std::optional<BoardFacts> DecodeFacts(std::string_view text, std::string* error);
 
 std::string ToHex(const std::vector<uint8_t>& bytes);
 std::optional<std::vector<uint8_t>> FromHex(std::string_view hex);

@@ -27,9 +27,9 @@ struct SwapState {
   TrailerState primary;
   TrailerState secondary;
   // What the next boot will do, before it validates anything.
-  SwapType next_boot;
+  SwapType next_boot{};
   // True when the running image would be reverted at the next boot.
-  bool running_unconfirmed;
+  bool running_unconfirmed = false;
 };
 
 BootResult<SwapState> ReadSwapState(const Trailer& primary, const Trailer& secondary);

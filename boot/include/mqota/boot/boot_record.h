@@ -52,6 +52,6 @@ struct BootRecord {
 
 BootRecord MakeBootRecord(const BootOutcome& outcome);
 std::array<uint8_t, kBootRecordBytes> EncodeBootRecord(const BootRecord& record);
-std::optional<BootRecord> DecodeBootRecord(std::span<const uint8_t, kBootRecordBytes> bytes);
+std::optional<BootRecord> DecodeBootRecord(std::span<const uint8_t, kBootRecordBytes> in);
 
 }  // namespace mqota::boot

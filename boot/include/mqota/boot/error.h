@@ -20,7 +20,7 @@ enum class BootErrc : uint8_t {
 };
 
 struct BootError {
-  BootErrc code;
+  BootErrc code{};
   flash::FlashError flash{};  // meaningful when code == kFlash
   image::ImageError image{};  // meaningful when code == kNoBootableImage
 };

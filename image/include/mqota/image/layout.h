@@ -14,11 +14,11 @@ struct ImageLayout {
   ImageHeader header;
   // [0, hashed_size) is covered by the SHA-256: header, padding, payload and
   // the protected TLV block.
-  uint32_t hashed_size;
-  uint32_t protected_tlv_offset;  // == payload end; block size is header.protect_tlv_size
-  uint32_t tlv_offset;            // unprotected TLV block, starting with its info header
-  uint32_t tlv_size;              // its tlv_tot (info header included)
-  uint32_t total_size;            // tlv_offset + tlv_size: the image's length in flash
+  uint32_t hashed_size = 0;
+  uint32_t protected_tlv_offset = 0;  // == payload end; block size is header.protect_tlv_size
+  uint32_t tlv_offset = 0;            // unprotected TLV block, starting with its info header
+  uint32_t tlv_size = 0;              // its tlv_tot (info header included)
+  uint32_t total_size = 0;            // tlv_offset + tlv_size: the image's length in flash
 };
 
 struct LayoutLimits {

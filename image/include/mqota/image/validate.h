@@ -18,7 +18,7 @@ namespace mqota::image {
 // A public key the device trusts. Several may be listed, so keys can rotate:
 // an image is accepted when a signature by any of them verifies.
 struct TrustedKey {
-  SignatureType type;
+  SignatureType type{};
   std::span<const uint8_t> public_key_der;  // DER SubjectPublicKeyInfo
 };
 
@@ -35,7 +35,7 @@ struct ValidationOptions {
 
 struct ValidatedImage {
   ImageLayout layout;
-  std::array<uint8_t, kSha256DigestBytes> digest;
+  std::array<uint8_t, kSha256DigestBytes> digest{};
   // SEC_CNT from the protected block, if present.
   std::optional<uint32_t> security_counter;
   // Index into trusted_keys of the key whose signature verified; nullopt when

@@ -29,7 +29,7 @@ struct MqttTls {
 struct MqttOptions {
   std::string host = "127.0.0.1";
   int port = 1883;
-  std::string client_id;       // "" = generated
+  std::string client_id;  // "" = generated
   bool tls_enabled = false;
   MqttTls tls;
   int keepalive_seconds = 30;
