@@ -5,7 +5,7 @@
 set -eu
 
 packages="
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git python3
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl libssl-dev libmbedtls-dev nlohmann-json3-dev libcli11-dev
   clang libclang-rt-14-dev
