@@ -1,6 +1,6 @@
 // Flash operations per upgrade, per algorithm and swap type, beside MCUboot's
-// own counts on the same geometry (spec/mcuboot.md §5.6: 4 KiB sectors,
-// 32-sector slots, 4 KiB scratch, W = 8, two ~101.1 KiB ECDSA images), then
+// own counts on the same geometry (docs/spec/power-loss-testing.md#operation-counts:
+// 4 KiB sectors, 32-sector slots, 4 KiB scratch, W = 8, two ~101.1 KiB ECDSA images), then
 // the wall time of one swap of a 1 MiB image on file-backed flash, and of one
 // exhaustive power-cut run.
 #include <chrono>
@@ -140,7 +140,7 @@ int main() {
   };
   std::printf(
       "Flash operations per upgrade, reference geometry (4 KiB sectors, 32-sector slots,\n"
-      "4 KiB scratch, W=8), two %zu-byte ECDSA images; MCUboot's counts from spec §5.6\n\n",
+      "4 KiB scratch, W=8), two %zu-byte ECDSA images; MCUboot's counts from docs/spec/power-loss-testing.md#operation-counts\n\n",
       v1.size());
   std::printf("%-20s %-7s %7s %7s %7s %12s %9s %7s\n", "algorithm", "swap", "erases", "writes",
               "total", "max/sector", "MCUboot", "ratio");

@@ -7,7 +7,7 @@
 // Each figure is the median of N runs; ours and the baseline alternate, so
 // load on a shared machine hits both alike. Also: bytes on the wire beyond
 // the image, time spent verifying, and the speed-up over the reference
-// publisher (publisher.py, ~40 s per MiB: server/README.md, spec P3).
+// publisher (publisher.py, ~40 s per MiB: server/README.md, P3).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>

@@ -495,8 +495,9 @@ void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
 
 // Integrity before pending: the whole image in the slot must validate (hash,
 // a trusted signature, the version the job offered, newer than what runs)
-// before the bootloader is asked to install it. A bad image is erased and its
-// version refused for the rest of this run.
+// before the bootloader is asked to install it (the reference checks nothing:
+// S2). A bad image is erased and its version refused for the rest of this run
+// (docs/spec/mqota-protocol.md#results-and-outcomes).
 void Agent::FinishDownload(uint64_t now_ms) {
   image::FlashImageSource source(secondary_);
   image::ValidationOptions options;

@@ -1,5 +1,6 @@
-// The agent through the reference job flow (spec §5.1), with messages shaped
-// exactly as publisher.py sends them, on the NOR flash model.
+// The agent through the reference job flow
+// (docs/spec/reference-protocol.md#job-flow), with messages shaped exactly as
+// publisher.py sends them, on the NOR flash model.
 #include "mqota/agent/agent.h"
 
 #include <gtest/gtest.h>
@@ -97,7 +98,8 @@ class AgentTest : public ::testing::Test {
                                   key ? key : &key_);
   }
 
-  // The job document publisher.py sends (spec §3.3), for `version`.
+  // The job document publisher.py sends (docs/spec/reference-protocol.md#job-document), for
+  // `version`.
   static std::string Job(const std::string& version, const std::string& board = kBoard,
                          const std::string& broker = "", const std::string& port = "8883") {
     return R"({"Message": "Update Available", "Manufacturer": "Express Widgits Corporation", )"
@@ -107,7 +109,8 @@ class AgentTest : public ::testing::Test {
            broker + R"(", "Port": ")" + port + R"(", "UniqueTopicName": "whatever"})";
   }
 
-  // The chunks publisher.py makes of `image` (spec §4.1, §4.2).
+  // The chunks publisher.py makes of `image`
+  // (docs/spec/reference-protocol.md#how-the-publisher-cuts-an-image).
   static std::vector<std::vector<uint8_t>> Chunks(const std::vector<uint8_t>& image,
                                                   image::ImageVersion v) {
     std::vector<std::vector<uint8_t>> chunks;
@@ -361,7 +364,8 @@ TEST_F(AgentTest, AnInstalledImageIsReportedAsPendingWithItsVersion) {
   EXPECT_EQ(result["Version"], "1.1.0");
   EXPECT_EQ(result["UniqueTopicName"], topic);
   EXPECT_FALSE(result.contains("Reason"));
-  for (const auto& [k, v] : result.items()) EXPECT_TRUE(v.is_string()) << k;  // spec §3.1
+  // Every value a string (docs/spec/reference-protocol.md#common-rules).
+  for (const auto& [k, v] : result.items()) EXPECT_TRUE(v.is_string()) << k;
 }
 
 TEST_F(AgentTest, ForgedAndCorruptImagesAreReportedAsRefused) {

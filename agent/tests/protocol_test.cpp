@@ -20,7 +20,7 @@ std::vector<uint8_t> FromHex(const std::string& hex) {
 }
 
 // The first header publisher.py sent for a 10 000-byte image at job version
-// 1.6.0, as observed on the wire (spec §4.1).
+// 1.6.0, as observed on the wire (docs/spec/reference-protocol.md#chunk-header).
 const char kObservedFirstHeader[] =
     "4f5441496d616765200000000100060000001027000000000000001003000000";
 

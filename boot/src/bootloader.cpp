@@ -50,7 +50,8 @@ class BootRun {
     }
     if (resumed.kind == ResumeKind::kRestartNeeded) {
       // Started, but nothing moved yet: the secondary is still intact, so
-      // check it again and start over (spec §5.2, "restarted from scratch").
+      // check it again and start over
+      // (docs/spec/mcuboot-trailer.md#scratch-status-source).
       outcome_.resumed = true;
       return Start(resumed.type, resumed.type);
     }
@@ -60,9 +61,10 @@ class BootRun {
     if (type == SwapType::kNone) return {};
     // An application's request never carries swap_size; only a bootloader
     // writes it. A PERM request with one is a revert that swap-move turned
-    // into a PERM request before re-initialising the primary (spec §5.3, the
-    // revert fix-up), cut short: it restores the older image on purpose, so
-    // it must not meet the downgrade policy, and it is reported as a revert.
+    // into a PERM request before re-initialising the primary
+    // (docs/spec/mcuboot-trailer.md#revert-fix-up), cut short: it restores the
+    // older image on purpose, so it must not meet the downgrade policy, and it
+    // is reported as a revert.
     const bool revert_restarted = type == SwapType::kPerm && secondary.swap_size.has_value() &&
                                   secondary.swap_type == SwapType::kNone;
     if (revert_restarted) outcome_.resumed = true;
@@ -116,7 +118,8 @@ class BootRun {
   }
 
   // A revert whose old image is gone must not be attempted at every boot:
-  // confirm what runs instead (MCUboot 33094fc5, spec §10 rule 8).
+  // confirm what runs instead (MCUboot 33094fc5,
+  // docs/spec/mcuboot-trailer.md#rule-8-never-leave-a-request-that-cannot-complete).
   BootStatus AfterReject(SwapType type) {
     if (type == SwapType::kRevert) return primary_trailer_.WriteImageOk();
     return {};
@@ -159,7 +162,8 @@ class BootRun {
       const uint32_t counter = primary->security_counter.value_or(0);
       if (counter < stored) return BootError{BootErrc::kRollback, {}, {}};
       // Raised only for a confirmed image: raising it for an image on trial
-      // would make the revert to the older image impossible (spec §10 rule 5).
+      // would make the revert to the older image impossible
+      // (docs/spec/mcuboot-trailer.md#rule-5-raise-the-security-counter-only-when-confirmed).
       if (outcome_.confirmed && counter > stored) {
         MQOTA_TRY(config_.security_counter->Raise(counter));
       }

@@ -106,7 +106,8 @@ struct Progress {
 
 // Whether any byte of the `w` bytes at `cell` differs from `erased`. An entry
 // is read from its cell's first byte, but a write torn by a power cut may
-// leave that byte erased while programming others (spec §7.5); such a cell
+// leave that byte erased while programming others
+// (docs/spec/mcuboot-trailer.md#torn-operations); such a cell
 // counts as written: the entry is its step's last write, so the step is
 // complete, and writing the cell again would program bytes that are not
 // erased. Only a tear leaving every byte reading erased goes unseen.
@@ -220,7 +221,8 @@ class MoveSwapper {
   uint32_t Offset(uint32_t sector) const { return sector * layout_.sector_bytes; }
 
   // The first move step's set-up. The primary trailer becomes the record of
-  // the swap (magic last, spec §10 rule 1); while the secondary magic is still
+  // the swap (docs/spec/mcuboot-trailer.md#rule-1-magic-last); while the
+  // secondary magic is still
   // GOOD the primary is not the status source, so a cut anywhere here lets
   // the secondary's request start the swap over. Erasing the secondary
   // trailer hands the request over: from its first sector erase on (the last
@@ -270,7 +272,8 @@ class MoveSwapper {
   }
 
  public:
-  // A copy_done write torn by a power cut (spec §7.5) leaves a cell that
+  // A copy_done write torn by a power cut
+  // (docs/spec/mcuboot-trailer.md#torn-operations) leaves a cell that
   // reads neither UNSET nor SET, or UNSET over programmed bytes. It cannot be
   // written again before the primary trailer sector is erased, and while it
   // is erased the swap table would read "nothing pending, confirmed" (wrong
@@ -293,7 +296,8 @@ class MoveSwapper {
 
   // With the repair record in place: erase the primary trailer sectors (last
   // first; they hold no image bytes), write the end-state trailer with the
-  // magic last (spec §10 rule 1), then erase the record. Until the magic lands
+  // magic last (docs/spec/mcuboot-trailer.md#rule-1-magic-last), then erase
+  // the record. Until the magic lands
   // the primary is not a status source and the record makes the next boot
   // redo this; once the primary reads GOOD with copy_done SET, Resume() only
   // erases the record again.
@@ -308,7 +312,8 @@ class MoveSwapper {
   }
 
  private:
-  // image_ok before copy_done (spec §10 rule 7): copy_done SET with image_ok
+  // image_ok before copy_done
+  // (docs/spec/mcuboot-trailer.md#rule-7-image_ok-before-copy_done): copy_done SET with image_ok
   // UNSET is the "revert me" state, which a PERM or a REVERT must never pass
   // through. Until copy_done lands the primary stays the status source with a
   // full log, so a cut here only repeats this function.

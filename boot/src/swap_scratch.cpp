@@ -17,7 +17,8 @@ constexpr uint32_t kMaxHandoverBytes = 2 * kMaxCellBytes;
 constexpr BootError kBadGeometry{BootErrc::kBadGeometry, {}};
 
 // The scratch carries the slot trailer's fields but a single status triple:
-// only the region that holds the slot trailer logs there (spec §3.1).
+// only the region that holds the slot trailer logs there
+// (docs/spec/mcuboot-trailer.md#trailer-size).
 constexpr TrailerGeometry ScratchGeometry(const TrailerGeometry& slot) {
   return TrailerGeometry{slot.write_size, slot.max_align, 1};
 }
@@ -30,7 +31,8 @@ BootStatus Check(flash::FlashStatus status) {
 // Whether the W-byte cell at `offset` holds anything but the erased value.
 // Status entries and flags are read from the cell's first byte, but a write
 // torn by a power cut may leave that byte erased while programming others
-// (spec §7.5): such a cell must count as written, since writing it again would
+// (docs/spec/mcuboot-trailer.md#torn-operations): such a cell must count as
+// written, since writing it again would
 // program bytes that are not erased. Only a tear that leaves every byte of the
 // cell reading erased goes unseen (see swap_scratch.h).
 BootResult<bool> CellWritten(const flash::FlashArea& area, uint32_t offset, uint32_t write_size) {
@@ -267,7 +269,8 @@ class ScratchSwap {
   bool PrimaryImageOk() const { return carry_image_ok_ || type_ == SwapType::kRevert; }
 
   // swap_info, image_ok, swap_size, then the magic: a trailer only reads GOOD
-  // once every field it vouches for is in place (spec §10 rule 1).
+  // once every field it vouches for is in place
+  // (docs/spec/mcuboot-trailer.md#rule-1-magic-last).
   BootStatus InitTrailer(const Trailer& trailer, bool image_ok) {
     MQOTA_TRY(trailer.WriteSwapInfo(type_, context_.image_index));
     if (image_ok) MQOTA_TRY(trailer.WriteImageOk());
@@ -289,7 +292,8 @@ class ScratchSwap {
   }
 
   // image_ok before copy_done: a reset between the two must not leave the
-  // "running an unconfirmed test" state, which would revert (spec §10 rule 7).
+  // "running an unconfirmed test" state, which would revert
+  // (docs/spec/mcuboot-trailer.md#rule-7-image_ok-before-copy_done).
   // Each flag is written only while erased, so a resumed finish never writes
   // a cell twice.
   BootStatus Finish() {
@@ -300,7 +304,8 @@ class ScratchSwap {
   }
 
  public:
-  // A copy_done write torn by a power cut (spec §7.5) leaves a cell that reads
+  // A copy_done write torn by a power cut
+  // (docs/spec/mcuboot-trailer.md#torn-operations) leaves a cell that reads
   // neither UNSET nor SET, or UNSET over programmed bytes. Nothing can be
   // written there again before the primary trailer sectors are erased, and
   // while they are erased the swap table would read "nothing pending,
@@ -518,7 +523,8 @@ BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
     // torn copy_done, and the repair below starts over.
   }
 
-  // The status source table (spec §5.2). A GOOD scratch magic outranks the
+  // The status source table (docs/spec/mcuboot-trailer.md#scratch-status-source).
+  // A GOOD scratch magic outranks the
   // primary: it is written before and erased after every window in which the
   // primary trailer is missing, half built or stale. A primary trailer with
   // copy_done SET is a finished swap.

@@ -1,6 +1,8 @@
-// Anti-rollback (spec §6.4, §10 rule 5): a hardware security counter raised
-// only once an image is confirmed, and downgrade prevention by version or by
-// security counter, through the bootloader with swap-scratch.
+// Anti-rollback (docs/spec/mcuboot-trailer.md#downgrade-and-rollback-protection):
+// a hardware security counter raised only once an image is confirmed
+// (docs/spec/mcuboot-trailer.md#rule-5-raise-the-security-counter-only-when-confirmed),
+// and downgrade prevention by version or by security counter, through the
+// bootloader with swap-scratch.
 #include <gtest/gtest.h>
 
 #include "boot_rig.h"

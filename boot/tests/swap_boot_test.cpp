@@ -1,7 +1,8 @@
 // The bootloader with swap upgrades (scratch and move), end to end with
 // ECDSA-signed images on the NOR model: MCUboot's simulator scenarios
-// (spec/mcuboot.md §7.3) and the invariants of §7.4 after a power cut at
-// every flash operation.
+// (docs/spec/power-loss-testing.md#upstream-test-scenarios) and the
+// invariants of docs/spec/power-loss-testing.md#invariants-after-a-cut after a
+// power cut at every flash operation.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -86,7 +87,8 @@ class SwapBoot : public ::testing::TestWithParam<Scenario> {
     return outcome.ok() ? *outcome : BootOutcome{};
   }
 
-  // One more boot must change nothing (§7.4 invariant 3).
+  // One more boot must change nothing
+  // (docs/spec/power-loss-testing.md#invariants-after-a-cut, invariant 3).
   static void ExpectStable(BootRig& rig) {
     rig.rig().chip().ResetCounters();
     auto again = rig.Boot();

@@ -1,7 +1,10 @@
 // Swap using move on the NOR model: clean swaps against MCUboot's operation
 // counts, a power cut at every operation of TEST, PERM and REVERT swaps, random
-// multi-cuts, and the states Resume() must leave alone (spec/mcuboot.md §5.3,
-// §5.6, §7.3, §7.4).
+// multi-cuts, and the states Resume() must leave alone
+// (docs/spec/mcuboot-trailer.md#swap-using-move,
+// docs/spec/power-loss-testing.md#operation-counts,
+// docs/spec/power-loss-testing.md#upstream-test-scenarios,
+// docs/spec/power-loss-testing.md#invariants-after-a-cut).
 #include "mqota/boot/swap_move.h"
 
 #include <gtest/gtest.h>
@@ -24,7 +27,8 @@ using flash::FlashErrc;
 using testing::RigLayout;
 using testing::SwapRig;
 
-// Reference geometry (spec §5.6): both images about 101.1 KiB, so the swap
+// Reference geometry (docs/spec/power-loss-testing.md#operation-counts): both
+// images about 101.1 KiB, so the swap
 // moves copy_size 0x19480 bytes, L = 26 sectors of 4 KiB.
 constexpr uint32_t kOldImageBytes = 0x19400;
 constexpr uint32_t kNewImageBytes = 0x19480;
@@ -35,8 +39,9 @@ struct OpCounts {
   uint32_t writes = 0;
   uint32_t total() const { return erases + writes; }
 };
-// Upstream swap-move on that geometry (spec §5.6) and its worst resume
-// overhead (§7.4 rule 5).
+// Upstream swap-move on that geometry
+// (docs/spec/power-loss-testing.md#operation-counts) and its worst resume
+// overhead (docs/spec/power-loss-testing.md#invariants-after-a-cut, invariant 5).
 constexpr OpCounts kMcubootTest{80, 394};
 constexpr OpCounts kMcubootPerm{80, 395};
 constexpr OpCounts kMcubootRevert{81, 398};
@@ -362,7 +367,8 @@ TEST(SwapMoveResume, InitialisedSwapWithoutProgressRestarts) {
 }
 
 // ---------------------------------------------------------------------------
-// Stuck revert (spec §10 rule 8).
+// Stuck revert
+// (docs/spec/mcuboot-trailer.md#rule-8-never-leave-a-request-that-cannot-complete).
 
 TEST(SwapMoveStuckRevert, ErasedSecondaryHeaderClearsThePendingRevert) {
   for (uint32_t cut = 0; cut <= 2; ++cut) {
@@ -394,7 +400,8 @@ TEST(SwapMoveStuckRevert, ErasedSecondaryHeaderClearsThePendingRevert) {
 }
 
 // ---------------------------------------------------------------------------
-// A power cut at every operation (spec §7.3 perm_with_fails, revert_with_fails).
+// A power cut at every operation (perm_with_fails, revert_with_fails of
+// docs/spec/power-loss-testing.md#upstream-test-scenarios).
 
 struct CutStats {
   uint32_t cut_points = 0;
@@ -505,7 +512,8 @@ TEST_P(SwapMoveCut, PermCutAtEveryOperation) {
 }
 
 // ---------------------------------------------------------------------------
-// Random multi-cuts (spec §7.3 perm_with_random_fails): up to 5 successive
+// Random multi-cuts (perm_with_random_fails of
+// docs/spec/power-loss-testing.md#upstream-test-scenarios): up to 5 successive
 // cuts, each after a random number of operations up to half of what is left.
 
 // Runs `start`, then boots, with `cuts` power cuts along the way, then one boot
@@ -615,7 +623,8 @@ TEST_P(SwapMoveCut, TwoCutsDuringSetUp) {
 
 INSTANTIATE_TEST_SUITE_P(SwapMoveReference, SwapMoveCut, ::testing::Values(CutCase{8, 0xff}),
                          CutCaseName);
-// The rest of spec §7.5's matrix (W x erased value), and a primary without the
+// The rest of docs/spec/power-loss-testing.md#test-matrix (W x erased value),
+// and a primary without the
 // spare sector (same number of sectors as the secondary, as MCUboot's sim
 // allows). All of it runs in a few seconds, so it stays in the default set.
 INSTANTIATE_TEST_SUITE_P(SwapMoveMatrix, SwapMoveCut,

@@ -1,7 +1,8 @@
 // A flash layout for swap-algorithm tests: primary, secondary and scratch
 // areas on one NOR-model chip (the reference geometry by default: 4 KiB
 // sectors, 32-sector slots, a 4 KiB scratch), images of pseudo-random bytes,
-// and checks of the canonical end state (spec/mcuboot.md §4, §7.4).
+// and checks of the canonical end state (docs/spec/mcuboot-trailer.md#end-state,
+// docs/spec/power-loss-testing.md#invariants-after-a-cut).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -84,7 +85,8 @@ class SwapRig {
   flash::NorFlashModel& chip() { return chip_.model(); }
   const RigLayout& layout() const { return layout_; }
 
-  // §4's end state after a swap of `type` has completed.
+  // The end state (docs/spec/mcuboot-trailer.md#end-state) after a swap of
+  // `type` has completed.
   void ExpectEndState(SwapType type) const {
     auto p = primary_trailer().Read();
     auto s = secondary_trailer().Read();

@@ -19,7 +19,8 @@ namespace {
 using testing::RigLayout;
 using testing::SwapRig;
 
-// Both images of the reference run (spec §5.6): ~101.1 KiB, 26 one-sector regions.
+// Both images of the reference run (docs/spec/power-loss-testing.md#operation-counts):
+// ~101.1 KiB, 26 one-sector regions.
 constexpr uint32_t kReferenceImage = 0x19480;
 constexpr uint32_t kReferenceOldImage = 0x19000;
 
@@ -129,7 +130,8 @@ Reference CleanRun(const Scenario& s) {
   return ref;
 }
 
-// Invariants 1-4 of spec §7.4 after a swap that ends (however often it was cut).
+// Invariants 1-4 of docs/spec/power-loss-testing.md#invariants-after-a-cut
+// after a swap that ends (however often it was cut).
 ::testing::AssertionResult MatchesReference(SwapRig& rig, const Scenario& s, const Reference& ref) {
   if (rig.Read(rig.primary(), rig.primary().size_bytes()) != ref.primary) {
     return ::testing::AssertionFailure() << "primary differs from the clean run";
@@ -167,7 +169,8 @@ Reference CleanRun(const Scenario& s) {
   return ::testing::AssertionSuccess();
 }
 
-// A generous "one step" (spec §7.4 rule 5): the first region's set-up redone
+// A generous "one step" (docs/spec/power-loss-testing.md#invariants-after-a-cut,
+// invariant 5): the first region's set-up redone
 // whole (scratch erase, both trailers, scratch trailer erase, copy, entry), or
 // the trailer region's state 2 (trailer sectors, region, copy, rebuilt
 // trailer, scratch trailer erase).
@@ -221,7 +224,8 @@ TEST_P(SwapScratchCuts, EveryCutResumesToTheCleanResult) {
   CutAtEveryOperation(s, stats);
   std::printf("[ swap-scratch ] %-40s %4u cut points, max resume overhead %u ops (at cut %u)\n",
               s.Name().c_str(), stats.cuts, stats.max_extra, stats.worst_cut);
-  // Reference geometry: no worse than upstream (spec §7.4 rule 5: 14 for
+  // Reference geometry: no worse than upstream
+  // (docs/spec/power-loss-testing.md#invariants-after-a-cut, invariant 5: 14 for
   // TEST, 16 for PERM, whose trailer set-up carries image_ok twice).
   if (s.layout.Name() == RigLayout{}.Name() && s.new_bytes == kReferenceImage) {
     EXPECT_LE(stats.max_extra, s.type == SwapType::kPerm ? 16u : 14u);
@@ -382,7 +386,8 @@ TEST(SwapScratch, ResumeReportsRestartOrCompletes) {
   }
 }
 
-// The primary log after a swap reads 01 02 03 per region, then erased (spec §5.1).
+// The primary log after a swap reads 01 02 03 per region, then erased
+// (docs/spec/mcuboot-trailer.md#swap-status).
 TEST(SwapScratch, StatusLogReadsLikeUpstream) {
   const Scenario s{Layout(), kReferenceOldImage, kReferenceImage, SwapType::kTest};
   SwapRig rig;
@@ -429,7 +434,8 @@ TEST(SwapScratch, CleanSwapsExchangeTheImages) {
   }
 }
 
-// Spec §5.6: upstream's counts on the reference geometry are the ceiling.
+// docs/spec/power-loss-testing.md#operation-counts: upstream's counts on the
+// reference geometry are the ceiling.
 TEST(SwapScratch, ReferenceOperationCounts) {
   struct Row {
     SwapType type;

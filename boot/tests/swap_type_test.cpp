@@ -15,8 +15,9 @@ TrailerState Make(MagicState magic, FlagState image_ok, FlagState copy_done) {
   return s;
 }
 
-// The table as spec/mcuboot.md §4 prints it, generated from kSwapTable: if the
-// code's table changes, this text (and the doc) must change with it.
+// The table as docs/spec/mcuboot-trailer.md#swap-type-decision prints it,
+// generated from kSwapTable: if the code's table changes, this text (and the
+// doc) must change with it.
 TEST(SwapTypeTable, PrintsAsTheSpecShowsIt) {
   std::ostringstream table;
   int row = 0;

@@ -1,11 +1,12 @@
-// Torn operations during swap upgrades (spec/mcuboot.md §7.5, last bullet):
+// Torn operations during swap upgrades (docs/spec/power-loss-testing.md#torn-operations):
 // the power cut lands *inside* a flash operation, so a write leaves a prefix
 // of its data or random bytes, an erase leaves part of its range erased or a
 // random mix (TearMode in nor_flash_model.h). Driven end to end like
 // swap_boot_test.cpp (BootRig, ECDSA-signed images), for swap-scratch with a
 // one- and a three-sector scratch and for swap-move: for every cut point of a
-// clean boot, cut with the tear, power on, boot again, and check §7.4's
-// invariants 1-3 plus "no write hit an unerased byte" (a torn write leaves
+// clean boot, cut with the tear, power on, boot again, and check invariants
+// 1-3 of docs/spec/power-loss-testing.md#invariants-after-a-cut plus "no
+// write hit an unerased byte" (a torn write leaves
 // its bytes programmed; rewriting the cell is a bug on real NOR flash too).
 //
 // Tear flavours: kPrefix; kRandom with seeds as they come; and kRandom with,
@@ -202,8 +203,9 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
   // What the cut boot left: the torn operation, and whether the swap had
   // already finished, its last write (copy_done) landing whole or torn into
   // the SET value. A finished TEST (`trial_used_up`) is then reverted by the
-  // next boot, as after any reset before the application confirms (spec §4
-  // row 3); a finished REVERT or PERM leaves the next boot nothing to do.
+  // next boot, as after any reset before the application confirms (row 3 of
+  // docs/spec/mcuboot-trailer.md#swap-type-decision); a finished REVERT or
+  // PERM leaves the next boot nothing to do.
   struct CutInfo {
     std::string torn_op;
     bool trial_used_up = false;

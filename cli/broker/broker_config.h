@@ -11,7 +11,8 @@
 //   OUT/broker.key         so OUT can be deployed alone
 //
 // TLS (the default): client certificates required, the certificate's CN is
-// the username, no anonymous clients, TLS 1.2 or newer. The ACL gives
+// the username, no anonymous clients, TLS 1.2 or newer (the reference's broker
+// takes anonymous clients and has no ACL: S3). The ACL gives
 //   a device:   write <prefix>/<board>/publish_notify  (its request topic)
 //               read  <prefix>/<board>/OTAImage/<id>/#  (its answers)
 //               (<board> is '+' when the device's board is not given)

@@ -1,7 +1,8 @@
 // The names a broker certificate is issued for: IP addresses become IP SANs
 // and host names DNS SANs. The reference script wrote "DNS:IP:<ip>", a DNS
 // name no client ever matches, so clients connecting by address refused the
-// broker (spec §8.4); here an address is parsed as one, or refused.
+// broker (S5, docs/spec/reference-protocol.md#certificate-script); here an
+// address is parsed as one, or refused.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // `mqota certs --c-strings`: PEM files as C string literals, to paste into a
-// device's configuration header (the reference's format_cert_key.py, spec
-// §8.5), byte for byte the same output for PEM files.
+// device's configuration header (the reference's format_cert_key.py,
+// docs/spec/reference-protocol.md#certificates-as-c-strings), byte for byte the
+// same output for PEM files.
 #pragma once
 
 #include <string>

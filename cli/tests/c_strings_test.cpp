@@ -1,5 +1,6 @@
-// `mqota certs --c-strings`: format_cert_key.py's output (spec §8.5), and
-// errors instead of its silent skips.
+// `mqota certs --c-strings`: format_cert_key.py's output
+// (docs/spec/reference-protocol.md#certificates-as-c-strings), and errors
+// instead of its silent skips.
 #include "certs/c_strings.h"
 
 #include <gtest/gtest.h>

@@ -91,7 +91,8 @@ TEST(Signer, EcdsaImageVerifiesWithTheDeviceBackendAndWithOpensslDgst) {
   ASSERT_TRUE(result.ok()) << image::Describe(result.error().code);
   EXPECT_EQ(result->signing_key_index, 0u);
 
-  // `openssl dgst -sha256 -verify` over the hashed region, as spec §2.2 says.
+  // `openssl dgst -sha256 -verify` over the hashed region, as
+  // docs/spec/mcuboot-image.md#signatures-and-key-selection says.
   TempDir dir;
   const auto tlvs = UnprotectedTlvs(image);
   testing::WriteFileBytes(dir / "region.bin", std::span(image).first(0x400 + 20000));

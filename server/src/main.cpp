@@ -1,5 +1,6 @@
 // mqota-server: serves signed images to devices over MQTT, compatible with
-// the reference anycloud-ota publisher (spec/anycloud-mqtt-protocol.md §10).
+// the reference anycloud-ota publisher
+// (docs/spec/reference-protocol.md#compatibility-checklist).
 // Exit codes: 0 after SIGINT/SIGTERM, 1 when the catalog or the broker is
 // unusable, 2 for bad arguments.
 #include <pthread.h>

@@ -19,7 +19,8 @@ namespace message = agent::message;
 namespace key = agent::key;
 
 // Documents are built with the device's own writer into a buffer of the size
-// a device accepts, so nothing larger can ever be sent (spec §3.1).
+// a device accepts, so nothing larger can ever be sent
+// (docs/spec/reference-protocol.md#common-rules).
 class Document {
  public:
   Document() : writer_(buffer_) {}
@@ -242,7 +243,8 @@ class Handler {
     return std::move(response_);
   }
 
-  // One chunk, as publisher.py cuts it (spec §4.5): data = image[Offset,
+  // One chunk, as publisher.py cuts it
+  // (docs/spec/reference-protocol.md#single-chunk-requests): data = image[Offset,
   // Offset + Size), index = Offset / Size, total = ceil(size / Size). Size
   // is anything the header's u16 data_size carries (1..65535): mqota's agent
   // asks for its own chunk size. A request that echoes the job's "ChunkCrc":

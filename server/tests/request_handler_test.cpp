@@ -1,6 +1,7 @@
 // Request handling as a pure function: message in, decision out. Covers the
-// protocol's rules (spec §3.2-§3.5, §4.5) and every kind of malformed input
-// (R1), without a broker.
+// protocol's rules (docs/spec/reference-protocol.md#json-messages,
+// docs/spec/reference-protocol.md#single-chunk-requests) and every kind of
+// malformed input (R1), without a broker.
 #include "mqota/server/request_handler.h"
 
 #include <gtest/gtest.h>
@@ -45,7 +46,8 @@ class RequestHandlerTest : public ::testing::Test {
   static std::string Request(const std::string& message, const std::string& version = "1.0.0",
                              const std::string& topic = kDeviceTopic,
                              const json& extra = json::object()) {
-    // As a 4.2.0 device sends it (spec §3.2), plus `extra`.
+    // As a 4.2.0 device sends it (docs/spec/reference-protocol.md#device-requests),
+    // plus `extra`.
     json j = {{"Message", message},
               {"Manufacturer", "Express Widgits Corporation"},
               {"ManufacturerID", "EWCO"},
@@ -83,7 +85,8 @@ TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
   const std::string text(r.publish[0].payload.begin(), r.publish[0].payload.end());
   EXPECT_LE(text.size(), agent::kMaxJsonDocumentBytes);
   const json job = json::parse(text);
-  for (const auto& [k, v] : job.items()) EXPECT_TRUE(v.is_string()) << k;  // spec §3.1
+  // Every value a string (docs/spec/reference-protocol.md#common-rules).
+  for (const auto& [k, v] : job.items()) EXPECT_TRUE(v.is_string()) << k;
   EXPECT_EQ(job["Message"], "Update Available");
   EXPECT_EQ(job["Board"], "BOARD_A");
   EXPECT_EQ(job["Version"], "1.2.0");
@@ -141,7 +144,8 @@ TEST_F(RequestHandlerTest, RequestUpdateStreamsWhatThisDeviceWasOffered) {
 }
 
 TEST_F(RequestHandlerTest, RequestUpdateWithoutAnOfferUsesTheStatedVersion) {
-  // The direct flow (spec §5.2), or a server restarted between the requests.
+  // The direct flow (docs/spec/reference-protocol.md#direct-flow), or a server
+  // restarted between the requests.
   const Response r = Handle(Request("Request Update", "1.1.0"));
   EXPECT_EQ(r.stream, old_) << r.log;
   EXPECT_EQ(r.remember_offer, old_);
@@ -490,7 +494,8 @@ TEST_F(RequestHandlerTest, SurvivesMalformedMessages) {
 
 TEST(JobDocument, TheLongestAcceptedTopicAndBoardStillFitADevice) {
   // 64-byte board, 256-byte topic of characters that JSON escapes: the worst
-  // an accepted request can ask for must still be <= 1023 bytes (spec §3.1).
+  // an accepted request can ask for must still be <= 1023 bytes
+  // (docs/spec/reference-protocol.md#common-rules).
   const std::string board(64, '\\');
   Catalog catalog;
   catalog.Add(board, "worst", SignedImage({255, 255, 65535, 0}, 100), TrustingTestKey());

@@ -110,7 +110,8 @@ TEST_F(ServerTest, JobDocumentThenEveryChunkByteExact) {
   EXPECT_EQ(job["ChunkSize"], "4096");
   EXPECT_EQ(job["ImageSha256"], newest->Sha256Hex());
 
-  // The reference device fetches the data on a new connection (spec §5.1).
+  // The reference device fetches the data on a new connection
+  // (docs/spec/reference-protocol.md#job-flow).
   TestDevice data(DeviceOptions(broker), "BOARD_A", device.topic());
   ASSERT_TRUE(data.Connect());
   data.Send("Request Update", "1.0.0");

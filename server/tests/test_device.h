@@ -36,7 +36,8 @@ class TestDevice {
   }
 
   // Connects, subscribes to the unique topic, and proves the subscription is
-  // active by receiving its own probe (as a device must: spec §10).
+  // active by receiving its own probe (as a device must:
+  // docs/spec/reference-protocol.md#compatibility-checklist).
   ::testing::AssertionResult Connect() {
     if (!client_.Start() || !client_.WaitConnected(10s)) {
       return ::testing::AssertionFailure() << client_.error();
@@ -60,7 +61,8 @@ class TestDevice {
   }
   void PublishBytes(const std::vector<uint8_t>& bytes) { client_.Publish(request_topic_, bytes); }
 
-  // A request as a 4.2.0 device sends it (spec §3.2), plus `extra`.
+  // A request as a 4.2.0 device sends it
+  // (docs/spec/reference-protocol.md#device-requests), plus `extra`.
   void Send(const std::string& message, const std::string& version,
             const nlohmann::json& extra = nlohmann::json::object()) {
     nlohmann::json j = {{"Message", message},

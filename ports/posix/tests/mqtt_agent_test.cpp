@@ -1,4 +1,5 @@
-// The agent over a real mosquitto (spec §5.1): MqttClient + MqttTransport +
+// The agent over a real mosquitto (docs/spec/reference-protocol.md#job-flow):
+// MqttClient + MqttTransport +
 // AgentRunner on the device side, and in the test a publisher that answers
 // exactly like publisher.py (same job document, same 32-byte chunk headers,
 // 4096-byte chunks in index order on the requester's UniqueTopicName).
@@ -53,7 +54,8 @@ std::vector<uint8_t> SignedImage(const host::Key& key, size_t bytes, uint32_t se
   return host::BuildSignedImage(mt::PseudoRandomBytes(bytes, seed), o, &key);
 }
 
-// The chunks publisher.py makes of `image` (spec §4.1, §4.2).
+// The chunks publisher.py makes of `image`
+// (docs/spec/reference-protocol.md#how-the-publisher-cuts-an-image).
 std::vector<std::vector<uint8_t>> Chunks(const std::vector<uint8_t>& image) {
   std::vector<std::vector<uint8_t>> chunks;
   const uint32_t n = static_cast<uint32_t>((image.size() + 4095) / 4096);
@@ -92,7 +94,8 @@ MqttOptions ClientOptions(const mt::MosquittoBroker& broker, mt::TestPki* pki,
   return o;
 }
 
-// publisher.py's behaviour (spec §3.3, §4.2, §8.7): "Update Availability" ->
+// publisher.py's behaviour (docs/spec/reference-protocol.md#publisher-answers,
+// docs/spec/reference-protocol.md#publisher-threads): "Update Availability" ->
 // the job document on UniqueTopicName; "Request Update" -> a sender thread
 // that publishes every chunk there, in order; "Success"/"Failure" -> "Result
 // Received". Unlike publisher.py it sends through its main connection and
@@ -128,7 +131,8 @@ class TestPublisher {
     return probes_ > 0;
   }
 
-  // publisher.py's ota_update.json, as it echoes it (spec §3.3).
+  // publisher.py's ota_update.json, as it echoes it
+  // (docs/spec/reference-protocol.md#job-document).
   std::string Job(const std::string& message, const std::string& topic) const {
     return R"({"Message": ")" + message +
            R"(", "Manufacturer": "Express Widgits Corporation", "ManufacturerId": "EWCO", )"

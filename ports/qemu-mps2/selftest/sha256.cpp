@@ -6,7 +6,7 @@
 namespace mqota::selftest {
 namespace {
 
-// §4.2.2: the first 32 bits of the fractional parts of the cube roots of the
+// FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the
 // first 64 primes.
 constexpr std::array<uint32_t, 64> kRoundConstants = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -19,7 +19,7 @@ constexpr std::array<uint32_t, 64> kRoundConstants = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-// §5.3.3: the first 32 bits of the fractional parts of the square roots of the
+// FIPS 180-4 §5.3.3: the first 32 bits of the fractional parts of the square roots of the
 // first 8 primes.
 constexpr std::array<uint32_t, 8> kInitialState = {
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
@@ -27,7 +27,7 @@ constexpr std::array<uint32_t, 8> kInitialState = {
 
 constexpr uint32_t Rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 
-// §4.1.2.
+// FIPS 180-4 §4.1.2.
 constexpr uint32_t Ch(uint32_t x, uint32_t y, uint32_t z) { return (x & y) ^ (~x & z); }
 constexpr uint32_t Maj(uint32_t x, uint32_t y, uint32_t z) { return (x & y) ^ (x & z) ^ (y & z); }
 constexpr uint32_t BigSigma0(uint32_t x) { return Rotr(x, 2) ^ Rotr(x, 13) ^ Rotr(x, 22); }
@@ -35,7 +35,7 @@ constexpr uint32_t BigSigma1(uint32_t x) { return Rotr(x, 6) ^ Rotr(x, 11) ^ Rot
 constexpr uint32_t SmallSigma0(uint32_t x) { return Rotr(x, 7) ^ Rotr(x, 18) ^ (x >> 3); }
 constexpr uint32_t SmallSigma1(uint32_t x) { return Rotr(x, 17) ^ Rotr(x, 19) ^ (x >> 10); }
 
-// SHA-256 words are big-endian (§3.1).
+// SHA-256 words are big-endian (FIPS 180-4 §3.1).
 uint32_t LoadBe32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
@@ -109,7 +109,7 @@ void Sha256::Update(std::span<const uint8_t> data) {
 }
 
 void Sha256::Finish(std::span<uint8_t, kDigestBytes> digest) {
-  // §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, the length in bits (64-bit
+  // FIPS 180-4 §5.1.1: a 1 bit, zeros up to 56 mod 64 bytes, the length in bits (64-bit
   // big-endian). The length is taken before the padding changes it.
   const uint64_t message_bits = message_bytes_ * 8;
   block_[block_used_++] = 0x80;

@@ -1,6 +1,7 @@
 // The device OTA agent: an event-driven state machine for the anycloud-ota job
-// flow (spec §5.1), so that an unchanged reference publisher can update a
-// mqota device, with what the reference gets wrong fixed (spec §9):
+// flow (docs/spec/reference-protocol.md#job-flow), so that an unchanged
+// reference publisher can update a mqota device, with what the reference gets
+// wrong fixed (docs/spec/reference-protocol.md#known-bugs):
 // messages count only on the session's own topic (R4, R17), the unique topic
 // is unguessable and per device (R18), every chunk is bounds-checked (R5),
 // completion is coverage (R6), the download resumes (R2), the whole image is
@@ -12,7 +13,8 @@
 // "ChunkSize" and "ImageSize"): the device asks for each missing granule
 // with "Request Data Chunk", a window of requests in flight, asks again only
 // for what does not come (R3, R11), refuses chunks whose CRC32C is wrong, and
-// after a reset asks only for what its journal lacks.
+// after a reset asks only for what its journal lacks
+// (docs/spec/mqota-protocol.md#windowed-pull).
 //
 // No heap, no exceptions, no OS calls: the port delivers events (a message,
 // a tick, the connection going up or down) with the current time and does
@@ -198,7 +200,7 @@ class Agent {
   // any result) and asks for a job once it is acknowledged ("Result
   // Received") or the job timeout passes; unacknowledged, it is sent again
   // at the next session (at most 3 times). A reverted or rejected version is also blocklisted, so
-  // the device does not fetch it again (the reference loops forever, §8.2); an interrupted one is
+  // the device does not fetch it again (the reference loops forever, R16); an interrupted one is
   // not, so the update is tried again.
   void ReportBoot(const BootReport& report);
 

@@ -1,7 +1,8 @@
 // The job document a server sends in answer to "Update Availability"
-// (spec §3.3, §3.4), parsed with the reference device's rules where they are
-// sound and stricter where they are not: the Message is checked (R9), the
-// version must be "major.minor.build" decimal, unknown keys are tolerated.
+// (docs/spec/reference-protocol.md#job-document), parsed with the reference
+// device's rules where they are sound and stricter where they are not: the
+// Message is checked (R9), the version must be "major.minor.build" decimal,
+// unknown keys are tolerated (docs/spec/mqota-protocol.md#job-document-extensions).
 #pragma once
 
 #include <array>

@@ -2,9 +2,10 @@
 // objects of string values, in caller-provided buffers, no heap.
 //
 // The protocol's documents are small flat objects whose values are all
-// strings (spec §3.1); the reader still accepts any valid JSON value so that
-// unknown keys and extensions from a newer server never break a device, and
-// it rejects anything that is not valid JSON rather than guessing.
+// strings (docs/spec/reference-protocol.md#common-rules); the reader still
+// accepts any valid JSON value so that unknown keys and extensions from a
+// newer server never break a device, and it rejects anything that is not valid
+// JSON rather than guessing.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,9 @@
-// The anycloud-ota MQTT protocol, in one place (spec/anycloud-mqtt-protocol.md
-// §2-§4): topic names, message strings, JSON keys and the 32-byte chunk
-// header. The agent, mqota-server, the tests and the tools all use this
-// header; none keeps its own copy of a string below.
+// The anycloud-ota MQTT protocol, in one place
+// (docs/spec/reference-protocol.md#topics to #chunk-format): topic names,
+// message strings, JSON keys and the 32-byte chunk header, and mqota's
+// extensions (docs/spec/mqota-protocol.md#compatibility-principle). The agent,
+// mqota-server, the tests and the tools all use this header; none keeps its
+// own copy of a string below.
 #pragma once
 
 #include <array>
@@ -99,10 +101,12 @@ inline constexpr size_t kMaxJsonDocumentBytes = 1023;
 inline constexpr size_t kReferenceChunkDataBytes = 4096;
 
 // The binary chunk: a 32-byte little-endian header, then the data at
-// offset_to_data (spec §4.1; Python struct "<8s5H2I3H").
+// offset_to_data (docs/spec/reference-protocol.md#chunk-header; Python struct
+// "<8s5H2I3H").
 //
-// mqota's negotiated extensions (spec §4.5 "Request Data Chunk", used by the
-// agent in pull mode when the job carries "ChunkSize" and "ImageSize"):
+// mqota's negotiated extensions ("Request Data Chunk", used by the agent in
+// pull mode when the job carries "ChunkSize" and "ImageSize";
+// docs/spec/mqota-protocol.md#chunk-crc-trailer):
 // - Chunk size: the device asks for any "Size" of 1..kMaxChunkDataBytes
 //   (data_size is a u16, so 64 KiB itself cannot be carried); it keeps to
 //   one size per download, a multiple of its flash write size.

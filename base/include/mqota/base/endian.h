@@ -1,5 +1,5 @@
 // Little-endian loads and stores. Every multi-byte field of MCUboot's image
-// header, TLVs and trailer is little-endian (spec/mcuboot.md, conventions);
+// header, TLVs and trailer is little-endian (docs/spec/README.md#conventions);
 // reading byte by byte keeps the code independent of host byte order and of
 // alignment.
 #pragma once

@@ -58,7 +58,8 @@ struct BoardFacts {
   // The boot record (boot/boot_record.h) of this boot, 48 bytes.
   std::vector<uint8_t> boot_record;
   std::string reset_cause = std::string(kResetPowerOn);  // kReset*
-  // How often the agent asks for a job (the reference: every 60 s, §5.4).
+  // How often the agent asks for a job (the reference: every 60 s,
+  // docs/spec/reference-protocol.md#timers-and-retries).
   uint32_t check_interval_ms = 60000;
 };
 

@@ -1,6 +1,7 @@
 // What the running application may do to the trailers, as MCUboot's bootutil
-// offers it (spec/mcuboot.md §3.5): schedule the image in the secondary slot,
-// confirm the running image, and read the swap state.
+// offers it (docs/spec/mcuboot-trailer.md#application-requests): schedule the
+// image in the secondary slot, confirm the running image, and read the swap
+// state.
 #pragma once
 
 #include "mqota/boot/swap_type.h"

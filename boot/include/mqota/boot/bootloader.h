@@ -1,9 +1,9 @@
-// The bootloader core (spec/mcuboot.md §6.1): finish an interrupted swap, or
-// decide from the trailers what this boot must do, validate before moving a
-// byte, run the upgrade algorithm, validate the primary, and report what
-// happened so the application can tell the server (an upgrade, a revert, a
-// rejected image and why) — something MCUboot does not offer
-// (mcu-tools/mcuboot#2644).
+// The bootloader core (docs/spec/mcuboot-trailer.md#boot-procedure): finish
+// an interrupted swap, or decide from the trailers what this boot must do,
+// validate before moving a byte, run the upgrade algorithm, validate the
+// primary, and report what happened so the application can tell the server
+// (an upgrade, a revert, a rejected image and why) — something MCUboot does
+// not offer (mcu-tools/mcuboot#2644).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +26,8 @@ enum class DowngradePolicy : uint8_t {
 };
 
 // A monotonic counter in tamper-resistant storage (OTP, a locked flash page),
-// for hardware rollback protection (spec §6.4). Optional.
+// for hardware rollback protection
+// (docs/spec/mcuboot-trailer.md#downgrade-and-rollback-protection). Optional.
 class SecurityCounterStore {
  public:
   virtual BootResult<uint32_t> Read() = 0;

@@ -1,5 +1,6 @@
-// Overwrite-only upgrades (spec/mcuboot.md §5.4): the secondary image is
-// copied over the primary; there is no revert, so every request is permanent.
+// Overwrite-only upgrades (docs/spec/mcuboot-trailer.md#overwrite-only): the
+// secondary image is copied over the primary; there is no revert, so every
+// request is permanent.
 //
 // No progress log is needed: the request (the secondary's trailer) is only
 // removed after the copy is complete, so a cut at any moment leaves it in

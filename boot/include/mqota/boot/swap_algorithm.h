@@ -4,14 +4,17 @@
 // (swap type, validation, downgrade policy); an algorithm knows HOW to move
 // the bytes so that a power cut at any moment is recovered by Resume().
 //
-// Rules for implementations (spec/mcuboot.md §3-§5, §10):
+// Rules for implementations (docs/spec/mcuboot-trailer.md#upgrade-algorithms,
+// docs/spec/mcuboot-trailer.md#power-loss-rules):
 // - Never write a byte that has not been erased since it was last written.
 // - Record progress in the trailers' status log so Resume() can continue from
 //   the step that was interrupted, redoing at most that step.
-// - Finish with the primary trailer in its canonical end state (§4): magic
-//   GOOD, swap_info = type, copy_done SET, image_ok SET for PERM and REVERT
-//   (written before copy_done, §10 rule 7), UNSET for TEST; the secondary
-//   trailer erased (magic UNSET), so the app can stage the next image.
+// - Finish with the primary trailer in its canonical end state
+//   (docs/spec/mcuboot-trailer.md#end-state): magic GOOD, swap_info = type,
+//   copy_done SET, image_ok SET for PERM and REVERT (written before copy_done,
+//   docs/spec/mcuboot-trailer.md#rule-7-image_ok-before-copy_done), UNSET for
+//   TEST; the secondary trailer erased (magic UNSET), so the app can stage the
+//   next image.
 // - Touch only sectors that hold image data (copy_size) plus trailer sectors.
 // - No heap, no exceptions; buffers on the stack (a copy buffer of at most
 //   kCopyBufferBytes), so the bootloader's stack need is known.

@@ -1,4 +1,5 @@
-// Swap using move: MCUboot's scratch-less swap (spec/mcuboot.md §5.3).
+// Swap using move: MCUboot's scratch-less swap
+// (docs/spec/mcuboot-trailer.md#swap-using-move).
 //
 // The primary slot keeps one spare sector above the image. The old image is
 // first moved up by one sector (highest sector first), which frees primary
@@ -15,7 +16,8 @@
 // max_sectors one-entry "move" records, then max_sectors two-entry "swap"
 // records; the last non-erased entry tells where the swap stands.
 //
-// Torn operations (a cut inside a write or erase, spec §7.5), beyond upstream:
+// Torn operations (a cut inside a write or erase, beyond upstream;
+// docs/spec/mcuboot-trailer.md#torn-operations):
 // - A status entry or copy_done counts as written when any byte of its W-byte
 //   cell is, so a torn write whose first byte still reads erased is never
 //   written again (it would program unerased bytes).
@@ -47,8 +49,9 @@ class SwapMove final : public SwapAlgorithm {
 
   // min(Npri*S - align_up(trailer, S) - S, Nsec*S - align_up(trailer, S)):
   // the image moved up by one sector must stay below the primary's trailer
-  // sectors, and the image must not reach the secondary's (spec §3.6). 0 when
-  // the layout is incompatible.
+  // sectors, and the image must not reach the secondary's
+  // (docs/spec/mcuboot-trailer.md#maximum-image-size). 0 when the layout is
+  // incompatible.
   uint32_t MaxImageSize(const SwapContext& context) const override;
 
   // The status source is the primary trailer when its magic is GOOD, its
@@ -69,9 +72,11 @@ class SwapMove final : public SwapAlgorithm {
   // returns success, leaving the running image to boot as confirmed.
   BootStatus Swap(const SwapContext& context, SwapType type, uint32_t copy_size) override;
 
-  // MCUboot 33094fc5 (spec §10 rule 8): when the swap table asks for a REVERT
-  // but the secondary slot's header magic is erased, the revert can never run
-  // and, left alone, blocks every later update. Erases the secondary trailer,
+  // MCUboot 33094fc5
+  // (docs/spec/mcuboot-trailer.md#rule-8-never-leave-a-request-that-cannot-complete):
+  // when the swap table asks for a REVERT but the secondary slot's header
+  // magic is erased, the revert can never run and, left alone, blocks every
+  // later update. Erases the secondary trailer,
   // then the primary trailer (each last sector first); returns whether it did.
   // The bootloader calls this when its validation of the secondary finds no
   // image for a REVERT; Swap(kRevert) also calls it as a last guard.

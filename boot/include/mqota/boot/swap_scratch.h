@@ -1,7 +1,8 @@
-// Swap using scratch: MCUboot's default upgrade algorithm (spec/mcuboot.md
-// §5.2). The two slots exchange their contents region by region, highest
-// region first, through a scratch area; a region is as many consecutive slot
-// sectors as fit in the scratch. Each region takes three logged steps:
+// Swap using scratch: MCUboot's default upgrade algorithm
+// (docs/spec/mcuboot-trailer.md#swap-using-scratch). The two slots exchange
+// their contents region by region, highest region first, through a scratch
+// area; a region is as many consecutive slot sectors as fit in the scratch.
+// Each region takes three logged steps:
 //
 //   state 0: secondary[region] -> scratch
 //   state 1: primary[region]   -> secondary[region]
@@ -28,7 +29,8 @@
 //   not at the end: the same write count, and no flag but copy_done is ever
 //   written into a finished (GOOD) trailer.
 //
-// Torn operations (a cut inside a write or erase, spec §7.5), beyond upstream:
+// Torn operations (a cut inside a write or erase, beyond upstream;
+// docs/spec/mcuboot-trailer.md#torn-operations):
 // - A status entry or copy_done counts as written when any byte of its W-byte
 //   cell is, so a torn write whose first byte still reads erased is never
 //   written again (it would program unerased bytes).
@@ -60,7 +62,8 @@ class SwapScratch final : public SwapAlgorithm {
   bool IsCompatible(const SwapContext& context) const override;
   // slot - trailer_bytes, minus the padding that keeps the image tail and the
   // scratch trailer apart when only a sliver of the slot trailer shares a
-  // sector with the image (spec §3.6). 0 when incompatible.
+  // sector with the image (docs/spec/mcuboot-trailer.md#maximum-image-size).
+  // 0 when incompatible.
   uint32_t MaxImageSize(const SwapContext& context) const override;
   // Also finishes a repair of a torn copy_done (see above), reported as
   // kCompleted with the swap's type.

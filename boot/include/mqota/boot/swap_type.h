@@ -1,6 +1,6 @@
 // What a boot must do, decided from the two trailers: MCUboot's swap-type
-// table (spec/mcuboot.md §4), kept as data so tests and docs print the same
-// table the code runs.
+// table (docs/spec/mcuboot-trailer.md#swap-type-decision), kept as data so
+// tests and docs print the same table the code runs.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,8 @@ struct SwapTableRow {
 
 // The rows, first match wins; no match means SwapType::kNone. Row 3 accepts
 // any secondary trailer: a completed but unconfirmed upgrade must revert
-// whatever a cut left in the secondary (MCUboot 4f393563, spec §10 rule 2).
+// whatever a cut left in the secondary (MCUboot 4f393563,
+// docs/spec/mcuboot-trailer.md#rule-2-an-unconfirmed-upgrade-always-reverts).
 inline constexpr SwapTableRow kSwapTable[] = {
     {Want::kAny, Want::kAny, Want::kAny, Want::kGood, Want::kUnset, SwapType::kTest},
     {Want::kAny, Want::kAny, Want::kAny, Want::kGood, Want::kSet, SwapType::kPerm},

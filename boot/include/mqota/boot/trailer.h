@@ -1,5 +1,5 @@
 // Reading and writing one area's image trailer in MCUboot's layout
-// (trailer_format.h; spec/mcuboot.md §3).
+// (trailer_format.h; docs/spec/mcuboot-trailer.md#trailer-layout).
 //
 // Write discipline, as MCUboot's: every field is written once after an erase,
 // in one aligned write of its value padded with the erased value; nothing is
@@ -65,8 +65,9 @@ class Trailer {
   BootResult<std::optional<uint8_t>> ReadStatusEntry(uint32_t index) const;
 
   // Erases the sectors that hold the trailer, the last one first: a cut in the
-  // middle destroys the magic before anything it would vouch for (spec §10,
-  // rule 3). Every sector is its own erase operation.
+  // middle destroys the magic before anything it would vouch for
+  // (docs/spec/mcuboot-trailer.md#rule-3-erase-trailers-from-the-end). Every
+  // sector is its own erase operation.
   BootStatus EraseSectors() const;
 
  private:

@@ -1,6 +1,7 @@
-// MCUboot's image trailer layout (spec/mcuboot.md §3), the one definition in
-// mqota. Used by the bootloader to read and write trailers and by
-// `mqota image sign --pad/--confirm` to pre-write them, so both always agree.
+// MCUboot's image trailer layout (docs/spec/mcuboot-trailer.md#trailer-layout),
+// the one definition in mqota. Used by the bootloader to read and write
+// trailers and by `mqota image sign --pad/--confirm` to pre-write them, so
+// both always agree.
 //
 // Offsets are from the end of the slot; M is the maximum write alignment
 // (BOOT_MAX_ALIGN, 8 by default), W the flash write size:

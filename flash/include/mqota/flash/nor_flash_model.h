@@ -5,7 +5,8 @@
 // with RAM semantics (RamFlash, FileFlash), while the model enforces what a real
 // chip would do and lets a test cut the power at any operation.
 //
-// Rules (MCUboot's simflash, spec/mcuboot.md §7.1, plus torn operations):
+// Rules (MCUboot's simflash, docs/spec/power-loss-testing.md#flash-model, plus
+// torn operations):
 // - Write-once: a write is refused with kNotErased, at the first offending
 //   offset, if any byte of its range was written since that byte's last erase,
 //   even if the new data would only clear bits or equals the old data. Nothing
@@ -17,8 +18,9 @@
 // - Refusals are counted (counters().refused), so a test can demand that a
 //   whole run broke no rule, even where the code under test ignored an error.
 //
-// Power cuts (spec/mcuboot.md §7.2): CutPowerAfter(n) counts write and erase
-// calls from the moment it is called; the first n go through, call n + 1 is
+// Power cuts (docs/spec/power-loss-testing.md#power-cut-injection):
+// CutPowerAfter(n) counts write and erase calls from the moment it is called;
+// the first n go through, call n + 1 is
 // the cut one. With TearMode::kNone the cut call does not happen at all; with
 // kPrefix or kRandom it happens in part (see TearMode). The cut call and every
 // later call, reads included, fail with kPowerLost until PowerOn(), which models

@@ -1,5 +1,5 @@
 // Builds a signed MCUboot image, byte-compatible with `imgtool sign`
-// (spec/mcuboot.md §8: the signing pipeline, in imgtool's order).
+// (docs/spec/mcuboot-image.md#signing-pipeline: imgtool's steps, in its order).
 #pragma once
 
 #include <cstdint>

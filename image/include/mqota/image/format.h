@@ -1,4 +1,4 @@
-// The MCUboot image format, in one place (spec/mcuboot.md §1, §2).
+// The MCUboot image format, in one place (docs/spec/mcuboot-image.md#image-layout).
 //
 //   [header 32 B + padding to hdr_size][payload: img_size bytes]
 //   [protected TLV block: protect_tlv_size bytes, magic 0x6908][TLV block, magic 0x6907]

@@ -1,5 +1,6 @@
 // Where the parts of an image lie, established with every length and offset
-// checked before anything else reads the image (spec/mcuboot.md §1, §2, §6.2).
+// checked before anything else reads the image
+// (docs/spec/mcuboot-image.md#header-checks).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Image validation as a bootloader does it (spec/mcuboot.md §6.2): layout,
+// Image validation as a bootloader does it (docs/spec/mcuboot-image.md#validation): layout,
 // flags, SHA-256 over the hashed region, then a signature by a trusted key,
 // the key chosen by the KEYHASH (or PUBKEY) TLV preceding each signature.
 #pragma once

@@ -37,7 +37,8 @@ struct CatalogEntry {
   std::array<uint8_t, image::kSha256DigestBytes> sha256{};  // the SHA256 TLV's digest
 
   uint32_t size_bytes() const { return static_cast<uint32_t>(bytes->size()); }
-  // "major.minor.revision": the protocol has no build number (spec §3.4).
+  // "major.minor.revision": the protocol has no build number
+  // (docs/spec/mcuboot-image.md#versions).
   std::string ProtocolVersion() const;
   std::string Sha256Hex() const;
   std::span<const uint8_t> data() const { return *bytes; }
@@ -60,7 +61,7 @@ struct CatalogOptions {
 };
 
 // The largest image the chunk header can describe with 4096-byte chunks
-// (at most 65535 of them, spec §4.2).
+// (at most 65535 of them, docs/spec/reference-protocol.md#format-limits).
 inline constexpr uint64_t kMaxImageBytes = 65535ull * 4096;
 
 class Catalog {

@@ -1,4 +1,5 @@
-// Chunk payloads as the protocol carries them (spec §4): the 32-byte header
+// Chunk payloads as the protocol carries them
+// (docs/spec/reference-protocol.md#chunk-format): the 32-byte header
 // from agent::EncodeChunkHeader, then the data, cut from the catalog's shared
 // image bytes into a caller-owned buffer (a worker reuses one buffer for every
 // chunk it publishes, so streaming allocates nothing per chunk).

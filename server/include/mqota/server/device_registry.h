@@ -1,6 +1,7 @@
 // What the server knows about each device from its reports: the versions it
 // reverted, rejected or refused (never offered to it again: the reference
-// publisher offers a reverted image forever, §8.2) and its last outcome.
+// publisher offers a reverted image forever, R16) and its last outcome
+// (docs/spec/mqota-protocol.md#server-bookkeeping).
 // In memory, thread-safe; the persistent registry (SQLite) and rollouts come
 // with the server's second part.
 #pragma once

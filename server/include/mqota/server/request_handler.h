@@ -2,8 +2,10 @@
 // pure function: message + catalog + what this device was offered before ->
 // the messages to publish, the offer to remember, the stream to start and one
 // log line. No MQTT, no threads, no clock: every rule of the protocol
-// (spec §3.2-§3.5, §4.5) is tested without a broker, and the server around it
-// only carries the decision out.
+// (docs/spec/reference-protocol.md#json-messages,
+// docs/spec/reference-protocol.md#single-chunk-requests,
+// docs/spec/mqota-protocol.md#compact-chunk-requests) is tested without a
+// broker, and the server around it only carries the decision out.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,8 @@
 namespace mqota::server {
 
 // Larger requests are refused unread. A device's requests are at most 1023
-// bytes (spec §3.1); the emulator echoes a job document plus Offset/Size.
+// bytes (docs/spec/reference-protocol.md#common-rules); the emulator echoes a
+// job document plus Offset/Size.
 inline constexpr size_t kMaxRequestBytes = 4096;
 
 struct HandlerConfig {
@@ -63,7 +66,8 @@ Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
                        const Catalog& catalog, const OfferLookup& offered,
                        const HandlerConfig& config, const RefusedLookup& refused = {});
 
-// The documents the server sends, all values strings (spec §3.1, §3.3).
+// The documents the server sends, all values strings
+// (docs/spec/mqota-protocol.md#job-document-extensions).
 std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port);
 std::string NoUpdateDocument(std::string_view unique_topic);
 std::string ResultReceivedDocument(std::string_view unique_topic);
