@@ -140,7 +140,8 @@ int main() {
   };
   std::printf(
       "Flash operations per upgrade, reference geometry (4 KiB sectors, 32-sector slots,\n"
-      "4 KiB scratch, W=8), two %zu-byte ECDSA images; MCUboot's counts from docs/spec/power-loss-testing.md#operation-counts\n\n",
+      "4 KiB scratch, W=8), two %zu-byte ECDSA images; MCUboot's counts from "
+      "docs/spec/power-loss-testing.md#operation-counts\n\n",
       v1.size());
   std::printf("%-20s %-7s %7s %7s %7s %12s %9s %7s\n", "algorithm", "swap", "erases", "writes",
               "total", "max/sector", "MCUboot", "ratio");
