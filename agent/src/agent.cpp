@@ -539,7 +539,7 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
         .Add(key::kUniqueTopicName, unique_topic())
         .Add(key::kOffset, uint64_t{granule} * granule_bytes_)
         .Add(key::kSize, uint64_t{granule_bytes_});
-    if (status_.crc) w.Add(key::kChunkCrc, kChunkCrc32c);
+    if (status_.crc) w.Add(key::kAcceptChunkCrc, kChunkCrc32c);
   } else {
     w.Add(key::kMessage, message_text)
         .Add(key::kManufacturer, config_.identity.manufacturer)

@@ -561,7 +561,7 @@ class PullTest : public AgentTest {
 
   // One chunk as request_handler.cpp cuts it: data = image[Offset, Offset +
   // Size), index = Offset / Size; with the CRC-32C after the data when the
-  // request echoes "ChunkCrc".
+  // request accepts it ("AcceptChunkCrc").
   std::vector<uint8_t> Answer(uint32_t offset, uint32_t size, bool crc) const {
     const uint32_t total = static_cast<uint32_t>(image_.size());
     ChunkHeader h;
@@ -604,7 +604,7 @@ class PullTest : public AgentTest {
       const uint32_t size = std::stoul(j["Size"].get<std::string>());
       const int nth = ++asked_[offset];
       sizes_.insert(size);
-      crc_asked_ = j.contains("ChunkCrc") && j["ChunkCrc"] == "crc32c";
+      crc_asked_ = j.contains("AcceptChunkCrc") && j["AcceptChunkCrc"] == "crc32c";
       if (drop && drop(offset, nth)) continue;
       auto chunk = Answer(offset, size, crc_asked_);
       if (corrupt && corrupt(offset, nth)) chunk[kChunkHeaderBytes + 7] ^= 0x01;
@@ -658,7 +658,8 @@ TEST_F(PullTest, WindowOfOneCompletesByteExact) {
   EXPECT_EQ(first["Message"], "Request Data Chunk");
   EXPECT_EQ(first["Offset"], "0");
   EXPECT_EQ(first["Size"], "4096");
-  EXPECT_EQ(first["ChunkCrc"], "crc32c");
+  EXPECT_EQ(first["AcceptChunkCrc"], "crc32c");
+  EXPECT_FALSE(first.contains("ChunkCrc"));  // the job's offer is never echoed
   EXPECT_EQ(first["UniqueTopicName"], Topic());
   EXPECT_EQ(first["Version"], "1.0.0");
   // Compact: what mqota-server needs and nothing else (the identity fields
@@ -745,9 +746,9 @@ TEST_F(PullTest, ACorruptedChunkIsRefusedAndAskedForAgain) {
 TEST_F(PullTest, AChunkWithoutItsCrcIsRefused) {
   Start();
   Deliver(Topic(), PullJob());
-  ASSERT_TRUE(crc_asked_ || Requests()[1].contains("ChunkCrc"));
+  ASSERT_TRUE(crc_asked_ || Requests()[1].contains("AcceptChunkCrc"));
   auto chunk = Answer(0, 4096, /*crc=*/false);
-  Deliver(Topic(), chunk);  // what a server that ignored ChunkCrc would send
+  Deliver(Topic(), chunk);  // what a server that ignored AcceptChunkCrc would send
   EXPECT_EQ(agent_->status().crc_errors, 1u);
   EXPECT_EQ(agent_->status().granules_present, 0u);
   chunk = Answer(0, 4096, true);
@@ -769,7 +770,7 @@ TEST_F(PullTest, NoCrcUnlessBothSidesAgree) {
     agent_->CheckNow(now_);
     Deliver(Topic(), PullJob(/*crc=*/offered));
     EXPECT_FALSE(agent_->status().crc);
-    EXPECT_FALSE(Requests()[1].contains("ChunkCrc"));
+    EXPECT_FALSE(Requests()[1].contains("AcceptChunkCrc"));
     Serve();
     EXPECT_FALSE(crc_asked_);
     EXPECT_EQ(agent_->status().last_end, SessionEnd::kInstalled);

@@ -247,8 +247,11 @@ class Handler {
   // (docs/spec/reference-protocol.md#single-chunk-requests): data = image[Offset,
   // Offset + Size), index = Offset / Size, total = ceil(size / Size). Size
   // is anything the header's u16 data_size carries (1..65535): mqota's agent
-  // asks for its own chunk size. A request that echoes the job's "ChunkCrc":
-  // "crc32c" gets the data's CRC-32C after the data (agent/protocol.h).
+  // asks for its own chunk size. A request that accepts the job's CRC offer
+  // ("AcceptChunkCrc": "crc32c") gets the data's CRC-32C after the data
+  // (agent/protocol.h); any other request, including the reference
+  // emulator's echo of the whole job with its "ChunkCrc", gets the chunk
+  // exactly as publisher.py frames it.
   Response RequestDataChunk() {
     const auto offset_text = StringMember(request_.object, key::kOffset);
     const auto size_text = StringMember(request_.object, key::kSize);
@@ -271,7 +274,7 @@ class Handler {
       return Refuse("chunk Size " + std::to_string(*size) + " needs more than 65535 chunks");
     }
     const uint32_t data_bytes = std::min(*size, image_bytes - *offset);
-    const auto crc = StringMember(request_.object, key::kChunkCrc);
+    const auto crc = StringMember(request_.object, key::kAcceptChunkCrc);
     const bool with_crc = crc && agent::KeyEquals(*crc, agent::kChunkCrc32c);
     Publication chunk{request_.unique_topic, {}};
     BuildChunk(*entry, *offset, data_bytes, static_cast<uint16_t>(*offset / *size),

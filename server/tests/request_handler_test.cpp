@@ -198,7 +198,7 @@ TEST_F(RequestHandlerTest, RequestDataChunkCutsLikePublisherPy) {
 }
 
 // mqota's pull mode: any Size the u16 data_size carries, and the CRC-32C
-// after the data when (and only when) the request echoes "ChunkCrc".
+// after the data when (and only when) the request accepts it ("AcceptChunkCrc").
 TEST_F(RequestHandlerTest, RequestDataChunkServesAnySizeAndACrcWhenAsked) {
   catalog_.Add("BOARD_B", "b-1.1.0.bin", SignedImage({1, 1, 0, 0}, 200000), TrustingTestKey());
   const EntryPtr big = catalog_.NewestNewerThan("BOARD_B", {1, 0, 0, 0});
@@ -217,11 +217,11 @@ TEST_F(RequestHandlerTest, RequestDataChunkServesAnySizeAndACrcWhenAsked) {
     ASSERT_EQ(c.header.data_size, length);
     EXPECT_TRUE(std::equal(c.data.begin(), c.data.end(), big->data().begin() + offset));
   };
-  const json crc = {{"ChunkCrc", "crc32c"}};
+  const json crc = {{"AcceptChunkCrc", "crc32c"}};
   for (const uint32_t length : {8u, 1000u, 4096u, 32768u, 65528u, 65535u}) {
     SCOPED_TRACE(length);
     const uint32_t offset = length * 2;
-    // Without the echo: exactly header + data (a reference device's chunk).
+    // Without it: exactly header + data (a reference device's chunk).
     const Response plain = chunk(offset, length);
     ASSERT_EQ(plain.publish.size(), 1u) << plain.log;
     const auto& p = plain.publish[0].payload;
@@ -254,10 +254,14 @@ TEST_F(RequestHandlerTest, RequestDataChunkServesAnySizeAndACrcWhenAsked) {
                                      agent::DecodeChunk(last.publish[0].payload)->header));
   // The value is matched as keys are (case-insensitively); anything else,
   // or a non-string, means no CRC.
-  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", "CRC32C"}}).publish[0].payload.size(), 32u + 4096 + 4);
-  EXPECT_EQ(chunk(0, 4096, {{"chunkcrc", "crc32c"}}).publish[0].payload.size(), 32u + 4096 + 4);
-  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", "md5"}}).publish[0].payload.size(), 32u + 4096);
-  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", 1}}).publish[0].payload.size(), 32u + 4096);
+  EXPECT_EQ(chunk(0, 4096, {{"AcceptChunkCrc", "CRC32C"}}).publish[0].payload.size(),
+            32u + 4096 + 4);
+  EXPECT_EQ(chunk(0, 4096, {{"acceptchunkcrc", "crc32c"}}).publish[0].payload.size(),
+            32u + 4096 + 4);
+  EXPECT_EQ(chunk(0, 4096, {{"AcceptChunkCrc", "md5"}}).publish[0].payload.size(), 32u + 4096);
+  EXPECT_EQ(chunk(0, 4096, {{"AcceptChunkCrc", 1}}).publish[0].payload.size(), 32u + 4096);
+  // The job's offer echoed back is not an acceptance (see the emulator test).
+  EXPECT_EQ(chunk(0, 4096, {{"ChunkCrc", "crc32c"}}).publish[0].payload.size(), 32u + 4096);
   // 64 KiB does not fit data_size (u16); nor do more than 65535 chunks.
   ExpectIgnored(chunk(0, 65536, crc));
   ExpectIgnored(chunk(0, 100000));
@@ -427,6 +431,47 @@ TEST_F(RequestHandlerTest, EmulatorRequestsWithItsOwnKeysWork) {
   const Response r = Handle(emulator.dump());
   ASSERT_EQ(r.publish.size(), 1u) << r.log;
   EXPECT_EQ(r.remember_offer, old_);
+}
+
+// subscriber.py -c 4096 (chunk mode) builds every "Request Data Chunk" from
+// the whole job document it received, so it echoes mqota's job fields,
+// "ChunkCrc" among them, then checks data_size against the payload length:
+// a 4-byte CRC after the data made it refuse every chunk. Only a request's
+// own "AcceptChunkCrc" turns the CRC on.
+TEST_F(RequestHandlerTest, TheEmulatorsChunkModeGetsChunksFramedAsTheReferenceDoes) {
+  const std::string topic = "mqota/BOARD_A/subscriber/image610022697";
+  const json ask = {{"Message", "Update Availability"},
+                    {"Manufacturer", "x"},
+                    {"ManufacturerId", "y"},
+                    {"Product", "z"},
+                    {"SerialNumber", "1"},
+                    {"Version", "1.0.0"},
+                    {"Board", "BOARD_A"},
+                    {"UniqueTopicName", topic}};
+  const Response offer = Handle(ask.dump());
+  ASSERT_EQ(offer.publish.size(), 1u) << offer.log;
+  json request = json::parse(offer.publish[0].payload);
+  ASSERT_EQ(request["ChunkCrc"], "crc32c");  // the offer the emulator will echo
+  lookup_ = [&](std::string_view) { return offer.remember_offer; };
+  request["Message"] = "Request Data Chunk";
+  const uint32_t size = old_->size_bytes();
+  std::vector<uint8_t> reassembled;
+  for (uint32_t offset = 0; offset < size; offset += 4096) {
+    request["Offset"] = std::to_string(offset);
+    request["Size"] = "4096";
+    const Response r = Handle(request.dump());
+    ASSERT_EQ(r.publish.size(), 1u) << r.log;
+    EXPECT_EQ(r.publish[0].topic, topic);
+    const auto& payload = r.publish[0].payload;
+    const auto chunk = agent::DecodeChunk(payload);
+    ASSERT_TRUE(chunk.ok()) << agent::Describe(chunk.error());
+    // The emulator's check: "Size in header" equals the payload after it.
+    EXPECT_EQ(chunk->header.data_size, payload.size() - chunk->header.offset_to_data) << offset;
+    EXPECT_EQ(r.log.find("CRC32C"), std::string::npos) << r.log;
+    reassembled.insert(reassembled.end(), chunk->data.begin(), chunk->data.end());
+  }
+  EXPECT_TRUE(
+      std::equal(reassembled.begin(), reassembled.end(), old_->data().begin(), old_->data().end()));
 }
 
 TEST_F(RequestHandlerTest, TheTopicsBoardCountsWhenBoardNameDisagrees) {

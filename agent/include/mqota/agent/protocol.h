@@ -72,10 +72,15 @@ inline constexpr std::string_view kReason = "Reason";
 // mqota's extension of Success/Failure: which step of an update the result
 // is about (the reference sends one result, and only in theory, R7).
 inline constexpr std::string_view kOutcome = "Outcome";
-// Per-chunk CRC32C: the server offers it in the job ("ChunkCrc": "crc32c"),
-// the device accepts by echoing the same pair in its "Request Data Chunk"
-// messages; only then does the answer carry the CRC (see the chunk header).
+// Per-chunk CRC32C: the server offers it in the job ("ChunkCrc": "crc32c");
+// the device accepts with "AcceptChunkCrc": "crc32c" in its "Request Data
+// Chunk" messages, and only then does the answer carry the CRC (see the chunk
+// header). The acceptance has a key of its own, never found in a job
+// document, because the reference emulator builds each chunk request from
+// the whole job it received: echoing "ChunkCrc" must not turn CRCs on for a
+// device that cannot strip them.
 inline constexpr std::string_view kChunkCrc = "ChunkCrc";
+inline constexpr std::string_view kAcceptChunkCrc = "AcceptChunkCrc";
 }  // namespace key
 
 // Values of key::kOutcome.
@@ -110,12 +115,11 @@ inline constexpr size_t kReferenceChunkDataBytes = 4096;
 // - Chunk size: the device asks for any "Size" of 1..kMaxChunkDataBytes
 //   (data_size is a u16, so 64 KiB itself cannot be carried); it keeps to
 //   one size per download, a multiple of its flash write size.
-// - CRC: when the job offered "ChunkCrc": "crc32c" and the request echoes it,
-//   the answer carries kChunkCrcBytes more bytes right after the data: the
-//   CRC-32C (Castagnoli, base/crc32c.h) of the data bytes, little-endian.
-//   offset_to_data stays 32 and data_size excludes the CRC, so a reference
-//   device, which reads data_size bytes at offset_to_data, ignores it.
-//   Chunks pushed for "Request Update" never carry it.
+// - CRC: when the job offered "ChunkCrc": "crc32c" and the request accepts it
+//   ("AcceptChunkCrc": "crc32c"), the answer carries kChunkCrcBytes more bytes right after the
+//   data: the CRC-32C (Castagnoli, base/crc32c.h) of the data bytes, little-endian. offset_to_data
+//   stays 32 and data_size excludes the CRC, so a reference device, which reads data_size bytes at
+//   offset_to_data, ignores it. Chunks pushed for "Request Update" never carry it.
 inline constexpr size_t kChunkHeaderBytes = 32;
 inline constexpr size_t kMaxChunkDataBytes = 65535;
 inline constexpr size_t kChunkCrcBytes = 4;
