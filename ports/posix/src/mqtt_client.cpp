@@ -35,9 +35,13 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <system_error>
 #include <thread>
+#include <utility>
+
+#include "broker_addresses.h"
 
 namespace mqota::posix {
 namespace {
@@ -130,7 +134,8 @@ struct MqttClient::Impl {
   }
 
   const MqttOptions options;
-  const std::string endpoint;  // "host:port", for messages
+  const std::string endpoint;                // "host:port", for messages
+  std::optional<BrokerAddresses> addresses;  // resolved by Start()
   MessageHandler message_handler;
   ConnectionHandler connection_handler;
   mosquitto* mosq = nullptr;
@@ -149,7 +154,8 @@ struct MqttClient::Impl {
   // What went wrong in the current attempt (certificate, TLS alert, CONNACK):
   // the first cause is kept, it is the precise one.
   std::string detail;
-  int failures = 0;  // attempts failed in a row: the back-off exponent
+  int failures = 0;               // rounds of attempts failed in a row: the back-off exponent
+  bool next_address_now = false;  // the last attempt failed and another address is left
   std::minstd_rand jitter{std::random_device{}()};
 };
 
@@ -362,11 +368,17 @@ void MqttClient::Impl::ConnectionFailed(int rc, int err, const std::string& why)
                           : "the broker closed the TLS connection before CONNACK (did it "
                             "refuse the client certificate?)";
     }
-    error =
-        (established ? "lost the connection to " : "cannot connect to ") + endpoint + ": " + cause;
+    const std::string tried = established ? "" : addresses->Tried();
+    error = (established ? "lost the connection to " : "cannot connect to ") + endpoint +
+            (tried.empty() ? "" : " (tried " + tried + ")") + ": " + cause;
     detail.clear();
+    // A lost connection starts again from the first address; a failed
+    // attempt goes on to the next one at once, and backs off only when all
+    // of them have failed.
+    if (established) addresses->Restart();
+    next_address_now = !established && addresses->Advance();
+    if (!next_address_now) ++failures;
     established = false;
-    ++failures;
   }
   MarkDisconnected();
 }
@@ -375,6 +387,7 @@ void MqttClient::Impl::ConnectionFailed(int rc, int err, const std::string& why)
 // jitter in [d/2, d] so that a fleet does not reconnect in step.
 bool MqttClient::Impl::WaitBackoff() {
   std::unique_lock lock(mutex);
+  if (std::exchange(next_address_now, false)) return !stopping;
   const int exponent = std::clamp(failures - 1, 0, 16);
   const auto full =
       std::min(options.reconnect_delay_max, options.reconnect_delay_min * (1 << exponent));
@@ -395,7 +408,8 @@ void MqttClient::Impl::Run(bool connect_first) {
         detail.clear();
       }
       errno = 0;
-      const int rc = mosquitto_reconnect_async(mosq);
+      const int rc = mosquitto_connect_async(mosq, addresses->current().c_str(), options.port,
+                                             options.keepalive_seconds);
       const int err = errno;
       attempt_start = Clock::now();
       if (rc != MOSQ_ERR_SUCCESS) {
@@ -493,8 +507,9 @@ bool MqttClient::Start() {
   // Other threads may call Subscribe/Publish while our loop runs.
   mosquitto_threaded_set(s.mosq, true);
 
+  s.addresses.emplace(s.options.host);
   errno = 0;
-  const int rc = mosquitto_connect_async(s.mosq, s.options.host.c_str(), s.options.port,
+  const int rc = mosquitto_connect_async(s.mosq, s.addresses->current().c_str(), s.options.port,
                                          s.options.keepalive_seconds);
   const int err = errno;
   if (rc == MOSQ_ERR_INVAL) {

@@ -4,9 +4,15 @@
 #include "mqota/ports/posix/mqtt_client.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -278,6 +284,64 @@ TEST(MqttClient, NoBrokerYetThenOneAppears) {
   EXPECT_NE(error.find("Connection refused"), std::string::npos) << error;
   broker.Restart();
   EXPECT_TRUE(c.WaitConnected(10s)) << c.error();
+}
+
+// Runs `body` in a child process that sees `hosts` as its /etc/hosts (a
+// private mount namespace); returns its exit status, or kCannotIsolate when
+// this machine does not let the test make one (not root, no namespaces).
+constexpr int kCannotIsolate = 77;
+int WithHostsFile(const std::filesystem::path& hosts, const std::function<bool()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount(hosts.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) != 0) {
+      _exit(kCannotIsolate);
+    }
+    _exit(body() ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// Debian's /etc/hosts names ::1 "localhost" before 127.0.0.1, and brokers
+// (the test broker, `mqota broker-config`'s plain listener) often listen on
+// 127.0.0.1 only: the client must go on to the next address, not give up on
+// the first.
+TEST(MqttClientAddresses, LocalhostReachesABrokerOnIpv4WhenIpv6ComesFirst) {
+  mt::TempDir dir;
+  mt::MosquittoBroker broker(dir.path() / "broker", {});
+  const auto hosts = dir.path() / "hosts";
+  std::ofstream(hosts) << "::1 localhost ip6-localhost\n127.0.0.1 localhost\n";
+  const int connected = WithHostsFile(hosts, [&] {
+    MqttOptions o = Plain(broker);
+    o.host = "localhost";
+    MqttClient c(o);
+    return c.Start() && c.WaitConnected(5s);
+  });
+  if (connected == kCannotIsolate) GTEST_SKIP() << "no private mount namespace here";
+  EXPECT_EQ(connected, 0);
+  // With nothing listening on either address, the error says which were tried.
+  const int port = mt::FreeLoopbackPort();
+  const int named = WithHostsFile(hosts, [&] {
+    MqttOptions o = Plain(broker);
+    o.host = "localhost";
+    o.port = port;
+    MqttClient c(o);
+    if (!c.Start()) return false;
+    const std::string expected =
+        "cannot connect to localhost:" + std::to_string(port) + " (tried ::1, 127.0.0.1)";
+    std::string error;
+    for (int i = 0; i < 250 && error.find(expected) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(20ms);
+      error = c.error();
+    }
+    const bool ok = error.find(expected) != std::string::npos;
+    if (!ok) std::fprintf(stderr, "error: %s\n", error.c_str());
+    return ok;
+  });
+  EXPECT_EQ(named, 0);
 }
 
 }  // namespace
