@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "console_lines.h"
 #include "demo_config.h"
 #include "mqota/agent/download_store.h"
 #include "mqota/agent/job.h"
@@ -68,6 +69,7 @@ class Task final : public OtaTask {
   bool ResetWanted() override {
     if (trial_) ConfirmIfHealthy();
     ShowProgress();
+    ShowSessionEnd();
     if (runner_.status().state != agent::AgentState::kPending) return false;
     if (!announced_) {
       announced_ = true;
@@ -171,6 +173,14 @@ class Task final : public OtaTask {
                 s.granules_at_start ? ", resumed" : "");
   }
 
+  // A session that ended without an install says why, in one line.
+  void ShowSessionEnd() {
+    const agent::AgentStatus s = runner_.status();
+    if (s.sessions_ended == sessions_seen_) return;
+    sessions_seen_ = s.sessions_ended;
+    if (const auto line = SessionEndLine(s, facts_.board)) std::printf("%s\n", line->c_str());
+  }
+
   const board::BoardFacts facts_;
   posix::FileFlash internal_, external_;
   const std::optional<boot::BootRecord> record_;
@@ -189,6 +199,7 @@ class Task final : public OtaTask {
   bool trial_ = false;
   bool announced_ = false;
   int shown_tenths_ = -1;
+  uint32_t sessions_seen_ = 0;
 };
 
 }  // namespace

@@ -51,7 +51,9 @@ GTEST_LIBS = re.compile(r"\bmqota_add_gtest\(\s*([\w.-]+)([^)]*)\)", re.S)
 
 def tracked_files(root):
     try:
-        out = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout
+        # New files count before they are committed: what a build would see.
+        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                             cwd=root, capture_output=True, text=True, check=True).stdout
         return [f for f in out.splitlines() if os.path.exists(os.path.join(root, f))]
     except (OSError, subprocess.CalledProcessError):
         files = []

@@ -212,6 +212,7 @@ void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) 
   transport_.Unsubscribe(unique_topic());
   slots_ = {};
   status_.last_end = why;
+  ++status_.sessions_ended;
   status_.state = why == SessionEnd::kInstalled ? AgentState::kPending : AgentState::kIdle;
   deadline_ms_ = now_ms + next_check_ms;
 }

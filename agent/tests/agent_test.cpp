@@ -241,7 +241,9 @@ TEST_F(AgentTest, JobsThatMustNotInstallEndTheSessionQuietly) {
     agent_->CheckNow(now_);
     const std::string topic = Topic();
     const size_t before = Requests().size();
+    const uint32_t ended = agent_->status().sessions_ended;
     Deliver(topic, job);
+    EXPECT_EQ(agent_->status().sessions_ended, ended + 1);  // what tells a console to say why
     EXPECT_EQ(agent_->status().state, AgentState::kIdle);
     EXPECT_EQ(agent_->status().last_end, end) << Describe(agent_->status().last_end);
     EXPECT_EQ(Requests().size(), before);  // no Request Update

@@ -9,6 +9,7 @@
 
 #include "mqota/board/layout.h"
 #include "mqota/host/keys.h"
+#include "mqota/host/mqtt_names.h"
 #include "mqota/ports/posix/file_flash.h"
 
 namespace mqota::board {
@@ -58,6 +59,7 @@ void CreateBoard(const CreateRequest& r, bool force) {
     throw std::runtime_error("a board already exists in " + r.dir.string() +
                              " (--force replaces it, erasing its flash)");
   }
+  host::CheckBoardName(r.provisioning.board);  // one topic level; throws with the rule
   const host::Key key = host::Key::Load(r.boot_key.string());  // throws naming the file
   fs::create_directories(paths.provisioning());
   CreateChip(paths.internal_flash(), InternalFlashGeometry());
@@ -72,6 +74,7 @@ void CreateBoard(const CreateRequest& r, bool force) {
 
   const BoardFacts& p = r.provisioning;
   json device = {{"device_id", p.device_id},
+                 {"board", p.board},
                  {"serial_number", p.serial_number},
                  {"topic_prefix", p.topic_prefix},
                  {"broker_host", p.broker_host},
@@ -121,6 +124,8 @@ BoardFacts LoadProvisioning(const BoardPaths& paths) {
   try {
     f.device_id = j.at("device_id").get<std::string>();
     f.serial_number = j.value("serial_number", f.device_id);
+    // Boards made before the name was part of provisioning are the default.
+    f.board = j.value("board", std::string(kBoardName));
     f.topic_prefix = j.value("topic_prefix", "mqota");
     f.broker_host = j.at("broker_host").get<std::string>();
     f.broker_port = j.at("broker_port").get<uint16_t>();
@@ -129,7 +134,6 @@ BoardFacts LoadProvisioning(const BoardPaths& paths) {
   } catch (const json::exception& e) {
     throw std::runtime_error(paths.device_config().string() + ": " + e.what());
   }
-  f.board = kBoardName;
   if (f.tls) {
     f.ca_file = fs::absolute(paths.provisioning() / "ca.crt").string();
     f.cert_file = fs::absolute(paths.provisioning() / "client.crt").string();

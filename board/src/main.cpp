@@ -72,6 +72,12 @@ int Run(int argc, char** argv) {
                    "Device id (its client certificate's CN)")
       ->required();
   create_cmd->add_option("--serial", create.provisioning.serial_number, "Serial number");
+  create.provisioning.board = kBoardName;
+  create_cmd
+      ->add_option("--board-name", create.provisioning.board,
+                   "The board name its firmware reports and accepts jobs for (a job document's "
+                   "\"Board\"); e.g. CY8CPROTO_062_4343W to take the reference kit's jobs")
+      ->capture_default_str();
   create_cmd->add_option("--broker", broker, "Broker HOST:PORT")->required();
   create_cmd->add_option("--ca", create.provisioning.ca_file, "CA certificate (PEM)")
       ->check(CLI::ExistingFile);

@@ -74,6 +74,31 @@ TEST_F(BoardTest, RunsTheImageFromThePrimarySlotAndMeasuresItsLed) {
   EXPECT_NE(r.out.find("uart  mqota demo firmware 1.0.0"), std::string::npos) << r.out;
 }
 
+// The board name was fixed at compile time, so a job for the reference kit
+// was ignored; it is provisioned now, and the firmware reports (and matches
+// jobs against) the provisioned name.
+TEST_F(BoardTest, TheBoardNameIsProvisioned) {
+  const auto made =
+      RunProcess({BinPath("mqota-board"), "create", "--force", "--dir", Dir(), "--boot-key",
+                  testing::FirmwarePath("demo-signing-key.pem").string(), "--device-id", "dev-1",
+                  "--broker", "127.0.0.1:9", "--plain", "--board-name", "CY8CPROTO_062_4343W"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::ifstream device(fs::path(Dir()) / "provisioning" / "device.json");
+  EXPECT_EQ(json::parse(device)["board"], "CY8CPROTO_062_4343W");
+  Flash(testing::FirmwarePath("demo-1.0.0.bin"));
+  const auto r = Run(1500);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("device dev-1 on CY8CPROTO_062_4343W"), std::string::npos) << r.out;
+  // A name that cannot be one topic level is refused in one line.
+  const auto bad =
+      RunProcess({BinPath("mqota-board"), "create", "--force", "--dir", Dir(), "--boot-key",
+                  testing::FirmwarePath("demo-signing-key.pem").string(), "--device-id", "dev-1",
+                  "--broker", "127.0.0.1:9", "--plain", "--board-name", "KIT/A"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("KIT/A"), std::string::npos) << bad.err;
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+}
+
 TEST_F(BoardTest, TheWatchdogResetsAHungImage) {
   Flash(testing::FirmwarePath("demo-1.2.0.bin"));  // TEST_REVERT: hangs without kicking
   const auto r = Run(2700, 1000);

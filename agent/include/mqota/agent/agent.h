@@ -135,6 +135,7 @@ const char* Describe(SessionEnd end);
 struct AgentStatus {
   AgentState state = AgentState::kIdle;
   SessionEnd last_end = SessionEnd::kNone;
+  uint32_t sessions_ended = 0;    // a change tells an observer that last_end is new
   image::ImageVersion offered{};  // the job's version
   uint32_t granules_present = 0;
   uint32_t granule_count = 0;
