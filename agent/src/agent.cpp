@@ -192,18 +192,21 @@ void Agent::StartSession(uint64_t now_ms) {
 
 void Agent::SendBootReport() {
   const BootReport& r = boot_report_;
+  const std::string_view m = message::kBootReport;
   switch (r.kind) {
-    case BootReportKind::kConfirmed: SendResult(true, outcome::kConfirmed, r.version, {}); break;
+    case BootReportKind::kConfirmed:
+      SendOutcome(m, outcome::kConfirmed, r.version, std::nullopt);
+      break;
     case BootReportKind::kReverted:
-      SendResult(false, outcome::kReverted, r.version,
-                 "not confirmed after the update: the bootloader reverted it");
+      SendOutcome(m, outcome::kReverted, r.version,
+                  "not confirmed after the update: the bootloader reverted it");
       break;
     case BootReportKind::kInterrupted:
-      SendResult(false, outcome::kInterrupted, r.version,
-                 "the power failed before it was confirmed: the bootloader reverted it");
+      SendOutcome(m, outcome::kInterrupted, r.version,
+                  "the power failed before it was confirmed: the bootloader reverted it");
       break;
     case BootReportKind::kRejected:
-      SendResult(false, outcome::kRejected, r.version, r.reason ? r.reason : "");
+      SendOutcome(m, outcome::kRejected, r.version, r.reason ? r.reason : "");
       break;
   }
 }
@@ -559,14 +562,21 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
 
 void Agent::SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
                        std::string_view reason) {
+  SendOutcome(success ? message::kSuccess : message::kFailure, outcome, version,
+              success ? std::nullopt : std::optional<std::string_view>(reason));
+}
+
+void Agent::SendOutcome(std::string_view message, std::string_view outcome,
+                        const image::ImageVersion& version,
+                        std::optional<std::string_view> reason) {
   std::array<char, kMaxJsonDocumentBytes> buffer{};
   std::array<char, kProtocolVersionTextBytes> version_text{};
   JsonObjectWriter w(buffer);
-  w.Add(key::kMessage, success ? message::kSuccess : message::kFailure)
+  w.Add(key::kMessage, message)
       .Add(key::kUniqueTopicName, unique_topic())
       .Add(key::kVersion, FormatProtocolVersion(version, version_text))
       .Add(key::kOutcome, outcome);
-  if (!success) w.Add(key::kReason, reason);
+  if (reason) w.Add(key::kReason, *reason);
   auto text = w.Finish();
   if (!text.ok()) return;
   transport_.Publish(RequestTopic(),

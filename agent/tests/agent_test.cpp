@@ -408,7 +408,7 @@ TEST_F(AgentTest, AConfirmedBootIsReportedOnceAndAcknowledgedBeforeAskingForUpda
   Ack();
   requests = Requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0]["Message"], "Success");
+  EXPECT_EQ(requests[0]["Message"], "Boot Report");  // not a second "Success" per update
   EXPECT_EQ(requests[0]["Outcome"], "confirmed");
   EXPECT_EQ(requests[0]["Version"], "1.1.0");  // the protocol's three parts: no build
   EXPECT_EQ(requests[0]["UniqueTopicName"], Topic());
@@ -433,7 +433,7 @@ TEST_F(AgentTest, ARevertedBootIsReportedAndThatVersionIsNeverFetchedAgain) {
   Ack();
   auto requests = Requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0]["Message"], "Failure");
+  EXPECT_EQ(requests[0]["Message"], "Boot Report");
   EXPECT_EQ(requests[0]["Outcome"], "reverted");
   EXPECT_EQ(requests[0]["Version"], "1.1.0");
   EXPECT_EQ(requests[0]["UniqueTopicName"], Topic());
@@ -475,7 +475,7 @@ TEST_F(AgentTest, ARejectedImageIsReportedWithTheBootloadersReason) {
   Ack();
   const auto requests = Requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0]["Message"], "Failure");
+  EXPECT_EQ(requests[0]["Message"], "Boot Report");
   EXPECT_EQ(requests[0]["Outcome"], "rejected");
   EXPECT_EQ(requests[0]["Version"], "1.3.2");
   EXPECT_EQ(requests[0]["Reason"], kWhy);
@@ -524,7 +524,7 @@ TEST_F(AgentTest, AnUnacknowledgedReportIsSentAgainNextSessionAtMostThreeTimes) 
       agent_->OnTick(now_);  // the next session begins
     }
     if (session <= 3) {
-      EXPECT_EQ(Requests().back()["Message"], "Failure") << session;
+      EXPECT_EQ(Requests().back()["Message"], "Boot Report") << session;
       // No acknowledgement: after the job timeout it asks for a job anyway.
       now_ = agent_->next_deadline_ms();
       agent_->OnTick(now_);
@@ -534,7 +534,7 @@ TEST_F(AgentTest, AnUnacknowledgedReportIsSentAgainNextSessionAtMostThreeTimes) 
     ASSERT_EQ(agent_->status().state, AgentState::kIdle) << session;
   }
   int reports = 0;
-  for (const auto& r : Requests()) reports += r["Message"] == "Failure";
+  for (const auto& r : Requests()) reports += r["Message"] == "Boot Report";
   EXPECT_EQ(reports, 3);
   EXPECT_TRUE(agent_->IsBlocklisted({1, 2, 0, 0}));  // given up telling, not forgotten
 }

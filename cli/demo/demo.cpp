@@ -252,7 +252,7 @@ class Story {
     const double hz_2 = AwaitBlink("10 Hz", "1.1.0", 10s);
     led_["1.1.0"] = hz_2;
     Await("report 1.1.0", 15s, "the confirmation of 1.1.0 on the wire",
-          [&] { return Seen("Success", "1.1.0", "confirmed"); });
+          [&] { return Seen("Boot Report", "1.1.0", "confirmed"); });
     Say("report", "the device told the server: 1.1.0 confirmed");
     Milestone("1.1.0 confirmed, at 10 Hz");
 
@@ -267,7 +267,7 @@ class Story {
     const double hz_3 = AwaitBlink("10 Hz again", "1.1.0", 10s);
     led_["1.1.0 after the revert"] = hz_3;
     Await("report revert", 20s, "the revert report on the wire",
-          [&] { return Seen("Failure", "1.2.0", "reverted"); });
+          [&] { return Seen("Boot Report", "1.2.0", "reverted"); });
     Say("report", "the device told the server: 1.2.0 reverted (not confirmed)");
     Milestone("revert reported");
 

@@ -99,7 +99,7 @@ class Handler {
     }
     const bool known = m == message::kUpdateAvailability || m == message::kRequestUpdate ||
                        m == message::kRequestDataChunk || m == message::kSuccess ||
-                       m == message::kFailure;
+                       m == message::kFailure || m == message::kBootReport;
     if (!known) return Refuse("unknown Message \"" + Printable(m, 40) + "\"");
     if (!AcceptDeviceTopic()) return std::move(response_);
     if (m == message::kUpdateAvailability) return UpdateAvailability();
@@ -287,8 +287,14 @@ class Handler {
     return std::move(response_);
   }
 
+  // A result ("Success", "Failure") or a boot report ("Boot Report", whose
+  // Outcome says whether the boot went well): acknowledged, logged, and with
+  // an Outcome, recorded about the device.
   Response Result() {
-    const bool success = request_.message == message::kSuccess;
+    const auto outcome = StringMember(request_.object, key::kOutcome);
+    const bool success = request_.message == message::kSuccess ||
+                         (request_.message == message::kBootReport && outcome &&
+                          *outcome == agent::outcome::kConfirmed);
     const auto reason = StringMember(request_.object, key::kReason);
     response_.level = success ? LogLevel::kInfo : LogLevel::kWarn;
     response_.log = Who() + ": device reports " + request_.message +
@@ -296,7 +302,6 @@ class Handler {
                     (reason ? ": " + Printable(*reason, 120) : "");
     Publish(ResultReceivedDocument(request_.unique_topic));
     response_.forget_offer = true;
-    const auto outcome = StringMember(request_.object, key::kOutcome);
     const std::string_view device =
         DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic);
     if (outcome && request_.version && !device.empty()) {

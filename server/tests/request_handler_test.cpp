@@ -327,6 +327,36 @@ TEST_F(RequestHandlerTest, ResultsWithAnOutcomeAreReportsAboutTheDevice) {
   }
 }
 
+// What the last boot did comes as its own message, so a publisher counting
+// "Success" results counts one per update; it is acknowledged and recorded
+// like a result with an Outcome, and a revert or a rejection is held against
+// the version.
+TEST_F(RequestHandlerTest, BootReportsAreAcknowledgedAndRecorded) {
+  const std::string topic = "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef";
+  for (const auto& [outcome, refused, level] : std::vector<std::tuple<std::string, bool, LogLevel>>{
+           {"confirmed", false, LogLevel::kInfo},
+           {"reverted", true, LogLevel::kWarn},
+           {"rejected", true, LogLevel::kWarn},
+           {"interrupted", false, LogLevel::kWarn}}) {
+    SCOPED_TRACE(outcome);
+    json j = {{"Message", "Boot Report"},
+              {"UniqueTopicName", topic},
+              {"Version", "1.2.0"},
+              {"Outcome", outcome}};
+    if (outcome != "confirmed") j["Reason"] = "why";
+    const Response r = Handle(j.dump());
+    ASSERT_EQ(r.publish.size(), 1u) << r.log;
+    EXPECT_EQ(r.publish[0].topic, topic);
+    EXPECT_EQ(json::parse(r.publish[0].payload)["Message"], "Result Received");
+    ASSERT_TRUE(r.report.has_value()) << r.log;
+    EXPECT_EQ(r.report->device, "dev-1");
+    EXPECT_EQ(r.report->outcome, outcome);
+    EXPECT_EQ(r.report->refused, refused);
+    EXPECT_EQ(r.level, level);
+    EXPECT_NE(r.log.find("Boot Report for 1.2.0"), std::string::npos) << r.log;
+  }
+}
+
 TEST_F(RequestHandlerTest, ResultsThatAreNotReportsRecordNothing) {
   const std::string mqota_topic = "mqota/BOARD_A/OTAImage/dev-1/0123456789abcdef";
   const std::vector<json> results = {

@@ -87,7 +87,11 @@ TEST_P(DemoStory, PlaysTheReferenceStory) {
   const std::string server = Text(work / "server.log");
   EXPECT_EQ(Count(server, "offering MQOTA_VIRTUAL_BOARD 1.1.0"), 1u) << server;
   EXPECT_EQ(Count(server, "offering MQOTA_VIRTUAL_BOARD 1.2.0"), 1u) << server;
-  EXPECT_EQ(Count(server, "device reports Failure for 1.2.0"), 1u) << server;
+  // One Success per update (pending); what each boot did is a Boot Report.
+  EXPECT_EQ(Count(server, "device reports Success for 1.1.0"), 1u) << server;
+  EXPECT_EQ(Count(server, "device reports Success for 1.2.0"), 1u) << server;
+  EXPECT_EQ(Count(server, "device reports Boot Report for 1.1.0 [confirmed]"), 1u) << server;
+  EXPECT_EQ(Count(server, "device reports Boot Report for 1.2.0"), 1u) << server;
   EXPECT_NE(server.find("[reverted]"), std::string::npos) << server;
   EXPECT_NE(server.find("not offering what it reverted or refused: 1.2.0"), std::string::npos);
 }

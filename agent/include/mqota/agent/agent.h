@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -224,6 +225,10 @@ class Agent {
   void SendRequest(std::string_view message_text, uint32_t granule = 0);
   void SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
                   std::string_view reason);
+  // A result or boot report: Message, UniqueTopicName, Version, Outcome, and
+  // Reason when given.
+  void SendOutcome(std::string_view message, std::string_view outcome,
+                   const image::ImageVersion& version, std::optional<std::string_view> reason);
   void SendBootReport();
   std::string_view RequestTopic();
 

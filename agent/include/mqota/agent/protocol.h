@@ -40,6 +40,13 @@ inline constexpr std::string_view kSendDirectUpdate = "Send Direct Update";  // 
 inline constexpr std::string_view kSuccess = "Success";
 inline constexpr std::string_view kFailure = "Failure";
 inline constexpr std::string_view kResultReceived = "Result Received";
+// mqota's extension: what the last boot did with an update (Outcome confirmed,
+// reverted, interrupted or rejected), sent at the start of the next session
+// and acknowledged with "Result Received". Its own message, not a second
+// "Success", so that a publisher that counts results counts one per update;
+// a reference publisher ignores it ("Could not understand the message!") and
+// the agent asks for its job after the job timeout.
+inline constexpr std::string_view kBootReport = "Boot Report";
 }  // namespace message
 
 // JSON keys as the reference spells them. Devices match keys case-insensitively
