@@ -20,11 +20,6 @@ constexpr uint32_t kScanChunkBytes = 128;
 // The largest write size (W = 32).
 constexpr uint32_t kMaxCellBytes = 32;
 
-BootStatus Check(const flash::FlashStatus& status) {
-  if (!status.ok()) return FlashFailure(status.error());
-  return {};
-}
-
 constexpr BootError kGeometryError{BootErrc::kBadGeometry, {}};
 
 bool IsSwap(SwapType type) {

@@ -22,11 +22,6 @@ constexpr TrailerGeometry ScratchGeometry(const TrailerGeometry& slot) {
   return TrailerGeometry{slot.write_size, slot.max_align, 1};
 }
 
-BootStatus Check(flash::FlashStatus status) {
-  if (!status.ok()) return FlashFailure(status.error());
-  return {};
-}
-
 // Whether the W-byte cell at `offset` holds anything but the erased value.
 // Status entries and flags are read from the cell's first byte, but a write
 // torn by a power cut may leave that byte erased while programming others
