@@ -5,12 +5,13 @@
 #include <optional>
 #include <span>
 
+#include "mqota/boot/swap_type.h"
+#include "torn_cells.h"
+
 namespace mqota::boot {
 namespace {
 
 constexpr uint32_t kStatesPerRegion = 3;
-// The largest write size (W = 32).
-constexpr uint32_t kMaxCellBytes = 32;
 // The two scratch log cells (largest W) handed to the primary in one write.
 constexpr uint32_t kMaxHandoverBytes = 2 * kMaxCellBytes;
 
@@ -20,34 +21,6 @@ constexpr BootError kBadGeometry{BootErrc::kBadGeometry, {}};
 // only the region that holds the slot trailer logs there (spec §3.1).
 constexpr TrailerGeometry ScratchGeometry(const TrailerGeometry& slot) {
   return TrailerGeometry{slot.write_size, slot.max_align, 1};
-}
-
-// Whether the W-byte cell at `offset` holds anything but the erased value.
-// Status entries and flags are read from the cell's first byte, but a write
-// torn by a power cut may leave that byte erased while programming others
-// (spec §7.5): such a cell must count as written, since writing it again would
-// program bytes that are not erased. Only a tear that leaves every byte of the
-// cell reading erased goes unseen (see swap_scratch.h).
-BootResult<bool> CellWritten(const flash::FlashArea& area, uint32_t offset, uint32_t write_size) {
-  std::array<uint8_t, kMaxCellBytes> cell{};
-  const auto span = std::span(cell).first(write_size);
-  MQOTA_TRY(Check(area.Read(offset, span)));
-  const uint8_t erased = area.erased_value();
-  return std::any_of(span.begin(), span.end(), [erased](uint8_t b) { return b != erased; });
-}
-
-BootResult<bool> StatusEntryWritten(const Trailer& log, uint32_t index) {
-  const uint32_t w = log.geometry().write_size;
-  return CellWritten(log.area(), log.offset_bytes() + index * w, w);
-}
-
-// copy_done is written last, alone in its cell: a cell that is written but
-// does not read SET is that write, torn.
-BootResult<bool> CopyDoneTorn(const Trailer& trailer, const TrailerState& state) {
-  if (state.copy_done == FlagState::kSet) return false;
-  const TrailerGeometry& g = trailer.geometry();
-  return CellWritten(trailer.area(), trailer.area().size_bytes() - g.copy_done_from_end(),
-                     g.write_size);
 }
 
 // Offset of the first slot sector holding trailer bytes (layout checked).
@@ -385,35 +358,6 @@ class ScratchSwap {
   bool carry_image_ok_;
 };
 
-// Entries up to the first erased one; any after a gap (a failed status write)
-// are ignored, as upstream does: the bootloader validates the primary after.
-// An entry counts when any byte of its cell is written (CellWritten): an entry
-// write is the last operation of its step, so even a torn one means the
-// step's data is complete, and the entry must not be written again.
-BootResult<uint32_t> CountLogEntries(const Trailer& log, uint32_t max_entries) {
-  uint32_t count = 0;
-  while (count < max_entries) {
-    MQOTA_TRY_ASSIGN(const bool written, StatusEntryWritten(log, count));
-    if (!written) break;
-    ++count;
-  }
-  return count;
-}
-
-bool IsSwapType(SwapType type) {
-  return type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert;
-}
-
-// The repair record of ScratchSwap::RepairTornFinish: magic erased, copy_done
-// SET, a swap type and size. No scratch trailer of a swap looks like this (a
-// swap never writes the scratch copy_done), so a scratch copy_done that is
-// not erased under an erased magic is always this record, whole or torn.
-bool IsRepairRecord(const TrailerState& scratch, uint8_t image_index) {
-  return scratch.magic == MagicState::kUnset && scratch.copy_done == FlagState::kSet &&
-         IsSwapType(scratch.swap_type) && scratch.swap_size.has_value() &&
-         scratch.image_index == image_index;
-}
-
 // With the scratch trailer GOOD for a swap whose first region holds the slot
 // trailer: whether that region's state 2 already completed. State 2 rebuilds
 // the primary trailer (entries 0 and 1 handed over, the fields, the magic
@@ -468,9 +412,8 @@ uint32_t SwapScratch::MaxImageSize(const SwapContext& context) const {
 }
 
 BootStatus SwapScratch::Swap(const SwapContext& context, SwapType type, uint32_t copy_size) {
-  const bool is_swap =
-      type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert;
-  if (!is_swap || !IsCompatible(context) || copy_size == 0 || copy_size > MaxImageBytes(context)) {
+  if (!IsSwap(type) || !IsCompatible(context) || copy_size == 0 ||
+      copy_size > MaxImageBytes(context)) {
     return kBadGeometry;
   }
   // The secondary trailer is intact until state 1 of the first region, also
@@ -526,14 +469,14 @@ BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
   // A finished swap whose copy_done write was torn (scratch not in use, the
   // primary log complete, the copy_done cell written but not SET): repair it.
   if (!scratch_good && primary_state.magic == MagicState::kGood &&
-      IsSwapType(primary_state.swap_type) && primary_state.swap_size) {
+      IsSwap(primary_state.swap_type) && primary_state.swap_size) {
     MQOTA_TRY_ASSIGN(const bool torn, CopyDoneTorn(primary, primary_state));
     if (torn) {
       const uint32_t swap_size = *primary_state.swap_size;
       if (swap_size == 0 || swap_size > MaxImageBytes(context)) return kBadGeometry;
       ScratchSwap swap(context, primary_state.swap_type, swap_size, false);
       const uint32_t entries = swap.plan().Count() * kStatesPerRegion;
-      MQOTA_TRY_ASSIGN(const uint32_t logged, CountLogEntries(primary, entries));
+      MQOTA_TRY_ASSIGN(const uint32_t logged, CountStatusEntries(primary, entries));
       if (logged == entries) {
         MQOTA_TRY(swap.RepairTornFinish());
         return ResumeResult{ResumeKind::kCompleted, primary_state.swap_type, swap_size};
@@ -568,13 +511,13 @@ BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
         // needs), then go on from the primary log. A cut in this erase
         // comes back here; once the magic is gone the primary is the source.
         MQOTA_TRY(scratch.EraseSectors());
-        MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(primary, plan.Count() * kStatesPerRegion));
+        MQOTA_TRY_ASSIGN(steps_done, CountStatusEntries(primary, plan.Count() * kStatesPerRegion));
       } else {
-        MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(scratch, kStatesPerRegion - 1));
+        MQOTA_TRY_ASSIGN(steps_done, CountStatusEntries(scratch, kStatesPerRegion - 1));
       }
     }
   } else {
-    MQOTA_TRY_ASSIGN(steps_done, CountLogEntries(primary, plan.Count() * kStatesPerRegion));
+    MQOTA_TRY_ASSIGN(steps_done, CountStatusEntries(primary, plan.Count() * kStatesPerRegion));
   }
   // Initialised but nothing moved: the bootloader re-validates the untouched
   // secondary before starting over (upstream does the same).

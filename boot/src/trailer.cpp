@@ -8,9 +8,6 @@
 namespace mqota::boot {
 namespace {
 
-// The largest write any field needs: the magic's cell with M = 32.
-constexpr size_t kMaxCellBytes = 32;
-
 FlagState DecodeFlag(uint8_t byte, uint8_t erased) {
   if (byte == erased) return FlagState::kUnset;
   return byte == kFlagSet ? FlagState::kSet : FlagState::kBad;

@@ -33,6 +33,12 @@ inline constexpr SwapTableRow kSwapTable[] = {
 
 SwapType DecideSwapType(const TrailerState& primary, const TrailerState& secondary);
 
+// TEST, PERM or REVERT: the types that exchange the images (kNone and kFail
+// move nothing), the only ones a swap algorithm runs or records.
+constexpr bool IsSwap(SwapType type) {
+  return type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert;
+}
+
 const char* Describe(SwapType type);
 const char* Describe(Want want);
 
