@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 
+#include "mqota/boot/swap_scratch_status.h"
 #include "mqota/boot/swap_type.h"
 #include "torn_cells.h"
 
@@ -375,6 +376,142 @@ BootResult<bool> FollowPrimaryAfterStateTwo(const Trailer& primary, const Traile
   return StatusEntryWritten(primary, kStatesPerRegion - 1);
 }
 
+// What Resume() found for one row of kScratchStatusTable: the swap's result,
+// or nothing when the source holds no swap of this image after all and the
+// next matching row is to be tried.
+using Resumed = std::optional<ResumeResult>;
+constexpr Resumed kTryNextRow{};
+
+Resumed Completed(SwapType type, uint32_t swap_size) {
+  return ResumeResult{ResumeKind::kCompleted, type, swap_size};
+}
+
+// Resume() from each status source of kScratchStatusTable, the primary and
+// scratch trailers read once, before any row is tried.
+class ScratchResume {
+ public:
+  static BootResult<ScratchResume> Read(const SwapContext& context) {
+    ScratchResume resume(context);
+    MQOTA_TRY_ASSIGN(resume.primary_state_, resume.primary_.Read());
+    MQOTA_TRY_ASSIGN(resume.scratch_state_, resume.scratch_.Read());
+    return resume;
+  }
+
+  bool Matches(const StatusSourceRow& row) const {
+    return row.Matches(scratch_state_, primary_state_);
+  }
+
+  BootResult<Resumed> From(StatusSource source) const {
+    switch (source) {
+      case StatusSource::kStaleRecord: return EraseStaleRecord();
+      case StatusSource::kRepairRecord: return CompleteRepair();
+      case StatusSource::kTornCopyDone: return RepairTornCopyDone();
+      case StatusSource::kScratch: return FromScratchLog();
+      case StatusSource::kPrimary: return FromPrimaryLog();
+    }
+    return kTryNextRow;
+  }
+
+ private:
+  // The primary is finished, so only the record's erase is left, and that
+  // must not depend on the record's fields: an erase of it torn with random
+  // bytes may have kept copy_done but mangled the rest.
+  BootResult<Resumed> EraseStaleRecord() const {
+    MQOTA_TRY(scratch_.EraseSectors());
+    return Completed(primary_state_.swap_type, primary_state_.swap_size.value_or(0));
+  }
+
+  // A record whose copy_done write was torn is no record: the primary still
+  // shows its torn copy_done, and the repair starts over (next rows).
+  BootResult<Resumed> CompleteRepair() const {
+    if (!IsRepairRecord(scratch_state_, context_.image_index)) return kTryNextRow;
+    const SwapType type = scratch_state_.swap_type;
+    const uint32_t swap_size = *scratch_state_.swap_size;
+    if (!Swappable(swap_size)) return kBadGeometry;
+    MQOTA_TRY(ScratchSwap(context_, type, swap_size, false).CompleteRepair());
+    return Completed(type, swap_size);
+  }
+
+  // A finished swap (the scratch not in use, the primary log complete) whose
+  // copy_done cell is written but not SET.
+  BootResult<Resumed> RepairTornCopyDone() const {
+    if (!IsSwap(primary_state_.swap_type) || !primary_state_.swap_size) return kTryNextRow;
+    MQOTA_TRY_ASSIGN(const bool torn, CopyDoneTorn(primary_, primary_state_));
+    if (!torn) return kTryNextRow;
+    const SwapType type = primary_state_.swap_type;
+    const uint32_t swap_size = *primary_state_.swap_size;
+    if (!Swappable(swap_size)) return kBadGeometry;
+    ScratchSwap swap(context_, type, swap_size, false);
+    const uint32_t entries = swap.plan().Count() * kStatesPerRegion;
+    MQOTA_TRY_ASSIGN(const uint32_t logged, CountStatusEntries(primary_, entries));
+    if (logged != entries) return kTryNextRow;
+    MQOTA_TRY(swap.RepairTornFinish());
+    return Completed(type, swap_size);
+  }
+
+  // The scratch logs only the trailer region's states 0 and 1; the entry for
+  // its state 2 goes to the primary. Anything else in a scratch log cannot
+  // come from a swap of this layout: start over.
+  BootResult<Resumed> FromScratchLog() const {
+    if (scratch_state_.image_index != context_.image_index) return kTryNextRow;
+    return Continue(scratch_state_, [this](const Plan& plan) -> BootResult<uint32_t> {
+      if (!plan.HoldsTrailer(plan.First())) return 0u;
+      MQOTA_TRY_ASSIGN(const bool follow_primary,
+                       FollowPrimaryAfterStateTwo(primary_, primary_state_, scratch_state_));
+      if (!follow_primary) return CountStatusEntries(scratch_, kStatesPerRegion - 1);
+      // The trailer region's state 2 is complete and logged in the rebuilt
+      // primary trailer; only the scratch trailer's erase was cut, perhaps in
+      // the middle of a sector, over scratch bytes that may no longer be
+      // whole. Redo that erase (it touches nothing the swap still needs),
+      // then go on from the primary log. A cut in this erase comes back
+      // here; once the magic is gone the primary is the source.
+      MQOTA_TRY(scratch_.EraseSectors());
+      return CountStatusEntries(primary_, plan.Count() * kStatesPerRegion);
+    });
+  }
+
+  BootResult<Resumed> FromPrimaryLog() const {
+    return Continue(primary_state_, [this](const Plan& plan) {
+      return CountStatusEntries(primary_, plan.Count() * kStatesPerRegion);
+    });
+  }
+
+  // Runs the swap `recorded` describes from the steps `steps_done(plan)`
+  // finds logged. A trailer that records no swap (an imgtool-padded primary)
+  // hands over to the next row.
+  template <typename StepsDone>
+  BootResult<Resumed> Continue(const TrailerState& recorded, StepsDone steps_done) const {
+    if (!IsSwap(recorded.swap_type) || !recorded.swap_size) return kTryNextRow;
+    const SwapType type = recorded.swap_type;
+    const uint32_t swap_size = *recorded.swap_size;
+    if (!Swappable(swap_size)) return kBadGeometry;
+    ScratchSwap swap(context_, type, swap_size, recorded.image_ok == FlagState::kSet);
+    MQOTA_TRY_ASSIGN(const uint32_t steps, steps_done(swap.plan()));
+    // Initialised but nothing moved: the bootloader re-validates the
+    // untouched secondary before starting over (upstream does the same).
+    if (steps == 0) return Resumed{ResumeResult{ResumeKind::kRestartNeeded, type, swap_size}};
+    MQOTA_TRY(swap.Run(steps));
+    return Completed(type, swap_size);
+  }
+
+  // A recorded size this layout can swap; anything else is a corrupted
+  // trailer, and moving by it could run into the trailer.
+  bool Swappable(uint32_t swap_size) const {
+    return swap_size != 0 && swap_size <= MaxImageBytes(context_);
+  }
+
+  explicit ScratchResume(const SwapContext& context)
+      : context_(context),
+        primary_(context.primary, context.trailer),
+        scratch_(*context.scratch, ScratchGeometry(context.trailer)) {}
+
+  const SwapContext& context_;
+  Trailer primary_;
+  Trailer scratch_;
+  TrailerState primary_state_;
+  TrailerState scratch_state_;
+};
+
 }  // namespace
 
 bool SwapScratch::IsCompatible(const SwapContext& context) const {
@@ -427,103 +564,14 @@ BootStatus SwapScratch::Swap(const SwapContext& context, SwapType type, uint32_t
 
 BootResult<ResumeResult> SwapScratch::Resume(const SwapContext& context) {
   if (!IsCompatible(context)) return kBadGeometry;
-  const Trailer primary(context.primary, context.trailer);
-  const Trailer scratch(*context.scratch, ScratchGeometry(context.trailer));
-  MQOTA_TRY_ASSIGN(const TrailerState primary_state, primary.Read());
-  MQOTA_TRY_ASSIGN(const TrailerState scratch_state, scratch.Read());
-
-  // A repair of a torn copy_done under way: the record outranks everything,
-  // since the primary trailer it rebuilds may read erased or half written.
-  // Once the primary is finished only the record's erase is left, and that
-  // must not depend on the record's fields: an erase of it torn with random
-  // bytes may have kept copy_done but mangled the rest.
-  if (scratch_state.magic == MagicState::kUnset && scratch_state.copy_done != FlagState::kUnset) {
-    const bool primary_done =
-        primary_state.magic == MagicState::kGood && primary_state.copy_done == FlagState::kSet;
-    if (primary_done) {
-      MQOTA_TRY(scratch.EraseSectors());
-      return ResumeResult{ResumeKind::kCompleted, primary_state.swap_type,
-                          primary_state.swap_size.value_or(0)};
-    }
-    if (IsRepairRecord(scratch_state, context.image_index)) {
-      const SwapType type = scratch_state.swap_type;
-      const uint32_t swap_size = *scratch_state.swap_size;
-      if (swap_size == 0 || swap_size > MaxImageBytes(context)) return kBadGeometry;
-      MQOTA_TRY(ScratchSwap(context, type, swap_size, false).CompleteRepair());
-      return ResumeResult{ResumeKind::kCompleted, type, swap_size};
-    }
-    // A record whose copy_done write was torn: the primary still shows its
-    // torn copy_done, and the repair below starts over.
+  MQOTA_TRY_ASSIGN(const ScratchResume resume, ScratchResume::Read(context));
+  for (const StatusSourceRow& row : kScratchStatusTable) {
+    if (!resume.Matches(row)) continue;
+    MQOTA_TRY_ASSIGN(const Resumed resumed, resume.From(row.source));
+    if (resumed) return *resumed;
   }
-
-  // The status source table (spec §5.2). A GOOD scratch magic outranks the
-  // primary: it is written before and erased after every window in which the
-  // primary trailer is missing, half built or stale. A primary trailer with
-  // copy_done SET is a finished swap.
-  const bool scratch_good = scratch_state.magic == MagicState::kGood;
-  const bool from_scratch = scratch_good && scratch_state.image_index == context.image_index;
-  const bool from_primary = !scratch_good && primary_state.magic != MagicState::kBad &&
-                            primary_state.copy_done == FlagState::kUnset;
-  const TrailerState& recorded = from_scratch ? scratch_state : primary_state;
-
-  // A finished swap whose copy_done write was torn (scratch not in use, the
-  // primary log complete, the copy_done cell written but not SET): repair it.
-  if (!scratch_good && primary_state.magic == MagicState::kGood &&
-      IsSwap(primary_state.swap_type) && primary_state.swap_size) {
-    MQOTA_TRY_ASSIGN(const bool torn, CopyDoneTorn(primary, primary_state));
-    if (torn) {
-      const uint32_t swap_size = *primary_state.swap_size;
-      if (swap_size == 0 || swap_size > MaxImageBytes(context)) return kBadGeometry;
-      ScratchSwap swap(context, primary_state.swap_type, swap_size, false);
-      const uint32_t entries = swap.plan().Count() * kStatesPerRegion;
-      MQOTA_TRY_ASSIGN(const uint32_t logged, CountStatusEntries(primary, entries));
-      if (logged == entries) {
-        MQOTA_TRY(swap.RepairTornFinish());
-        return ResumeResult{ResumeKind::kCompleted, primary_state.swap_type, swap_size};
-      }
-    }
-  }
-
   // No trailer of ours (an imgtool-padded or blank primary): nothing started.
-  if ((!from_scratch && !from_primary) || recorded.swap_type == SwapType::kNone ||
-      !recorded.swap_size) {
-    return ResumeResult{};
-  }
-  const SwapType type = recorded.swap_type;
-  const uint32_t swap_size = *recorded.swap_size;
-  if (swap_size == 0 || swap_size > MaxImageBytes(context)) return kBadGeometry;
-
-  ScratchSwap swap(context, type, swap_size, recorded.image_ok == FlagState::kSet);
-  const Plan& plan = swap.plan();
-  uint32_t steps_done = 0;
-  if (from_scratch) {
-    // The scratch logs only the trailer region's states 0 and 1; the entry
-    // for its state 2 goes to the primary. Anything else in a scratch log
-    // cannot come from a swap of this layout: start over.
-    if (plan.HoldsTrailer(plan.First())) {
-      MQOTA_TRY_ASSIGN(const bool follow_primary,
-                       FollowPrimaryAfterStateTwo(primary, primary_state, scratch_state));
-      if (follow_primary) {
-        // The trailer region's state 2 is complete and logged in the rebuilt
-        // primary trailer; only the scratch trailer's erase was cut, perhaps
-        // in the middle of a sector, over scratch bytes that may no longer
-        // be whole. Redo that erase (it touches nothing the swap still
-        // needs), then go on from the primary log. A cut in this erase
-        // comes back here; once the magic is gone the primary is the source.
-        MQOTA_TRY(scratch.EraseSectors());
-        MQOTA_TRY_ASSIGN(steps_done, CountStatusEntries(primary, plan.Count() * kStatesPerRegion));
-      } else {
-        MQOTA_TRY_ASSIGN(steps_done, CountStatusEntries(scratch, kStatesPerRegion - 1));
-      }
-    }
-  } else {
-    MQOTA_TRY_ASSIGN(steps_done, CountStatusEntries(primary, plan.Count() * kStatesPerRegion));
-  }
-  // Initialised but nothing moved: the bootloader re-validates the untouched
-  // secondary before starting over (upstream does the same).
-  if (steps_done == 0) return ResumeResult{ResumeKind::kRestartNeeded, type, swap_size};
-  MQOTA_TRY(swap.Run(steps_done));
-  return ResumeResult{ResumeKind::kCompleted, type, swap_size};
+  return ResumeResult{};
 }
 
 }  // namespace mqota::boot

@@ -7,11 +7,9 @@
 #include <span>
 
 #include "mqota/boot/trailer.h"
+#include "mqota/boot/trailer_match.h"
 
 namespace mqota::boot {
-
-// One cell of the table: what a trailer field must be for the row to match.
-enum class Want : uint8_t { kAny, kUnset, kSet, kGood };
 
 struct SwapTableRow {
   Want primary_magic;
@@ -40,6 +38,5 @@ constexpr bool IsSwap(SwapType type) {
 }
 
 const char* Describe(SwapType type);
-const char* Describe(Want want);
 
 }  // namespace mqota::boot
