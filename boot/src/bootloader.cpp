@@ -10,11 +10,6 @@ namespace {
 
 using image::ImageErrc;
 
-BootStatus Check(flash::FlashStatus status) {
-  if (!status.ok()) return FlashFailure(status.error());
-  return {};
-}
-
 class BootRun {
  public:
   explicit BootRun(const BootConfig& config)

@@ -6,11 +6,6 @@
 namespace mqota::boot {
 namespace {
 
-BootStatus Check(flash::FlashStatus status) {
-  if (!status.ok()) return FlashFailure(status.error());
-  return {};
-}
-
 bool AllErased(std::span<const uint8_t> bytes, uint8_t erased) {
   return std::all_of(bytes.begin(), bytes.end(), [erased](uint8_t b) { return b == erased; });
 }

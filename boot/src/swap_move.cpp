@@ -6,6 +6,7 @@
 
 #include "mqota/boot/swap_type.h"
 #include "mqota/image/format.h"
+#include "torn_cells.h"
 
 namespace mqota::boot {
 namespace {
@@ -15,21 +16,7 @@ namespace {
 constexpr uint8_t kStatusState0 = 1;
 constexpr uint8_t kStatusState1 = 2;
 
-// Entries scanned per read when looking for the end of the log.
-constexpr uint32_t kScanChunkBytes = 128;
-// The largest write size (W = 32).
-constexpr uint32_t kMaxCellBytes = 32;
-
-BootStatus Check(const flash::FlashStatus& status) {
-  if (!status.ok()) return FlashFailure(status.error());
-  return {};
-}
-
 constexpr BootError kGeometryError{BootErrc::kBadGeometry, {}};
-
-bool IsSwap(SwapType type) {
-  return type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert;
-}
 
 // The shape both slots share, once IsCompatible's conditions hold.
 struct Layout {
@@ -103,41 +90,6 @@ struct Progress {
   uint32_t moves_done = 0;  // move steps completed, 0..L
   uint32_t swaps_done = 0;  // swap half-steps completed, 0..2L
 };
-
-// Whether any byte of the `w` bytes at `cell` differs from `erased`. An entry
-// is read from its cell's first byte, but a write torn by a power cut may
-// leave that byte erased while programming others
-// (docs/spec/mcuboot-trailer.md#torn-operations); such a cell
-// counts as written: the entry is its step's last write, so the step is
-// complete, and writing the cell again would program bytes that are not
-// erased. Only a tear leaving every byte reading erased goes unseen.
-bool CellWritten(std::span<const uint8_t> cell, uint8_t erased) {
-  return std::any_of(cell.begin(), cell.end(), [erased](uint8_t b) { return b != erased; });
-}
-
-// Index of the last non-erased status entry, scanning backwards. A cut can
-// only lose the entry being written, never an earlier one, so the last entry
-// marks the furthest completed step even if an entry before it reads erased.
-BootResult<std::optional<uint32_t>> FindLastEntry(const Trailer& trailer) {
-  const flash::FlashArea& area = trailer.area();
-  const uint32_t w = trailer.geometry().write_size;
-  const uint32_t per_chunk = kScanChunkBytes / w;
-  std::array<uint8_t, kScanChunkBytes> chunk{};
-  uint32_t end = trailer.status_entry_count();
-  while (end > 0) {
-    const uint32_t count = std::min(end, per_chunk);
-    const uint32_t first = end - count;
-    MQOTA_TRY(
-        Check(area.Read(trailer.offset_bytes() + first * w, std::span(chunk).first(count * w))));
-    for (uint32_t i = count; i > 0; --i) {
-      if (CellWritten(std::span(chunk).subspan((i - 1) * w, w), area.erased_value())) {
-        return std::optional<uint32_t>{first + i - 1};
-      }
-    }
-    end = first;
-  }
-  return std::optional<uint32_t>{};
-}
 
 BootResult<Progress> ProgressFrom(uint32_t last_entry, uint32_t last_index, uint32_t max_sectors) {
   Progress progress;
@@ -221,14 +173,12 @@ class MoveSwapper {
   uint32_t Offset(uint32_t sector) const { return sector * layout_.sector_bytes; }
 
   // The first move step's set-up. The primary trailer becomes the record of
-  // the swap (docs/spec/mcuboot-trailer.md#rule-1-magic-last); while the
-  // secondary magic is still
-  // GOOD the primary is not the status source, so a cut anywhere here lets
-  // the secondary's request start the swap over. Erasing the secondary
-  // trailer hands the request over: from its first sector erase on (the last
-  // sector, holding the magic) the primary trailer is the status source. On a
-  // restart the primary already is the source and must not be touched:
-  // erasing it with the secondary request gone would forget the swap.
+  // the swap (magic last, docs/spec/mcuboot-trailer.md#rule-1-magic-last); while the secondary
+  // magic is still GOOD the primary is not the status source, so a cut anywhere here lets the
+  // secondary's request start the swap over. Erasing the secondary trailer hands the request over:
+  // from its first sector erase on (the last sector, holding the magic) the primary trailer is the
+  // status source. On a restart the primary already is the source and must not be touched: erasing
+  // it with the secondary request gone would forget the swap.
   BootStatus PrepareTrailers(bool primary_is_source) {
     if (!primary_is_source) {
       MQOTA_TRY(primary_.EraseSectors());
@@ -272,13 +222,11 @@ class MoveSwapper {
   }
 
  public:
-  // A copy_done write torn by a power cut
-  // (docs/spec/mcuboot-trailer.md#torn-operations) leaves a cell that
-  // reads neither UNSET nor SET, or UNSET over programmed bytes. It cannot be
-  // written again before the primary trailer sector is erased, and while it
-  // is erased the swap table would read "nothing pending, confirmed" (wrong
-  // for a TEST, and not the end state for any type). So the finished swap is
-  // first recorded in the secondary trailer, which a finished swap leaves
+  // A copy_done write torn by a power cut (docs/spec/mcuboot-trailer.md#torn-operations) leaves a
+  // cell that reads neither UNSET nor SET, or UNSET over programmed bytes. It cannot be written
+  // again before the primary trailer sector is erased, and while it is erased the swap table would
+  // read "nothing pending, confirmed" (wrong for a TEST, and not the end state for any type). So
+  // the finished swap is first recorded in the secondary trailer, which a finished swap leaves
   // erased and which never holds image bytes (MaxImageSize): swap_info,
   // swap_size, then copy_done SET last, the magic left erased. With the magic
   // erased the swap table sees no request there; no other writer puts a
@@ -296,11 +244,9 @@ class MoveSwapper {
 
   // With the repair record in place: erase the primary trailer sectors (last
   // first; they hold no image bytes), write the end-state trailer with the
-  // magic last (docs/spec/mcuboot-trailer.md#rule-1-magic-last), then erase
-  // the record. Until the magic lands
-  // the primary is not a status source and the record makes the next boot
-  // redo this; once the primary reads GOOD with copy_done SET, Resume() only
-  // erases the record again.
+  // magic last (docs/spec/mcuboot-trailer.md#rule-1-magic-last), then erase the record. Until the
+  // magic lands the primary is not a status source and the record makes the next boot redo this;
+  // once the primary reads GOOD with copy_done SET, Resume() only erases the record again.
   BootStatus CompleteRepair() {
     MQOTA_TRY(primary_.EraseSectors());
     MQOTA_TRY(primary_.WriteSwapInfo(type_, context_.image_index));
@@ -312,11 +258,10 @@ class MoveSwapper {
   }
 
  private:
-  // image_ok before copy_done
-  // (docs/spec/mcuboot-trailer.md#rule-7-image_ok-before-copy_done): copy_done SET with image_ok
-  // UNSET is the "revert me" state, which a PERM or a REVERT must never pass
-  // through. Until copy_done lands the primary stays the status source with a
-  // full log, so a cut here only repeats this function.
+  // image_ok before copy_done (docs/spec/mcuboot-trailer.md#rule-7-image_ok-before-copy_done):
+  // copy_done SET with image_ok UNSET is the "revert me" state, which a PERM or a REVERT must never
+  // pass through. Until copy_done lands the primary stays the status source with a full log, so a
+  // cut here only repeats this function.
   BootStatus Finish() {
     MQOTA_TRY_ASSIGN(const TrailerState state, primary_.Read());
     if (type_ != SwapType::kTest && state.image_ok == FlagState::kUnset) {
@@ -349,7 +294,7 @@ BootResult<Recorded> ReadRecord(const SwapContext& context) {
   MQOTA_TRY_ASSIGN(record.secondary, secondary.Read());
   record.source = PrimaryIsStatusSource(record.primary, record.secondary);
   if (record.source) {
-    MQOTA_TRY_ASSIGN(record.last_entry, FindLastEntry(primary));
+    MQOTA_TRY_ASSIGN(record.last_entry, LastWrittenStatusEntry(primary));
   }
   return record;
 }
@@ -373,36 +318,22 @@ BootStatus ContinueRecorded(const SwapContext& context, const Layout& layout,
   return swapper.Run(progress, /*primary_is_source=*/true);
 }
 
-// The repair record of MoveSwapper::RepairTornFinish: secondary magic erased,
-// copy_done SET, a swap type and size. Nothing else writes a secondary
-// copy_done, so one that is not erased under an erased magic is always this
-// record, whole or torn.
-bool IsRepairRecord(const TrailerState& secondary, uint8_t image_index) {
-  return secondary.magic == MagicState::kUnset && secondary.copy_done == FlagState::kSet &&
-         IsSwap(secondary.swap_type) && secondary.swap_size.has_value() &&
-         secondary.image_index == image_index;
-}
-
 // A finished swap whose copy_done write was torn: the primary trailer GOOD
 // for a swap, its log complete (the last swap half logged), the copy_done
 // cell written but not reading SET, and no request in the secondary (whose
 // trailer the repair uses; a request there re-initialises the primary trailer
 // anyway when it runs).
-BootResult<bool> CopyDoneTorn(const SwapContext& context, const Layout& layout,
-                              const Recorded& record) {
+BootResult<bool> FinishedWithTornCopyDone(const SwapContext& context, const Layout& layout,
+                                          const Recorded& record) {
   const TrailerState& p = record.primary;
   if (p.magic != MagicState::kGood || p.copy_done == FlagState::kSet || !IsSwap(p.swap_type) ||
       !p.swap_size || record.secondary.magic == MagicState::kGood || !layout.Fits(*p.swap_size)) {
     return false;
   }
   const Trailer primary(context.primary, context.trailer);
-  const uint32_t w = context.trailer.write_size;
-  std::array<uint8_t, kMaxCellBytes> cell{};
-  const auto span = std::span(cell).first(w);
-  MQOTA_TRY(Check(context.primary.Read(
-      context.primary.size_bytes() - context.trailer.copy_done_from_end(), span)));
-  if (!CellWritten(span, context.primary.erased_value())) return false;
-  MQOTA_TRY_ASSIGN(const std::optional<uint32_t> last, FindLastEntry(primary));
+  MQOTA_TRY_ASSIGN(const bool torn, CopyDoneTorn(primary, p));
+  if (!torn) return false;
+  MQOTA_TRY_ASSIGN(const std::optional<uint32_t> last, LastWrittenStatusEntry(primary));
   const uint32_t last_half = context.trailer.max_sectors + 2 * layout.LastIndex(*p.swap_size) - 1;
   return last.has_value() && *last == last_half;
 }
@@ -459,7 +390,7 @@ BootResult<ResumeResult> SwapMove::Resume(const SwapContext& context) {
     // A record whose copy_done write was torn: the primary still shows its
     // torn copy_done, and the repair below starts over.
   }
-  MQOTA_TRY_ASSIGN(const bool torn_finish, CopyDoneTorn(context, *layout, record));
+  MQOTA_TRY_ASSIGN(const bool torn_finish, FinishedWithTornCopyDone(context, *layout, record));
   if (torn_finish) {
     const SwapType type = record.primary.swap_type;
     const uint32_t swap_size = *record.primary.swap_size;

@@ -1,19 +1,6 @@
 #include "mqota/boot/swap_type.h"
 
 namespace mqota::boot {
-namespace {
-
-bool Matches(Want want, MagicState magic) {
-  return want == Want::kAny || (want == Want::kGood && magic == MagicState::kGood) ||
-         (want == Want::kUnset && magic == MagicState::kUnset);
-}
-
-bool Matches(Want want, FlagState flag) {
-  return want == Want::kAny || (want == Want::kSet && flag == FlagState::kSet) ||
-         (want == Want::kUnset && flag == FlagState::kUnset);
-}
-
-}  // namespace
 
 SwapType DecideSwapType(const TrailerState& primary, const TrailerState& secondary) {
   for (const SwapTableRow& row : kSwapTable) {
@@ -35,16 +22,6 @@ const char* Describe(SwapType type) {
     case SwapType::kPerm: return "PERM";
     case SwapType::kRevert: return "REVERT";
     case SwapType::kFail: return "FAIL";
-  }
-  return "?";
-}
-
-const char* Describe(Want want) {
-  switch (want) {
-    case Want::kAny: return "any";
-    case Want::kUnset: return "UNSET";
-    case Want::kSet: return "SET";
-    case Want::kGood: return "GOOD";
   }
   return "?";
 }

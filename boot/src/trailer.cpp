@@ -8,9 +8,6 @@
 namespace mqota::boot {
 namespace {
 
-// The largest write any field needs: the magic's cell with M = 32.
-constexpr size_t kMaxCellBytes = 32;
-
 FlagState DecodeFlag(uint8_t byte, uint8_t erased) {
   if (byte == erased) return FlagState::kUnset;
   return byte == kFlagSet ? FlagState::kSet : FlagState::kBad;
@@ -44,7 +41,7 @@ bool Trailer::IsUsable() const {
 
 BootResult<uint8_t> Trailer::ReadByte(uint32_t offset) const {
   std::array<uint8_t, 1> byte{};
-  if (auto r = area_.Read(offset, byte); !r.ok()) return FlashFailure(r.error());
+  MQOTA_TRY(Check(area_.Read(offset, byte)));
   return byte[0];
 }
 
@@ -54,7 +51,7 @@ BootResult<TrailerState> Trailer::Read() const {
   TrailerState state;
 
   std::array<uint8_t, kMagicSizeBytes> magic{};
-  if (auto r = area_.Read(end - kMagicSizeBytes, magic); !r.ok()) return FlashFailure(r.error());
+  MQOTA_TRY(Check(area_.Read(end - kMagicSizeBytes, magic)));
   if (std::all_of(magic.begin(), magic.end(), [erased](uint8_t b) { return b == erased; })) {
     state.magic = MagicState::kUnset;
   } else {
@@ -74,9 +71,7 @@ BootResult<TrailerState> Trailer::Read() const {
   }
 
   std::array<uint8_t, 4> size{};
-  if (auto r = area_.Read(end - geometry_.swap_size_from_end(), size); !r.ok()) {
-    return FlashFailure(r.error());
-  }
+  MQOTA_TRY(Check(area_.Read(end - geometry_.swap_size_from_end(), size)));
   if (!std::all_of(size.begin(), size.end(), [erased](uint8_t b) { return b == erased; })) {
     state.swap_size = LoadLe32(size, 0);
   }
@@ -89,10 +84,7 @@ BootStatus Trailer::WriteCell(uint32_t offset, std::span<const uint8_t> value) c
   const uint32_t length = AlignUp(static_cast<uint32_t>(value.size()), w);
   std::fill(cell.begin(), cell.end(), area_.erased_value());
   std::copy(value.begin(), value.end(), cell.begin());
-  if (auto r = area_.Write(offset, std::span(cell).first(length)); !r.ok()) {
-    return FlashFailure(r.error());
-  }
-  return {};
+  return Check(area_.Write(offset, std::span(cell).first(length)));
 }
 
 BootStatus Trailer::WriteMagic() const {
@@ -106,10 +98,7 @@ BootStatus Trailer::WriteMagic() const {
   const auto magic = BootMagic(geometry_.max_align);
   const uint32_t lead = end - kMagicSizeBytes - offset;
   std::copy(magic.begin(), magic.end(), cell.begin() + lead);
-  if (auto r = area_.Write(offset, std::span(cell).first(end - offset)); !r.ok()) {
-    return FlashFailure(r.error());
-  }
-  return {};
+  return Check(area_.Write(offset, std::span(cell).first(end - offset)));
 }
 
 BootStatus Trailer::WriteImageOk() const {
@@ -148,9 +137,7 @@ BootStatus Trailer::EraseSectors() const {
   const uint32_t first = offset_bytes();
   auto sector = area_.SectorContaining(area_.size_bytes() - 1);
   while (sector) {
-    if (auto r = area_.Erase(sector->offset_bytes, sector->size_bytes); !r.ok()) {
-      return FlashFailure(r.error());
-    }
+    MQOTA_TRY(Check(area_.Erase(sector->offset_bytes, sector->size_bytes)));
     if (sector->offset_bytes <= first || sector->index == 0) break;
     sector = area_.SectorByIndex(sector->index - 1);
   }

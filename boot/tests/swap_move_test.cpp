@@ -118,7 +118,7 @@ BootStatus BootOnce(Device& device, bool* swapped = nullptr) {
     return move.Swap(context, resumed.type, resumed.swap_size);
   }
   const SwapType type = DecideSwapType(device.Primary(), device.Secondary());
-  if (type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert) {
+  if (IsSwap(type)) {
     return move.Swap(context, type, kCopyBytes);
   }
   if (swapped) *swapped = false;

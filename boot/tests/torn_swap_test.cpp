@@ -14,11 +14,13 @@
 // that a torn flag or status write reads erased in the byte it is read from
 // while the rest of its cell is programmed (the hardest case to notice).
 //
-// The default run keeps kPrefix at every cut of a PERM upgrade on the
-// reference geometry for both algorithms, plus the torn-erase case that needs
-// an image reaching the slot trailer (swap-scratch's trailer region); the
-// whole matrix (every flavour, PERM and TEST + REVERT, every layout) is in
-// the *Long* tests.
+// The default run keeps, at every cut of a PERM upgrade on the reference
+// geometry for both algorithms, kPrefix and kRandomErasedHead (the one that
+// fails when a cell counts as written by its first byte alone: a prefix tear
+// never leaves the first byte erased over programmed ones), plus kPrefix with
+// an image reaching the slot trailer (swap-scratch's trailer region, for the
+// torn erase of its scratch trailer); the whole matrix (every flavour, PERM
+// and TEST + REVERT, every layout) is in the *Long* tests.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -398,16 +400,21 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
   std::vector<uint8_t> v1_, v2_;
 };
 
-// Default set: kPrefix at every cut of a PERM upgrade, reference geometry;
-// and the same with an image reaching the slot trailer, where swap-scratch's
-// scratch trailer erase, torn mid-sector, used to leave a GOOD magic over
-// half-erased data and corrupt the primary on resume.
+// Default set, a few seconds per case: kPrefix at every cut of a PERM
+// upgrade, reference geometry; kRandomErasedHead on the same, so that a status
+// entry or copy_done judged by its first byte only (a torn cell taken for
+// unwritten, then written again) fails the default run and not only
+// `ctest -L long`; and kPrefix with an image reaching the slot trailer, where
+// swap-scratch's scratch trailer erase, torn mid-sector, used to leave a GOOD
+// magic over half-erased data and corrupt the primary on resume.
 using TornSwapDefault = TornSwap;
 TEST_P(TornSwapDefault, PermanentUpgradeAtEveryTornCut) { PermAtEveryCut(); }
 
 INSTANTIATE_TEST_SUITE_P(Torn, TornSwapDefault,
                          ::testing::Values(TornCase{ScratchReference(), Tear::kPrefix},
                                            TornCase{MoveReference(), Tear::kPrefix},
+                                           TornCase{ScratchReference(), Tear::kRandomErasedHead},
+                                           TornCase{MoveReference(), Tear::kRandomErasedHead},
                                            TornCase{ScratchReference(true), Tear::kPrefix}),
                          CaseName);
 

@@ -33,4 +33,11 @@ using BootStatus = Result<void, BootError>;
 
 constexpr BootError FlashFailure(flash::FlashError error) { return {BootErrc::kFlash, error, {}}; }
 
+// A flash call's status as a boot status, its cause and offset kept: the one
+// adapter the boot layer wraps its flash calls in, MQOTA_TRY(Check(area.Read(...))).
+constexpr BootStatus Check(const flash::FlashStatus& status) {
+  if (!status.ok()) return FlashFailure(status.error());
+  return {};
+}
+
 }  // namespace mqota::boot

@@ -7,11 +7,9 @@
 #include <span>
 
 #include "mqota/boot/trailer.h"
+#include "mqota/boot/trailer_match.h"
 
 namespace mqota::boot {
-
-// One cell of the table: what a trailer field must be for the row to match.
-enum class Want : uint8_t { kAny, kUnset, kSet, kGood };
 
 struct SwapTableRow {
   Want primary_magic;
@@ -34,7 +32,12 @@ inline constexpr SwapTableRow kSwapTable[] = {
 
 SwapType DecideSwapType(const TrailerState& primary, const TrailerState& secondary);
 
+// TEST, PERM or REVERT: the types that exchange the images (kNone and kFail
+// move nothing), the only ones a swap algorithm runs or records.
+constexpr bool IsSwap(SwapType type) {
+  return type == SwapType::kTest || type == SwapType::kPerm || type == SwapType::kRevert;
+}
+
 const char* Describe(SwapType type);
-const char* Describe(Want want);
 
 }  // namespace mqota::boot

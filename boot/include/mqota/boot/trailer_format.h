@@ -55,6 +55,10 @@ constexpr std::array<uint8_t, kMagicSizeBytes> BootMagic(uint32_t max_align) {
   return magic;
 }
 
+// The largest W and M: no trailer cell (field, status entry, magic cell) is
+// wider, so one buffer of this size on the stack holds any of them.
+inline constexpr uint32_t kMaxCellBytes = 32;
+
 struct TrailerGeometry {
   uint32_t write_size = 8;                // W: 1, 2, 4, 8, 16 or 32
   uint32_t max_align = kDefaultMaxAlign;  // M: 8, 16 or 32, and >= W
