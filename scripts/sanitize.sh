@@ -23,8 +23,8 @@
 #
 # Time budgets, in seconds (the run stops and fails beyond them):
 #   MQOTA_SANITIZE_BUILD_TIMEOUT (default 1200), MQOTA_SANITIZE_TEST_TIMEOUT (default 600).
-# Measured on 2 cores from scratch: asan about 10 min to build and 3 min of
-# tests, tsan about 4.5 min and 0.5 min.
+# Measured from a clean clone on 2 cores (.ci/run): asan 564 s to configure and
+# build, 145 s of tests; tsan 265 s and 29 s.
 set -eu
 cd "$(dirname "$0")/.."
 
