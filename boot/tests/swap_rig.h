@@ -30,9 +30,13 @@ struct RigLayout {
   uint32_t max_sectors = 128;
 
   std::string Name() const {
-    return "S" + std::to_string(sector_bytes) + "_P" + std::to_string(primary_sectors) + "_Q" +
-           std::to_string(secondary_sectors) + "_X" + std::to_string(scratch_sectors) + "_W" +
-           std::to_string(write_size) + (erased == 0xff ? "_FF" : "_00");
+    // Appended, not `"S" + std::to_string(...)`: GCC 12 at -O3 reports a false
+    // -Wrestrict in that operator+ (GCC bug 105651), which -Werror makes fatal.
+    std::string name = "S";
+    name += std::to_string(sector_bytes) + "_P" + std::to_string(primary_sectors) + "_Q" +
+            std::to_string(secondary_sectors) + "_X" + std::to_string(scratch_sectors) + "_W" +
+            std::to_string(write_size) + (erased == 0xff ? "_FF" : "_00");
+    return name;
   }
 };
 

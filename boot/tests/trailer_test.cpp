@@ -16,8 +16,12 @@ struct Case {
 };
 
 std::string Name(const ::testing::TestParamInfo<Case>& info) {
-  return "W" + std::to_string(info.param.write_size) + "_M" + std::to_string(info.param.max_align) +
-         (info.param.erased == 0xff ? "_FF" : "_00");
+  // Appended, not `"W" + std::to_string(...)`: GCC 12 at -O3 reports a false
+  // -Wrestrict in that operator+ (GCC bug 105651), which -Werror makes fatal.
+  std::string name = "W";
+  name += std::to_string(info.param.write_size) + "_M" + std::to_string(info.param.max_align);
+  name += info.param.erased == 0xff ? "_FF" : "_00";
+  return name;
 }
 
 class TrailerTest : public ::testing::TestWithParam<Case> {

@@ -188,7 +188,12 @@ class Handler {
     std::string skipped;
     const auto refused_here = [&, refused = RefusedByThisDevice()](const CatalogEntry& e) {
       const bool skip = refused && refused(e);
-      if (skip) skipped += " " + e.ProtocolVersion();
+      if (skip) {
+        // Two appends, not `" " + ...`: GCC 12 at -O3 reports a false
+        // -Wrestrict in that operator+ (GCC bug 105651).
+        skipped += ' ';
+        skipped += e.ProtocolVersion();
+      }
       return skip;
     };
     if (EntryPtr entry =
@@ -255,8 +260,11 @@ class Handler {
   Response RequestDataChunk() {
     const auto offset_text = StringMember(request_.object, key::kOffset);
     const auto size_text = StringMember(request_.object, key::kSize);
-    const auto offset = offset_text ? ParseDecimal(*offset_text) : std::nullopt;
-    const auto size = size_text ? ParseDecimal(*size_text) : std::nullopt;
+    // ParseDecimal("") is nullopt. Not `text ? ParseDecimal(*text) : nullopt`:
+    // GCC 12 at -O3 then reports a false -Wmaybe-uninitialized on the
+    // optional's value (GCC bug 80635), which -Werror makes fatal.
+    const auto offset = ParseDecimal(offset_text.value_or(""));
+    const auto size = ParseDecimal(size_text.value_or(""));
     // "-1" is what the reference agent asks for its last chunk (R11).
     if (!offset || !size) return Refuse("chunk request without a decimal Offset and Size");
     EntryPtr entry = OfferedImage();

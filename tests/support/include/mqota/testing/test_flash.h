@@ -68,8 +68,12 @@ class OwnedNorFlash {
 };
 
 inline std::string GeometryName(uint32_t write_alignment_bytes, uint8_t erased_value) {
-  return "W" + std::to_string(write_alignment_bytes) +
-         (erased_value == 0xFF ? "_ErasedFF" : "_Erased00");
+  // Appended, not `"W" + std::to_string(...)`: GCC 12 at -O3 reports a false
+  // -Wrestrict in that operator+ (GCC bug 105651), which -Werror makes fatal.
+  std::string name = "W";
+  name += std::to_string(write_alignment_bytes);
+  name += erased_value == 0xFF ? "_ErasedFF" : "_Erased00";
+  return name;
 }
 
 }  // namespace mqota::flash::testing
