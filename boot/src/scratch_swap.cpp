@@ -185,7 +185,9 @@ BootStatus ScratchSwap::EraseRange(const flash::FlashArea& area, uint32_t offset
 
 BootStatus ScratchSwap::Copy(const flash::FlashArea& from, uint32_t from_offset,
                              const flash::FlashArea& to, uint32_t to_offset, uint32_t bytes) {
-  std::array<uint8_t, kCopyBufferBytes> buffer;
+  // Filled by each Read before it is written out; zeroing it first would cost
+  // a memset of the whole buffer per copy on the device, for nothing.
+  std::array<uint8_t, kCopyBufferBytes> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   for (uint32_t done = 0; done < bytes;) {
     const uint32_t chunk = std::min<uint32_t>(kCopyBufferBytes, bytes - done);
     const auto span = std::span(buffer).first(chunk);

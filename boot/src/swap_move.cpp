@@ -106,7 +106,9 @@ BootResult<Progress> ProgressFrom(uint32_t last_entry, uint32_t last_index, uint
 
 BootStatus CopyRegion(const flash::FlashArea& from, uint32_t from_offset,
                       const flash::FlashArea& to, uint32_t to_offset, uint32_t size_bytes) {
-  std::array<uint8_t, kCopyBufferBytes> buffer;
+  // Filled by each Read before it is written out; zeroing it first would cost
+  // a memset of the whole buffer per copy on the device, for nothing.
+  std::array<uint8_t, kCopyBufferBytes> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   for (uint32_t done = 0; done < size_bytes;) {
     const uint32_t chunk = std::min(kCopyBufferBytes, size_bytes - done);
     const auto part = std::span(buffer).first(chunk);

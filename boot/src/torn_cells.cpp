@@ -50,9 +50,10 @@ BootResult<std::optional<uint32_t>> LastWrittenStatusEntry(const Trailer& log) {
   while (end > 0) {
     const uint32_t count = std::min(end, per_chunk);
     const uint32_t first = end - count;
-    MQOTA_TRY(Check(area.Read(log.offset_bytes() + first * w, std::span(chunk).first(count * w))));
+    MQOTA_TRY(Check(
+        area.Read(log.offset_bytes() + first * w, std::span(chunk).first(size_t{count} * w))));
     for (uint32_t i = count; i > 0; --i) {
-      if (CellWritten(std::span(chunk).subspan((i - 1) * w, w), area.erased_value())) {
+      if (CellWritten(std::span(chunk).subspan(size_t{i - 1} * w, w), area.erased_value())) {
         return std::optional<uint32_t>{first + i - 1};
       }
     }

@@ -71,7 +71,9 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   // Block the stop signals in every thread (threads inherit the mask), so
   // they are taken only by sigwait() in Serve, never in the middle of a
   // library call on some other thread.
@@ -107,6 +109,20 @@ int main(int argc, char** argv) {
   } catch (const ServerError& e) {
     std::cerr << "mqota-server: " << e.what() << "\n";
     return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mqota-server: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+// Run() turns every failure into one line and an exit code; what escapes it
+// (building the command line itself, say) is a bug, still said in one line
+// rather than by std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "mqota-server: internal error: " << e.what() << "\n";
     return 1;
