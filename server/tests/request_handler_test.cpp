@@ -66,6 +66,19 @@ class RequestHandlerTest : public ::testing::Test {
   OfferLookup lookup_ = [](std::string_view) { return EntryPtr(); };
 };
 
+// subscriber.py's "Update Availability": ota_message.json, with its own keys
+// ("Board", "ManufacturerId", "Product" instead of the device's).
+json EmulatorAsks(const std::string& unique_topic) {
+  return {{"Message", "Update Availability"},
+          {"Manufacturer", "x"},
+          {"ManufacturerId", "y"},
+          {"Product", "z"},
+          {"SerialNumber", "1"},
+          {"Version", "1.0.0"},
+          {"Board", "BOARD_A"},
+          {"UniqueTopicName", unique_topic}};
+}
+
 void ExpectIgnored(const Response& r) {
   EXPECT_EQ(r.level, LogLevel::kWarn);
   EXPECT_TRUE(r.publish.empty());
@@ -449,16 +462,7 @@ TEST_F(RequestHandlerTest, AVersionTheDeviceRefusedIsNotOfferedToItAgain) {
 }
 
 TEST_F(RequestHandlerTest, EmulatorRequestsWithItsOwnKeysWork) {
-  // subscriber.py sends ota_message.json: "Board", "ManufacturerId", "Product".
-  const json emulator = {{"Message", "Update Availability"},
-                         {"Manufacturer", "x"},
-                         {"ManufacturerId", "y"},
-                         {"Product", "z"},
-                         {"SerialNumber", "1"},
-                         {"Version", "1.0.0"},
-                         {"Board", "BOARD_A"},
-                         {"UniqueTopicName", "mqota/BOARD_A/subscriber/image610022697"}};
-  const Response r = Handle(emulator.dump());
+  const Response r = Handle(EmulatorAsks("mqota/BOARD_A/subscriber/image610022697").dump());
   ASSERT_EQ(r.publish.size(), 1u) << r.log;
   EXPECT_EQ(r.remember_offer, old_);
 }
@@ -470,15 +474,7 @@ TEST_F(RequestHandlerTest, EmulatorRequestsWithItsOwnKeysWork) {
 // own "AcceptChunkCrc" turns the CRC on.
 TEST_F(RequestHandlerTest, TheEmulatorsChunkModeGetsChunksFramedAsTheReferenceDoes) {
   const std::string topic = "mqota/BOARD_A/subscriber/image610022697";
-  const json ask = {{"Message", "Update Availability"},
-                    {"Manufacturer", "x"},
-                    {"ManufacturerId", "y"},
-                    {"Product", "z"},
-                    {"SerialNumber", "1"},
-                    {"Version", "1.0.0"},
-                    {"Board", "BOARD_A"},
-                    {"UniqueTopicName", topic}};
-  const Response offer = Handle(ask.dump());
+  const Response offer = Handle(EmulatorAsks(topic).dump());
   ASSERT_EQ(offer.publish.size(), 1u) << offer.log;
   json request = json::parse(offer.publish[0].payload);
   ASSERT_EQ(request["ChunkCrc"], "crc32c");  // the offer the emulator will echo
