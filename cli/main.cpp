@@ -38,14 +38,6 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-// Run() turns every failure of a command into one line and an exit code; what
-// escapes it (building the command line itself, say) is a bug, still said in
-// one line rather than by std::terminate.
 int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mqota: internal error: " << e.what() << "\n";
-    return mqota::host::kExitUsage;
-  }
+  return mqota::host::RunMain("mqota", Run, argc, argv, mqota::host::kExitUsage);
 }

@@ -13,6 +13,7 @@
 #include "mqota/board/layout.h"
 #include "mqota/board/supervisor.h"
 #include "mqota/flash/flash_area.h"
+#include "mqota/host/command_error.h"
 #include "mqota/ports/posix/file_flash.h"
 
 namespace {
@@ -172,14 +173,6 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-// Run() turns every failure of a command into one line and an exit code; what
-// escapes it (building the command line itself, say) is a bug, still said in
-// one line rather than by std::terminate.
 int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mqota-board: internal error: " << e.what() << "\n";
-    return kExitUsage;
-  }
+  return mqota::host::RunMain("mqota-board", Run, argc, argv, kExitUsage);
 }

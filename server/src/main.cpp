@@ -117,14 +117,4 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-// Run() turns every failure into one line and an exit code; what escapes it
-// (building the command line itself, say) is a bug, still said in one line
-// rather than by std::terminate.
-int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "mqota-server: internal error: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return mqota::host::RunMain("mqota-server", Run, argc, argv, 1); }

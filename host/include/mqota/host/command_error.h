@@ -30,4 +30,12 @@ class CommandError : public std::runtime_error {
 
 inline CommandError UsageError(const std::string& message) { return {kExitUsage, message}; }
 
+// A program's main: returns run(argc, argv). `run` turns every failure of the
+// program into one line and an exit code; what escapes it anyway (building
+// the command line itself, say) is a bug, still said in one line,
+// "<program>: internal error: <what>", with `internal_error_exit`, rather
+// than by std::terminate.
+int RunMain(const char* program, int (*run)(int, char**), int argc, char** argv,
+            int internal_error_exit);
+
 }  // namespace mqota::host
