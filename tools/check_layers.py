@@ -27,15 +27,16 @@ ALLOWED = {
     "agent": ["base", "flash", "image", "boot"],
     "ports": DEVICE,
     "host": DEVICE + ["ports"],
-    "server": DEVICE + ["ports", "host"],
+    "fleet": DEVICE + ["host"],
+    "server": DEVICE + ["ports", "host", "fleet"],
     "board": DEVICE + ["ports", "host"],
     "app": DEVICE + ["ports", "board"],
-    "cli": DEVICE + ["ports", "host", "server", "board"],
+    "cli": DEVICE + ["ports", "host", "fleet", "server", "board"],
     "testing": DEVICE + ["ports", "host"],
     "fuzz": DEVICE,
     "tools": DEVICE,
-    "bench": DEVICE + ["ports", "host", "server", "board", "testing"],
-    "e2e": DEVICE + ["ports", "host", "server", "board", "app", "cli", "testing"],
+    "bench": DEVICE + ["ports", "host", "fleet", "server", "board", "testing"],
+    "e2e": DEVICE + ["ports", "host", "fleet", "server", "board", "app", "cli", "testing"],
 }
 # "mqota/<dir>/..." include roots that are not named after their layer.
 INCLUDE_ROOT_LAYER = {"qemu_mps2": "ports"}
