@@ -1,7 +1,9 @@
 #include "mqota/agent/agent.h"
 
 #include <algorithm>
+#include <initializer_list>
 
+#include "mqota/agent/json.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/base/decimal.h"
 #include "mqota/boot/app_api.h"
@@ -29,6 +31,32 @@ uint32_t Clamp(uint64_t value, uint32_t low, uint32_t high) {
 }
 
 constexpr size_t kNoSlot = kMaxWindow;
+
+// Joins `parts` into `out`; the length, or 0 when they do not fit.
+template <size_t N>
+size_t Join(std::array<char, N>& out, std::initializer_list<std::string_view> parts) {
+  size_t n = 0;
+  for (std::string_view part : parts) {
+    if (!Append(out, n, part)) return 0;
+  }
+  return n;
+}
+
+// The announcement is {"Message": "mqota-server", ...}; an empty payload (the
+// retained message cleared: the server stopped) or anything else is not one.
+class AnnouncementReader final : public JsonMemberVisitor {
+ public:
+  void OnMember(const JsonMember& member) override {
+    if (KeyEquals(member.key, key::kMessage)) {
+      is_announcement_ =
+          member.type == JsonType::kString && member.value == message::kServerAnnouncement;
+    }
+  }
+  bool is_announcement() const { return is_announcement_; }
+
+ private:
+  bool is_announcement_ = false;
+};
 
 }  // namespace
 
@@ -68,16 +96,38 @@ Agent::Agent(const AgentConfig& config, Transport& transport, Entropy& entropy,
       entropy_(entropy),
       store_(store),
       secondary_(secondary),
-      trailer_(trailer) {}
+      trailer_(trailer) {
+  const std::string_view prefix = config_.topic_prefix;
+  const std::string_view board = config_.identity.board;
+  const std::string_view id = config_.identity.device_id;
+  request_topic_length_ = Join(request_topic_, {prefix, "/", board, "/", kRequestTopicLeaf});
+  if (!config_.device_topics || id.empty()) return;
+  device_request_topic_length_ = Join(
+      device_request_topic_,
+      {prefix, "/", board, "/", kDeviceTopicPart, "/", id, "/", kDeviceRequestLeaf});
+  notify_topic_length_ = Join(
+      notify_topic_, {prefix, "/", board, "/", kDeviceTopicPart, "/", id, "/", kDeviceNotifyLeaf});
+  announce_topic_length_ = Join(announce_topic_, {prefix, "/", kServerAnnounce});
+  if (device_request_topic_length_ == 0 || notify_topic_length_ == 0 ||
+      announce_topic_length_ == 0) {
+    device_request_topic_length_ = notify_topic_length_ = announce_topic_length_ = 0;
+  }
+}
 
 std::string_view Agent::RequestTopic() {
-  size_t n = 0;
-  Append(request_topic_, n, config_.topic_prefix);
-  Append(request_topic_, n, "/");
-  Append(request_topic_, n, config_.identity.board);
-  Append(request_topic_, n, "/");
-  Append(request_topic_, n, kRequestTopicLeaf);
-  return {request_topic_.data(), n};
+  if (UseDeviceTopics() && device_request_topic_length_ != 0) {
+    return Topic(device_request_topic_, device_request_topic_length_);
+  }
+  return Topic(request_topic_, request_topic_length_);
+}
+
+bool Agent::ReadyToAsk(uint64_t now_ms) {
+  if (announce_topic_length_ == 0 || status_.server_announced || !connected_once_) return true;
+  const uint64_t until = connected_at_ms_ + config_.announce_wait_ms;
+  if (now_ms >= until) return true;
+  check_waiting_ = true;
+  deadline_ms_ = until;
+  return false;
 }
 
 void Agent::OnTick(uint64_t now_ms) {
@@ -87,7 +137,9 @@ void Agent::OnTick(uint64_t now_ms) {
   }
   if (now_ms < deadline_ms_) return;
   switch (status_.state) {
-    case AgentState::kIdle: StartSession(now_ms); break;
+    case AgentState::kIdle:
+      if (ReadyToAsk(now_ms)) StartSession(now_ms);
+      break;
     case AgentState::kAwaitingJob:
       if (awaiting_report_ack_) {  // no acknowledgement: ask for the job anyway
         awaiting_report_ack_ = false;
@@ -123,10 +175,19 @@ void Agent::OnTick(uint64_t now_ms) {
 
 void Agent::CheckNow(uint64_t now_ms) {
   started_ = true;
-  if (status_.state == AgentState::kIdle) StartSession(now_ms);
+  if (status_.state == AgentState::kIdle && ReadyToAsk(now_ms)) StartSession(now_ms);
 }
 
 void Agent::OnConnected(uint64_t now_ms) {
+  // The announcement is retained: it comes again with every subscription.
+  // What was last heard stands until then (a server that stopped meanwhile
+  // cleared it, and the broker says so when it comes back).
+  connected_once_ = true;
+  connected_at_ms_ = now_ms;
+  if (announce_topic_length_ != 0) {
+    transport_.Subscribe(Topic(announce_topic_, announce_topic_length_));
+    transport_.Subscribe(Topic(notify_topic_, notify_topic_length_));
+  }
   if (status_.state == AgentState::kAwaitingJob || status_.state == AgentState::kDownloading) {
     transport_.Subscribe(unique_topic());
   }
@@ -175,6 +236,9 @@ void Agent::StartSession(uint64_t now_ms) {
   transport_.Subscribe(unique_topic());
   status_.state = AgentState::kAwaitingJob;
   deadline_ms_ = now_ms + config_.job_timeout_ms;
+  check_waiting_ = false;
+  progress_percent_sent_ = 0;
+  progress_sent_ms_ = now_ms;
   // A boot report first, and the job request only once the server has
   // acknowledged it ("Result Received"), so that the server knows what this
   // device reverted before it picks an image for it (its workers may take
@@ -221,6 +285,16 @@ void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) 
 }
 
 void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, uint64_t now_ms) {
+  if (announce_topic_length_ != 0) {
+    if (topic == Topic(announce_topic_, announce_topic_length_)) {
+      OnAnnouncement(payload);
+      if (check_waiting_ && status_.state == AgentState::kIdle && ReadyToAsk(now_ms)) {
+        StartSession(now_ms);
+      }
+      return;
+    }
+    if (topic == Topic(notify_topic_, notify_topic_length_)) return OnNotify(now_ms);
+  }
   // Only the session's own topic carries its job and chunks; anything else
   // (a shared topic, a stray retained message, another device's traffic) is
   // not part of this download (R4, R17).
@@ -235,6 +309,22 @@ void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, 
   } else {
     ++status_.ignored_messages;
   }
+}
+
+void Agent::OnAnnouncement(std::span<const uint8_t> payload) {
+  AnnouncementReader reader;
+  std::array<char, 64> scratch{};
+  const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+  status_.server_announced =
+      !payload.empty() && ReadJsonObject(text, scratch, reader).ok() && reader.is_announcement();
+}
+
+// The server has something for this device: check now rather than at the
+// next poll. Only the server may publish on this topic (the broker's ACL), so
+// a nudge is not rate-limited here; one during a session changes nothing.
+void Agent::OnNotify(uint64_t now_ms) {
+  ++status_.notifications;
+  if (status_.state == AgentState::kIdle) CheckNow(now_ms);
 }
 
 void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
@@ -443,6 +533,7 @@ void Agent::HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader&
     return;
   }
   status_.granules_present = store_.present_count();
+  MaybeSendProgress(now_ms);
   if (slot != kNoSlot) {
     // Karn: only an answer to a request sent once measures the round trip.
     if (slots_[slot].sends == 1)
@@ -493,6 +584,7 @@ void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
     return;
   }
   status_.granules_present = store_.present_count();
+  MaybeSendProgress(now_ms);
   deadline_ms_ = now_ms + config_.chunk_timeout_ms;
   if (store_.complete()) FinishDownload(now_ms);
 }
@@ -581,6 +673,39 @@ void Agent::SendOutcome(std::string_view message, std::string_view outcome,
   if (!text.ok()) return;
   transport_.Publish(RequestTopic(),
                      std::span(reinterpret_cast<const uint8_t*>(text->data()), text->size()));
+}
+
+// "Progress" on the device's own request topic only: a reference publisher
+// would answer it with "Could not understand the message!"
+// (docs/spec/mqota-protocol.md#progress).
+void Agent::MaybeSendProgress(uint64_t now_ms) {
+  // Complete: the result follows at once and says more.
+  if (!UseDeviceTopics() || device_request_topic_length_ == 0 || status_.granule_count == 0 ||
+      store_.complete()) {
+    return;
+  }
+  const auto percent =
+      static_cast<uint32_t>(uint64_t{status_.granules_present} * 100 / status_.granule_count);
+  const bool step = percent >= progress_percent_sent_ + std::max(config_.progress_step_percent, 1u);
+  const bool due = now_ms - progress_sent_ms_ >= config_.progress_interval_ms;
+  if (!step && !due) return;
+  std::array<char, kMaxJsonDocumentBytes> buffer{};
+  std::array<char, kProtocolVersionTextBytes> version{};
+  JsonObjectWriter w(buffer);
+  w.Add(key::kMessage, message::kProgress)
+      .Add(key::kUniqueTopicName, unique_topic())
+      .Add(key::kVersion, FormatProtocolVersion(job_.version, version))
+      .Add(key::kState, key::kStateDownloading)
+      .Add(key::kPercent, uint64_t{percent});
+  auto text = w.Finish();
+  if (!text.ok()) return;
+  if (!transport_.Publish(RequestTopic(), std::span(reinterpret_cast<const uint8_t*>(text->data()),
+                                                    text->size()))) {
+    return;  // not connected: the next granule tries again
+  }
+  ++status_.progress_reports;
+  progress_percent_sent_ = percent;
+  progress_sent_ms_ = now_ms;
 }
 
 void Agent::ReportBoot(const BootReport& report) {

@@ -74,6 +74,7 @@ std::string Describe(const CatalogEntry& entry) {
 // (which does not throw) as a possible escape: a false positive.
 struct Request {           // NOLINT(bugprone-exception-escape)
   std::string_view board;  // from the request topic
+  std::string_view topic_device;  // from a device's own request topic, else ""
   std::string message;
   std::string unique_topic;
   std::optional<image::ImageVersion> version;  // "Version", when valid
@@ -83,13 +84,15 @@ struct Request {           // NOLINT(bugprone-exception-escape)
 class Handler {
  public:
   Handler(std::string_view topic, std::span<const uint8_t> payload, const Catalog& catalog,
-          const OfferLookup& offered, const HandlerConfig& config, const RefusedLookup& refused)
+          const OfferLookup& offered, const HandlerConfig& config, const RefusedLookup& refused,
+          const ChooseImage& choose)
       : topic_(topic),
         payload_(payload),
         catalog_(catalog),
         offered_(offered),
         config_(config),
-        refused_(refused) {}
+        refused_(refused),
+        choose_(choose) {}
 
   Response Run() {
     if (!Parse()) return std::move(response_);
@@ -99,12 +102,14 @@ class Handler {
     }
     const bool known = m == message::kUpdateAvailability || m == message::kRequestUpdate ||
                        m == message::kRequestDataChunk || m == message::kSuccess ||
-                       m == message::kFailure || m == message::kBootReport;
+                       m == message::kFailure || m == message::kBootReport ||
+                       m == message::kProgress;
     if (!known) return Refuse("unknown Message \"" + Printable(m, 40) + "\"");
     if (!AcceptDeviceTopic()) return std::move(response_);
     if (m == message::kUpdateAvailability) return UpdateAvailability();
     if (m == message::kRequestUpdate) return RequestUpdate();
     if (m == message::kRequestDataChunk) return RequestDataChunk();
+    if (m == message::kProgress) return Progress();
     return Result();
   }
 
@@ -126,9 +131,10 @@ class Handler {
   }
 
   bool Parse() {
-    const auto board = BoardOfRequestTopic(config_.prefix, topic_);
-    if (!board) return Ignore("not a request topic");
-    request_.board = *board;
+    const auto origin = OriginOfRequestTopic(config_.prefix, topic_);
+    if (!origin) return Ignore("not a request topic");
+    request_.board = origin->board;
+    request_.topic_device = origin->device;
     if (payload_.empty()) return Ignore("empty payload");
     if (payload_.size() > kMaxRequestBytes) {
       return Ignore("oversized payload (" + std::to_string(payload_.size()) + " bytes)");
@@ -160,8 +166,24 @@ class Handler {
     if (request_.unique_topic == config_.flow_topic) {
       return Ignore("the UniqueTopicName is the server's flow topic, not publishing there");
     }
+    const std::string_view named =
+        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic);
+    if (!request_.topic_device.empty()) {
+      // Its own topic proves who it is; its answers must go where only it reads.
+      if (named != request_.topic_device) {
+        return Ignore("a request on " + Printable(request_.topic_device, 64) +
+                      "'s own topic names a UniqueTopicName that is not that device's");
+      }
+      response_.verified = true;
+    }
+    response_.device = std::string(named);
     response_.device_topic = request_.unique_topic;
     return true;
+  }
+
+  Asker AskerOf() const {
+    return Asker{response_.device, request_.board, request_.version.value_or(image::ImageVersion{}),
+                 response_.verified};
   }
 
   // The reference device hard-codes BoardName (R19), so the request topic's
@@ -185,6 +207,12 @@ class Handler {
     const std::string who = Who() + ": " + Printable(request_.board) + " at " +
                             VersionText(*request_.version) + BoardNote();
     response_.level = LogLevel::kInfo;
+    if (!response_.device.empty()) {
+      response_.sighting =
+          DeviceSighting{response_.device, std::string(request_.board), *request_.version,
+                         response_.verified};
+    }
+    if (choose_) return UpdateAvailabilityFromFleet(who);
     std::string skipped;
     const auto refused_here = [&, refused = RefusedByThisDevice()](const CatalogEntry& e) {
       const bool skip = refused && refused(e);
@@ -211,11 +239,27 @@ class Handler {
     return std::move(response_);
   }
 
+  // The fleet decides (a campaign, or nothing).
+  Response UpdateAvailabilityFromFleet(const std::string& who) {
+    const Choice choice = choose_(AskerOf());
+    const std::string note = choice.note.empty() ? "" : " (" + choice.note + ")";
+    if (choice.entry) {
+      Publish(JobDocument(*choice.entry, request_.unique_topic, config_.job_port));
+      response_.remember_offer = choice.entry;
+      response_.campaign = choice.campaign;
+      response_.log = who + ": offering " + Describe(*choice.entry) + note;
+    } else {
+      Publish(NoUpdateDocument(request_.unique_topic));
+      response_.forget_offer = true;
+      response_.log = who + ": no update" + note;
+    }
+    return std::move(response_);
+  }
+
   // What the device reported as reverted, rejected or refused is never
   // offered (nor streamed) to it again.
   std::function<bool(const CatalogEntry&)> RefusedByThisDevice() const {
-    const std::string device(
-        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic));
+    const std::string device = response_.device;
     if (device.empty() || !refused_) return {};
     return [this, device](const CatalogEntry& e) { return refused_(device, e.version); };
   }
@@ -226,6 +270,12 @@ class Handler {
   EntryPtr OfferedImage() {
     if (EntryPtr entry = offered_ ? offered_(request_.unique_topic) : nullptr) return entry;
     if (!request_.version) return nullptr;
+    if (choose_) {
+      const Choice choice = choose_(AskerOf());
+      response_.remember_offer = choice.entry;
+      response_.campaign = choice.campaign;
+      return choice.entry;
+    }
     EntryPtr entry =
         catalog_.NewestNewerThan(request_.board, *request_.version, RefusedByThisDevice());
     response_.remember_offer = entry;
@@ -310,16 +360,43 @@ class Handler {
                     (reason ? ": " + Printable(*reason, 120) : "");
     Publish(ResultReceivedDocument(request_.unique_topic));
     response_.forget_offer = true;
-    const std::string_view device =
-        DeviceOfReplyTopic(config_.prefix, request_.board, request_.unique_topic);
-    if (outcome && request_.version && !device.empty()) {
+    if (outcome && request_.version && !response_.device.empty()) {
       const bool refused = !success && (*outcome == agent::outcome::kReverted ||
                                         *outcome == agent::outcome::kRejected ||
                                         *outcome == agent::outcome::kRefused);
-      response_.report =
-          DeviceReport{std::string(device), *request_.version, Printable(*outcome, 20), refused};
+      response_.report = Report(Printable(*outcome, 20));
+      response_.report->refused = refused;
+      if (reason) response_.report->reason = Printable(*reason, 120);
       response_.log += " [" + Printable(*outcome, 20) + "]";
     }
+    return std::move(response_);
+  }
+
+  DeviceReport Report(std::string outcome) const {
+    DeviceReport report;
+    report.device = response_.device;
+    report.board = std::string(request_.board);
+    report.version = *request_.version;
+    report.outcome = std::move(outcome);
+    report.verified = response_.verified;
+    return report;
+  }
+
+  // "Progress" (docs/spec/mqota-protocol.md#progress): recorded, not
+  // answered (the device does not wait for anything).
+  Response Progress() {
+    const auto state = StringMember(request_.object, key::kState);
+    const auto percent = ParseDecimal(StringMember(request_.object, key::kPercent).value_or(""));
+    if (!request_.version || response_.device.empty() || !state ||
+        *state != key::kStateDownloading || !percent || *percent > 100) {
+      return Refuse("\"Progress\" without a device, a Version, State \"downloading\" and a "
+                    "Percent of 0..100");
+    }
+    response_.report = Report(std::string(key::kStateDownloading));
+    response_.report->percent = static_cast<uint8_t>(*percent);
+    response_.level = LogLevel::kDebug;
+    response_.log = Who() + ": downloading " + VersionText(*request_.version) + ", " +
+                    std::to_string(*percent) + "%";
     return std::move(response_);
   }
 
@@ -329,6 +406,7 @@ class Handler {
   const OfferLookup& offered_;
   const HandlerConfig& config_;
   const RefusedLookup& refused_;
+  const ChooseImage& choose_;
   Request request_;
   Response response_;
 };
@@ -337,8 +415,9 @@ class Handler {
 
 Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
                        const Catalog& catalog, const OfferLookup& offered,
-                       const HandlerConfig& config, const RefusedLookup& refused) {
-  return Handler(topic, payload, catalog, offered, config, refused).Run();
+                       const HandlerConfig& config, const RefusedLookup& refused,
+                       const ChooseImage& choose) {
+  return Handler(topic, payload, catalog, offered, config, refused, choose).Run();
 }
 
 // publisher.py's ota_update.json, with what this server knows instead of a

@@ -35,6 +35,11 @@ Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog, Logg
           [this](uint64_t id) { queue_.PushPump(id); }, log) {
   probe_ = scheduler_.Marker(0, 0);  // stream ids start at 1: no stream sends this
   config_.handler.flow_topic = flow_topic_;
+  if (config_.announce) {
+    // A server that dies takes its announcement with it: devices go back to
+    // the shared request topic, where a reference publisher may listen.
+    config_.mqtt.will = posix::MqttWill{AnnounceTopic(config_.handler.prefix), "", true};
+  }
 }
 
 Server::~Server() { Stop(std::chrono::milliseconds(0)); }
@@ -62,15 +67,41 @@ void Server::Start(std::chrono::milliseconds timeout) {
   // connection's packets in order, so the probe coming back on the flow
   // topic (subscribed last) proves both are active.
   accepting_ = true;
+  if (!RoundTrip(deadline)) {
+    throw ServerError("the broker at " + where +
+                      " did not confirm the subscriptions (is the server allowed to "
+                      "subscribe to " +
+                      RequestSubscription(config_.handler.prefix) + ", " +
+                      DeviceRequestSubscription(config_.handler.prefix) + " and " + flow_topic_ +
+                      "?)");
+  }
+}
+
+bool Server::RoundTrip(Clock::time_point deadline) {
+  probe_seen_ = false;
   while (!probe_seen_) {
-    if (Clock::now() >= deadline) {
-      throw ServerError("the broker at " + where +
-                        " did not confirm the subscriptions (is the server allowed to "
-                        "subscribe to " +
-                        RequestSubscription(config_.handler.prefix) + " and " + flow_topic_ + "?)");
-    }
+    if (Clock::now() >= deadline) return false;
     if (client_->connected()) Publish(flow_topic_, AsBytes(probe_));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+void Server::Announce() {
+  if (!config_.announce) return;
+  static constexpr std::string_view kAnnouncement = R"({"Message":"mqota-server","Version":"1"})";
+  if (!client_->Publish(AnnounceTopic(config_.handler.prefix), AsBytes(kAnnouncement), 1,
+                        /*retain=*/true)) {
+    log_.Warn("could not publish the announcement: " + client_->error() +
+              "; devices use the shared request topic");
+  }
+}
+
+void Server::WithdrawAnnouncement() {
+  if (!config_.announce || !client_ || !client_->connected()) return;
+  client_->Publish(AnnounceTopic(config_.handler.prefix), {}, 1, /*retain=*/true);
+  if (!RoundTrip(Clock::now() + std::chrono::seconds(1))) {
+    log_.Warn("stopping: the broker did not confirm the announcement's withdrawal");
   }
 }
 
@@ -83,7 +114,11 @@ void Server::OnConnection(bool connected) {
   const std::string request_topics = RequestSubscription(config_.handler.prefix);
   // Every (re)connection: a clean session has forgotten the subscriptions.
   client_->Subscribe(request_topics);
+  client_->Subscribe(DeviceRequestSubscription(config_.handler.prefix));
   client_->Subscribe(flow_topic_);
+  // After the subscriptions: a device that switches to its own topic at once
+  // is heard.
+  Announce();
   if (ever_connected_.exchange(true)) {
     log_.Info("reconnected to the broker; resuming streams");
     scheduler_.ResumeAll();
@@ -200,6 +235,7 @@ void Server::Stop(std::chrono::milliseconds grace) {
   }
   stop_cv_.notify_all();
   if (housekeeper_.joinable()) housekeeper_.join();
+  WithdrawAnnouncement();
   closing_ = true;
   client_.reset();  // disconnects and stops the network thread
 }

@@ -32,6 +32,58 @@ std::string RequestSubscription(std::string_view prefix) {
   return topic;
 }
 
+std::string DeviceRequestSubscription(std::string_view prefix) {
+  std::string topic(prefix);
+  topic += "/+/";
+  topic += agent::kDeviceTopicPart;
+  topic += "/+/";
+  topic += agent::kDeviceRequestLeaf;
+  return topic;
+}
+
+std::string NotifyTopic(std::string_view prefix, std::string_view board,
+                        std::string_view device) {
+  std::string topic(prefix);
+  topic += '/';
+  topic += board;
+  topic += '/';
+  topic += agent::kDeviceTopicPart;
+  topic += '/';
+  topic += device;
+  topic += '/';
+  topic += agent::kDeviceNotifyLeaf;
+  return topic;
+}
+
+std::string AnnounceTopic(std::string_view prefix) {
+  std::string topic(prefix);
+  topic += '/';
+  topic += agent::kServerAnnounce;
+  return topic;
+}
+
+std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix,
+                                                  std::string_view topic) {
+  if (auto board = BoardOfRequestTopic(prefix, topic)) return RequestOrigin{*board, {}};
+  // "<prefix>/" then exactly four levels: board, "device", device, "request".
+  if (topic.size() <= prefix.size() + 1 || !topic.starts_with(prefix) ||
+      topic[prefix.size()] != '/') {
+    return std::nullopt;
+  }
+  std::string_view rest = topic.substr(prefix.size() + 1);
+  std::string_view levels[4];
+  for (int i = 0; i < 4; ++i) {
+    const size_t slash = rest.find('/');
+    levels[i] = rest.substr(0, slash);
+    if (levels[i].empty() || (i < 3) == (slash == std::string_view::npos)) return std::nullopt;
+    rest = i < 3 ? rest.substr(slash + 1) : std::string_view();
+  }
+  if (levels[1] != agent::kDeviceTopicPart || levels[3] != agent::kDeviceRequestLeaf) {
+    return std::nullopt;
+  }
+  return RequestOrigin{levels[0], levels[2]};
+}
+
 std::optional<std::string_view> BoardOfRequestTopic(std::string_view prefix,
                                                     std::string_view topic) {
   const size_t leaf_bytes = agent::kRequestTopicLeaf.size() + 1;  // "/publish_notify"

@@ -200,8 +200,9 @@ TEST_F(AgentUpdatesFromServer, SurvivesABrokerRestartMidPull) {
   EXPECT_EQ(device.SecondaryBytes(image.size()), image);
 }
 
-// Every request on "<prefix>/+/publish_notify", as the broker delivers it to
-// a bystander: what the devices asked for, and when.
+// Every request on "<prefix>/+/publish_notify" and the devices' own request
+// topics, as the broker delivers it to a bystander: what the devices asked
+// for, and when.
 class WireMonitor {
  public:
   struct Seen {
@@ -232,7 +233,8 @@ class WireMonitor {
     if (!client_.Start() || !client_.WaitConnected(10s)) {
       return ::testing::AssertionFailure() << client_.error();
     }
-    client_.Subscribe("mqota/+/publish_notify");
+    client_.Subscribe("mqota/+/device/+/request");
+    client_.Subscribe("mqota/+/publish_notify");  // last: the probe proves both
     const std::string probe = R"({"Message": "monitor probe"})";
     const auto deadline = Clock::now() + 10s;
     while (Clock::now() < deadline) {

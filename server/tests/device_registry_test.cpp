@@ -12,7 +12,12 @@ namespace {
 
 DeviceReport Report(std::string device, image::ImageVersion version, std::string outcome,
                     bool refused) {
-  return {std::move(device), version, std::move(outcome), refused};
+  DeviceReport report;
+  report.device = std::move(device);
+  report.version = version;
+  report.outcome = std::move(outcome);
+  report.refused = refused;
+  return report;
 }
 
 TEST(DeviceRegistry, UnknownDevicesRefuseNothing) {

@@ -494,6 +494,14 @@ bool MqttClient::Start() {
     mosquitto_max_inflight_messages_set(s.mosq,
                                         static_cast<unsigned>(s.options.max_inflight_messages));
   }
+  if (s.options.will) {
+    const MqttWill& will = *s.options.will;
+    if (mosquitto_will_set(s.mosq, will.topic.c_str(), static_cast<int>(will.payload.size()),
+                           will.payload.data(), 1, will.retain) != MOSQ_ERR_SUCCESS) {
+      s.SetError("invalid will topic \"" + will.topic + "\"");
+      return false;
+    }
+  }
   mosquitto_connect_callback_set(s.mosq, &Impl::OnConnect);
   mosquitto_disconnect_callback_set(s.mosq, &Impl::OnDisconnect);
   mosquitto_message_callback_set(s.mosq, &Impl::OnMessage);

@@ -101,6 +101,18 @@ struct AgentConfig {
   // beyond it the session ends and its journal stays for the next one.
   uint32_t max_retries = 32;
   bool chunk_crc = true;  // accept the server's "ChunkCrc": "crc32c" offer
+  // Device topics (docs/spec/mqota-protocol.md#device-topics): when an
+  // mqota-server announces itself, ask and report on this device's own
+  // request topic, report progress, and check at once when told on the
+  // notify topic. After each connection the first session waits up to
+  // `announce_wait_ms` for the (retained) announcement; without one it uses
+  // the shared request topic, as a reference publisher needs.
+  bool device_topics = true;
+  uint32_t announce_wait_ms = 1500;
+  // Progress on the device topics: every `progress_step_percent` of the
+  // download or every `progress_interval_ms`, whichever comes first.
+  uint32_t progress_step_percent = 5;
+  uint32_t progress_interval_ms = 10000;
 };
 
 // Requests in flight at most, in pull mode.
@@ -153,6 +165,10 @@ struct AgentStatus {
   uint32_t retries = 0;             // of which re-requests
   uint32_t crc_errors = 0;          // chunks refused for their CRC (also in bad_chunks)
   uint32_t request_timeout_ms = 0;  // the current re-request timeout (before back-off)
+  // Device topics:
+  bool server_announced = false;  // an mqota-server announced itself (retained)
+  uint32_t notifications = 0;     // "Check Now" nudges received
+  uint32_t progress_reports = 0;  // "Progress" messages sent
 };
 
 // What the last boot did with an update, from the bootloader's boot record:
@@ -230,7 +246,17 @@ class Agent {
   void SendOutcome(std::string_view message, std::string_view outcome,
                    const image::ImageVersion& version, std::optional<std::string_view> reason);
   void SendBootReport();
+  void MaybeSendProgress(uint64_t now_ms);
+  void OnAnnouncement(std::span<const uint8_t> payload);
+  void OnNotify(uint64_t now_ms);
+  // Whether a session may start now; otherwise it is put off until the
+  // announcement comes or its wait ends.
+  bool ReadyToAsk(uint64_t now_ms);
+  bool UseDeviceTopics() const { return config_.device_topics && status_.server_announced; }
   std::string_view RequestTopic();
+  static std::string_view Topic(const std::array<char, 160>& buffer, size_t length) {
+    return {buffer.data(), length};
+  }
 
   AgentConfig config_;
   Transport& transport_;
@@ -262,7 +288,21 @@ class Agent {
   uint32_t rttvar_ms_ = 0;
   std::array<char, 192> unique_topic_{};
   size_t unique_topic_length_ = 0;
+  // Built once from the config ("" when they do not fit: the shared
+  // request topic is then used, and no device topic is subscribed).
   std::array<char, 160> request_topic_{};
+  std::array<char, 160> device_request_topic_{};
+  std::array<char, 160> notify_topic_{};
+  std::array<char, 160> announce_topic_{};
+  size_t request_topic_length_ = 0;
+  size_t device_request_topic_length_ = 0;
+  size_t notify_topic_length_ = 0;
+  size_t announce_topic_length_ = 0;
+  uint64_t connected_at_ms_ = 0;
+  bool connected_once_ = false;  // OnConnected was called: the port has a broker
+  bool check_waiting_ = false;  // a session was put off until the announcement
+  uint32_t progress_percent_sent_ = 0;
+  uint64_t progress_sent_ms_ = 0;
   std::array<image::ImageVersion, 8> blocklist_{};
   size_t blocklist_size_ = 0;
   static constexpr uint8_t kMaxBootReportSends = 3;

@@ -27,6 +27,18 @@ inline constexpr std::string_view kUniqueTopicPart = "OTAImage";
 // is published there. mqota never subscribes to it.
 inline constexpr std::string_view kDirectTopicPart = "OTAImage";
 
+// mqota's device topics (docs/spec/mqota-protocol.md#device-topics), used only
+// when an mqota-server has announced itself on "<prefix>/<kServerAnnounce>":
+// "<prefix>/<board>/device/<device id>/request" carries the device's requests
+// and reports (the broker's ACL lets only that device publish there, so the
+// topic names the sender), "<prefix>/<board>/device/<device id>/notify" the
+// server's nudges to check now. A reference publisher hears only the shared
+// request topic, and a device that saw no announcement uses that.
+inline constexpr std::string_view kDeviceTopicPart = "device";
+inline constexpr std::string_view kDeviceRequestLeaf = "request";
+inline constexpr std::string_view kDeviceNotifyLeaf = "notify";
+inline constexpr std::string_view kServerAnnounce = "mqota-server/announce";
+
 // "Message" values.
 namespace message {
 inline constexpr std::string_view kUpdateAvailability =
@@ -47,6 +59,12 @@ inline constexpr std::string_view kResultReceived = "Result Received";
 // a reference publisher ignores it ("Could not understand the message!") and
 // the agent asks for its job after the job timeout.
 inline constexpr std::string_view kBootReport = "Boot Report";
+// mqota's extensions on the device topics only (a reference publisher never
+// sees them): how a download is going (State, Percent), and the server's
+// nudge on the notify topic.
+inline constexpr std::string_view kProgress = "Progress";
+inline constexpr std::string_view kCheckNow = "Check Now";
+inline constexpr std::string_view kServerAnnouncement = "mqota-server";
 }  // namespace message
 
 // JSON keys as the reference spells them. Devices match keys case-insensitively
@@ -79,6 +97,10 @@ inline constexpr std::string_view kReason = "Reason";
 // mqota's extension of Success/Failure: which step of an update the result
 // is about (the reference sends one result, and only in theory, R7).
 inline constexpr std::string_view kOutcome = "Outcome";
+// In "Progress": "downloading" with "Percent" (0..100).
+inline constexpr std::string_view kState = "State";
+inline constexpr std::string_view kPercent = "Percent";
+inline constexpr std::string_view kStateDownloading = "downloading";
 // Per-chunk CRC32C: the server offers it in the job ("ChunkCrc": "crc32c");
 // the device accepts with "AcceptChunkCrc": "crc32c" in its "Request Data
 // Chunk" messages, and only then does the answer carry the CRC (see the chunk

@@ -37,12 +37,25 @@ struct Publication {
   std::vector<uint8_t> payload;
 };
 
-// A device's report of what became of an update (a result with an Outcome).
+// A device's report of what became of an update: a result or boot report
+// with an Outcome, or a "Progress" message.
 struct DeviceReport {
-  std::string device;  // from its reply topic (DeviceOfReplyTopic)
+  std::string device;  // see Response::device
+  std::string board;
   image::ImageVersion version{};
-  std::string outcome;   // agent::outcome::k*
-  bool refused = false;  // reverted, rejected or refused: never offer it again
+  std::string outcome;             // agent::outcome::k*, or "downloading"
+  bool refused = false;            // reverted, rejected or refused: never offer it again
+  std::optional<uint8_t> percent;  // "downloading": 0..100
+  std::string reason;              // printable, at most 120 bytes
+  bool verified = false;           // came on the device's own request topic
+};
+
+// A device asked what there is for it ("Update Availability").
+struct DeviceSighting {
+  std::string device;
+  std::string board;
+  image::ImageVersion version{};
+  bool verified = false;
 };
 
 struct Response {
@@ -54,6 +67,13 @@ struct Response {
   bool forget_offer = false;           // device_topic's session is over
   EntryPtr stream;                     // push every chunk of this image to device_topic
   std::optional<DeviceReport> report;  // record in the device registry
+  // Who asked, when the request names a device: from its own request topic
+  // (verified: the broker's ACL ties that topic to the device's
+  // certificate), else from its reply topic (a claim anyone could make).
+  std::string device;
+  bool verified = false;
+  std::optional<DeviceSighting> sighting;  // "Update Availability": record the device
+  std::optional<int64_t> campaign;         // remember_offer is this campaign's image
 };
 
 // The image this device topic was offered earlier, or nullptr.
@@ -62,9 +82,28 @@ using OfferLookup = std::function<EntryPtr(std::string_view unique_topic)>;
 using RefusedLookup =
     std::function<bool(std::string_view device, const image::ImageVersion& version)>;
 
+// The fleet's answer to "what should this device get?": a campaign's image
+// or nothing (docs/spec/fleet-campaigns.md#offers). Without one, the newest
+// image of the catalog that the device did not refuse (the reference's
+// behaviour, mqota-server --offer-newest). The views are valid during the
+// call only.
+struct Asker {
+  std::string_view device;  // "" when the request names none
+  std::string_view board;
+  image::ImageVersion version{};
+  bool verified = false;
+};
+struct Choice {
+  EntryPtr entry;                   // nullptr: nothing for it
+  std::string note;                 // why, for the log line
+  std::optional<int64_t> campaign;  // the campaign it is offered for
+};
+using ChooseImage = std::function<Choice(const Asker& asker)>;
+
 Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
                        const Catalog& catalog, const OfferLookup& offered,
-                       const HandlerConfig& config, const RefusedLookup& refused = {});
+                       const HandlerConfig& config, const RefusedLookup& refused = {},
+                       const ChooseImage& choose = {});
 
 // The documents the server sends, all values strings
 // (docs/spec/mqota-protocol.md#job-document-extensions).

@@ -37,6 +37,9 @@ struct ServerConfig {
   size_t queue_capacity = 256;  // request messages waiting for a worker
   size_t max_offers = 100000;
   std::chrono::seconds offer_ttl{3600};
+  // Announce the server (retained) so that mqota devices use their own
+  // request topics (docs/spec/mqota-protocol.md#device-topics).
+  bool announce = true;
 };
 
 // "<prefix>/mqota-server/<client id>/flow": where the server's flow markers
@@ -72,6 +75,11 @@ class Server {
   void HousekeepingLoop();
   void Handle(const IncomingMessage& message);
   bool Publish(std::string_view topic, std::span<const uint8_t> payload);
+  void Announce();
+  void WithdrawAnnouncement();
+  // Publishes the probe and waits until it comes back through the broker,
+  // which then has handled everything published before it.
+  bool RoundTrip(std::chrono::steady_clock::time_point deadline);
 
   ServerConfig config_;
   std::shared_ptr<const Catalog> CurrentCatalog() const;

@@ -16,6 +16,28 @@ bool ValidPrefix(std::string_view prefix);
 
 // "<prefix>/+/publish_notify": every board's request topic.
 std::string RequestSubscription(std::string_view prefix);
+// "<prefix>/+/device/+/request": every device's own request topic
+// (docs/spec/mqota-protocol.md#device-topics).
+std::string DeviceRequestSubscription(std::string_view prefix);
+// "<prefix>/<board>/device/<device>/notify": where a device is told to check now.
+std::string NotifyTopic(std::string_view prefix, std::string_view board, std::string_view device);
+// "<prefix>/mqota-server/announce": the server's retained announcement.
+std::string AnnounceTopic(std::string_view prefix);
+
+// Who sent a request, as far as its topic tells.
+struct RequestOrigin {
+  std::string_view board;
+  // The device whose own request topic it came on: the broker's ACL lets
+  // only that device (its certificate's CN) publish there. "" for the
+  // shared request topic, where anyone of the board may publish.
+  std::string_view device;
+  bool verified() const { return !device.empty(); }
+};
+
+// The origin of "<prefix>/<board>/publish_notify" or
+// "<prefix>/<board>/device/<device>/request", or nullopt for any other topic.
+std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix,
+                                                  std::string_view topic);
 
 // The board of a request topic "<prefix>/<board>/publish_notify", or nullopt.
 std::optional<std::string_view> BoardOfRequestTopic(std::string_view prefix,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,14 @@ struct MqttTls {
   std::string cert_file;
   std::string key_file;
   std::string version;  // "" (library default), "tlsv1.2" or "tlsv1.3"
+};
+
+// What the broker publishes for the client when the connection dies without
+// a DISCONNECT (a crash, kill -9, a dropped network).
+struct MqttWill {
+  std::string topic;
+  std::string payload;  // "" with retain: clears the topic's retained message
+  bool retain = false;
 };
 
 struct MqttOptions {
@@ -41,6 +50,7 @@ struct MqttOptions {
   std::chrono::milliseconds reconnect_delay_min{250};
   std::chrono::milliseconds reconnect_delay_max{8000};
   std::chrono::milliseconds connect_timeout{10000};
+  std::optional<MqttWill> will;  // QoS 1
 };
 
 struct MqttMessage {
