@@ -53,6 +53,13 @@ void Validate(const BrokerConfigOptions& o) {
         " is not): without certificates nothing tells a device from an intruder; "
         "use TLS (drop --plain)");
   }
+  // Accepting it would suggest it changes something; it cannot.
+  if (o.plain && o.reference_devices) {
+    throw host::UsageError(
+        "--reference-devices does nothing with --plain: a plain broker already lets every "
+        "client read " +
+        o.topic_prefix + "/#, reference devices included; drop --reference-devices");
+  }
   if (o.user.empty() || o.user.find_first_of(" \t\r\n") != std::string::npos) {
     throw host::UsageError("user '" + o.user + "' is not a user name");
   }

@@ -19,6 +19,23 @@
 //   the server: readwrite <prefix>/#
 // and nothing else to anyone (no other topics, no $SYS).
 //
+// Reference devices (`reference_devices`): Infineon's anycloud-ota device
+// waits on <prefix>/<board>/OTAImage/<n> and its emulator (subscriber.py) on
+// <prefix>/<board>/subscriber/image<n>
+// (docs/spec/reference-protocol.md#topics); neither lies under a device id, so
+// the ACL above drops the server's answers silently and the device waits
+// forever. This mode adds, for every device,
+//               read  <prefix>/<board>/OTAImage/+
+//               read  <prefix>/<board>/subscriber/+
+// What it gives up: the confidentiality of answers between the devices of a
+// board. Any device of that board (of every board, for a device without one)
+// can read every reference-shaped answer there: the job documents, image
+// chunks and results meant for the other reference devices. It still cannot
+// publish anywhere but its request topic, nor read another board's topics,
+// and mqota agents' session topics <prefix>/<board>/OTAImage/<id>/<nonce>
+// stay private to their device ('+' matches exactly one level). Refused with
+// `plain`, whose ACL already lets everyone read <prefix>/#.
+//
 // Plain (`plain`): no certificates means no identities: every client is
 // anonymous and could claim any client id or username, so an ACL cannot
 // separate devices from each other or from the server. What protects a plain
@@ -50,6 +67,7 @@ struct BrokerConfigOptions {
   int port = 0;                 // 0: 8883 (TLS) or 1883 (plain)
   std::string bind = "127.0.0.1";
   bool plain = false;
+  bool reference_devices = false;  // also grant the reference device's topics (above)
   std::string topic_prefix = "mqota";
   // Unset: every client certificate in certs/clients except the server's,
   // with any board.
@@ -84,8 +102,9 @@ std::string AclText(const BrokerConfigOptions& options, const std::vector<Broker
 // UsageError, before writing anything, for: an invalid id, board, prefix,
 // port (1..65535), window (1..1024), a bind address that is not loopback
 // with `plain`, control characters in a path, a certs DIR without ca.crt,
-// broker.crt or broker.key, and (as root) an unknown `user`; and naming the
-// path when a file cannot be written or chowned.
+// broker.crt or broker.key, `reference_devices` with `plain`, and (as root)
+// an unknown `user`; and naming the path when a file cannot be written or
+// chowned.
 BrokerConfigFiles WriteBrokerConfig(const BrokerConfigOptions& options);
 
 }  // namespace mqota::cli

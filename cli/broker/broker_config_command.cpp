@@ -22,6 +22,18 @@ required and its CN is the username; no anonymous clients; TLS 1.2 or newer. ACL
 Devices: every --device, or else every client certificate in DIR/clients except the
 server's.
 
+--reference-devices: Infineon's anycloud-ota device waits for its answers on
+<prefix>/<board>/OTAImage/<n> and its emulator (subscriber.py) on
+<prefix>/<board>/subscriber/image<n>, under no device id: the ACL above drops them
+silently and the device waits forever. This flag also lets every device read
+<prefix>/<board>/OTAImage/+ and <prefix>/<board>/subscriber/+. It gives up the
+confidentiality of answers between the devices of a board: any device of that board (of
+every board, without ID:BOARD) can read the job documents, image chunks and results sent
+to every reference device there. A device still publishes only on its request topic and
+reads no other board's topics, and mqota agents' session topics
+<prefix>/<board>/OTAImage/<id>/<nonce> stay private ('+' is exactly one level).
+Refused with --plain, which lets every client read <prefix>/# anyway.
+
 --plain (port 1883): no certificates, so no identities: any client can claim any id, and
 the ACL only keeps clients inside <prefix>/#. It is protected only by listening on
 loopback (other --bind addresses are refused): every local user can reach it.
@@ -48,6 +60,9 @@ void AddBrokerConfigCommand(CLI::App& app) {
   cmd->add_option("--bind", args->options.bind, "Listener address")->capture_default_str();
   cmd->add_flag("--plain", args->options.plain,
                 "Plain TCP without certificates, loopback only (no identities: see above)");
+  cmd->add_flag("--reference-devices", args->options.reference_devices,
+                "Also let devices read the reference device's and emulator's topics (their "
+                "board's answers are then readable by every device of the board: see above)");
   cmd->add_option("--topic-prefix", args->options.topic_prefix, "First level(s) of every topic")
       ->capture_default_str();
   cmd->add_option("--device", args->devices,

@@ -69,6 +69,39 @@ void PlainListener(std::ostream& out, const BrokerConfigOptions& options) {
       << "# host can reach it. Use `mqota broker-config` without --plain for anything else.\n";
 }
 
+// Said in the file, where whoever audits the broker reads it.
+void ReferenceDevicesNote(std::ostream& out, const std::string& p) {
+  out << "# --reference-devices: every device below may also read the topics the reference\n"
+      << "# devices wait on: " << p << "/<board>/OTAImage/+ (anycloud-ota) and " << p
+      << "/<board>/subscriber/+\n"
+      << "# (its emulator, subscriber.py), which lie under no device id. This GIVES UP the\n"
+      << "# confidentiality of answers between the devices of a board: any of them can read the\n"
+      << "# job documents, image chunks and results the server sends to every reference device\n"
+      << "# of that board (of every board, for a device whose board is '+'). A device still\n"
+      << "# publishes only on its request topic and reads no other board's topics, and an mqota\n"
+      << "# agent's session topic " << p
+      << "/<board>/OTAImage/<id>/<nonce> stays its own: '+' matches\n"
+      << "# exactly one topic level.\n\n";
+}
+
+void DeviceGrants(std::ostream& out, const BrokerConfigOptions& options, const BrokerDevice& d) {
+  const std::string& p = options.topic_prefix;
+  const std::string board = d.board.empty() ? "+" : d.board;
+  out << "\n# Device " << d.id << (d.board.empty() ? ", any board" : ", board " + d.board)
+      << ": asks on its board's request topic, reads only its own answers"
+      << (options.reference_devices ? "\n# and the board's reference-device answers (above)" : "")
+      << ".\n"
+      << "user " << d.id << "\n"
+      << "topic write " << p << "/" << board << "/publish_notify\n"
+      << "topic read " << p << "/" << board << "/OTAImage/" << d.id << "/#\n";
+  if (options.reference_devices) {
+    // docs/spec/reference-protocol.md#topics: <P>/<B>/OTAImage/<n> and
+    // <P>/<B>/subscriber/image<random>, one level each.
+    out << "topic read " << p << "/" << board << "/OTAImage/+\n"
+        << "topic read " << p << "/" << board << "/subscriber/+\n";
+  }
+}
+
 }  // namespace
 
 std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfigFiles& files) {
@@ -112,18 +145,12 @@ std::string AclText(const BrokerConfigOptions& options, const std::vector<Broker
     return out.str();
   }
   out << "# Usernames are client certificate CNs (use_identity_as_username). Whatever is not\n"
-      << "# granted here is denied, including $SYS and every topic of another device.\n\n"
-      << "# The server: reads every board's requests, answers on each device's topics.\n"
+      << "# granted here is denied, including $SYS and every topic of another device.\n\n";
+  if (options.reference_devices) ReferenceDevicesNote(out, p);
+  out << "# The server: reads every board's requests, answers on each device's topics.\n"
       << "user " << options.server_client << "\n"
       << "topic readwrite " << p << "/#\n";
-  for (const BrokerDevice& d : devices) {
-    const std::string board = d.board.empty() ? "+" : d.board;
-    out << "\n# Device " << d.id << (d.board.empty() ? ", any board" : ", board " + d.board)
-        << ": asks on its board's request topic, reads only its own answers.\n"
-        << "user " << d.id << "\n"
-        << "topic write " << p << "/" << board << "/publish_notify\n"
-        << "topic read " << p << "/" << board << "/OTAImage/" << d.id << "/#\n";
-  }
+  for (const BrokerDevice& d : devices) DeviceGrants(out, options, d);
   return out.str();
 }
 

@@ -68,6 +68,38 @@ TEST(BrokerConfig, AclGivesEachDeviceItsOwnTopicsAndTheServerThePrefix) {
   EXPECT_EQ(Settings(AclText(o, {})), std::vector<std::string>{"topic readwrite fleet/eu/#"});
 }
 
+// The reference device's topic <P>/<B>/OTAImage/<n> and the emulator's
+// <P>/<B>/subscriber/image<random> (docs/spec/reference-protocol.md#topics),
+// added after each device's own grants, which stay as they are.
+TEST(BrokerConfig, ReferenceDevicesAlsoReadTheirBoardsReferenceTopics) {
+  BrokerConfigOptions o;
+  o.topic_prefix = "fleet/eu";
+  o.reference_devices = true;
+  const std::string acl =
+      AclText(o, {ParseBrokerDevice("dev-1:CY8CPROTO_062_4343W"), ParseBrokerDevice("dev-2")});
+  EXPECT_EQ(Settings(acl), (std::vector<std::string>{
+                               "user mqota-server",
+                               "topic readwrite fleet/eu/#",
+                               "user dev-1",
+                               "topic write fleet/eu/CY8CPROTO_062_4343W/publish_notify",
+                               "topic read fleet/eu/CY8CPROTO_062_4343W/OTAImage/dev-1/#",
+                               "topic read fleet/eu/CY8CPROTO_062_4343W/OTAImage/+",
+                               "topic read fleet/eu/CY8CPROTO_062_4343W/subscriber/+",
+                               "user dev-2",
+                               "topic write fleet/eu/+/publish_notify",
+                               "topic read fleet/eu/+/OTAImage/dev-2/#",
+                               "topic read fleet/eu/+/OTAImage/+",
+                               "topic read fleet/eu/+/subscriber/+",
+                           }));
+  // The file says what the mode gives up, and what it keeps.
+  for (const char* text : {"GIVES UP", "confidentiality of answers between the devices of a board",
+                           "publishes only on its request topic", "<id>/<nonce> stays its own"}) {
+    EXPECT_NE(acl.find(text), std::string::npos) << text << "\n" << acl;
+  }
+  o.reference_devices = false;
+  EXPECT_EQ(AclText(o, {}).find("GIVES UP"), std::string::npos);
+}
+
 TEST(BrokerConfig, TlsConfigurationRequiresCertificatesOnLoopback) {
   TempDir tmp;
   MakeCertificates(Fleet(tmp / "pki", {"dev-b", "dev-a"}));
@@ -166,6 +198,11 @@ TEST(BrokerConfig, RefusesWhatWouldOpenTheBroker) {
   }
   o.bind = "127.0.0.2";
   EXPECT_NO_THROW(WriteBrokerConfig(o));
+  // A plain ACL already lets everyone read <prefix>/#: the flag would change
+  // nothing, and accepting it would suggest otherwise.
+  o.reference_devices = true;
+  ExpectRefusal(o, "--reference-devices does nothing with --plain");
+  o.reference_devices = false;
   o.topic_prefix = "a/+/b";
   ExpectRefusal(o, "topic prefix 'a/+/b' is not usable");
   o.topic_prefix = "$SYS";

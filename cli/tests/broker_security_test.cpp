@@ -94,12 +94,19 @@ constexpr const char* kBoard = "BOARD1";
 const std::string kTopicA = "mqota/BOARD1/OTAImage/dev-a/0123456789abcdef";
 const std::string kTopicB = "mqota/BOARD1/OTAImage/dev-b/fedcba9876543210";
 const std::string kRequestTopic = "mqota/BOARD1/publish_notify";
+// Where the reference device and the emulator wait for answers
+// (docs/spec/reference-protocol.md#topics): <P>/<B>/OTAImage/<n>, n the low
+// 16 bits of a tick, and <P>/<B>/subscriber/image<random>.
+const std::string kReferenceTopic = "mqota/BOARD1/OTAImage/1234";
+const std::string kEmulatorTopic = "mqota/BOARD1/subscriber/image610022697";
 
 // A PKI with devices dev-a (board BOARD1) and dev-b (any board), a foreign
 // PKI with its own dev-a, and mosquitto running broker-config's files.
 class BrokerSecurity : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartBroker(false); }
+
+  void StartBroker(bool reference_devices) {
     MakeCertificates(Fleet(tmp_ / "pki", {"dev-a", "dev-b"}));
     MakeCertificates(Fleet(tmp_ / "foreign", {"dev-a"}));
     BrokerConfigOptions o;
@@ -108,6 +115,7 @@ class BrokerSecurity : public ::testing::Test {
     o.port = mt::FreeLoopbackPort();
     o.log = tmp_ / "broker/mosquitto.log";
     o.devices = std::vector<BrokerDevice>{BrokerDevice{"dev-a", kBoard}, BrokerDevice{"dev-b", ""}};
+    o.reference_devices = reference_devices;
     // TempDir is private to this user; mosquitto must not switch to another.
     o.user = Self();
     const BrokerConfigFiles files = WriteBrokerConfig(o);
@@ -249,6 +257,105 @@ TEST_F(BrokerSecurity, ADeviceCanAskButCannotPublishOnTheServersTopics) {
   EXPECT_FALSE(b->inbox.Has("forged-image"));
   EXPECT_FALSE(server->inbox.Has("forged-image"));
   EXPECT_FALSE(server->inbox.Has("forged-request"));
+}
+
+// Without --reference-devices a device reads nothing outside its own
+// subtree: a reference device's answers, published by the server, never
+// reach it, and nothing tells either side (the issue this flag answers).
+TEST_F(BrokerSecurity, ADeviceCannotReadAReferenceDevicesTopicsByDefault) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  for (const std::string& topic : {kReferenceTopic, kEmulatorTopic}) {
+    ASSERT_TRUE(a->mqtt.Subscribe(topic)) << topic;
+  }
+  ASSERT_TRUE(Subscribe(*a, "mqota/BOARD1/OTAImage/dev-a/#", *server, kTopicA));
+  ASSERT_TRUE(server->mqtt.Publish(kReferenceTopic, Bytes("job-for-1234")));
+  ASSERT_TRUE(server->mqtt.Publish(kEmulatorTopic, Bytes("job-for-emulator")));
+  ASSERT_TRUE(server->mqtt.Publish(kTopicA, Bytes("image-for-a")));
+  EXPECT_TRUE(a->inbox.WaitFor("image-for-a"));
+  EXPECT_FALSE(a->inbox.Has("job-for-1234"));
+  EXPECT_FALSE(a->inbox.Has("job-for-emulator"));
+}
+
+// The same fleet with `mqota broker-config --reference-devices`.
+class ReferenceDeviceAcl : public BrokerSecurity {
+ protected:
+  void SetUp() override { StartBroker(true); }
+};
+
+TEST_F(ReferenceDeviceAcl, ADeviceReadsItsBoardsReferenceTopics) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  auto b = Connect("dev-b");
+  // Subscribe() returns once the server's probes on the topic arrive.
+  ASSERT_TRUE(Subscribe(*a, kReferenceTopic, *server, kReferenceTopic));
+  ASSERT_TRUE(Subscribe(*a, kEmulatorTopic, *server, kEmulatorTopic));
+  // dev-b has no board: '+', so any board's reference topics.
+  ASSERT_TRUE(Subscribe(*b, "mqota/BOARD2/OTAImage/77", *server, "mqota/BOARD2/OTAImage/77"));
+  ASSERT_TRUE(server->mqtt.Publish(kReferenceTopic, Bytes("job-for-1234")));
+  ASSERT_TRUE(server->mqtt.Publish(kEmulatorTopic, Bytes("job-for-emulator")));
+  EXPECT_TRUE(a->inbox.WaitFor("job-for-1234"));
+  EXPECT_TRUE(a->inbox.WaitFor("job-for-emulator"));
+}
+
+// What the flag keeps: no other board's topics, and no other device's
+// session topic <P>/<B>/OTAImage/<id>/<nonce> ('+' in OTAImage/+ is one
+// level), whatever the filter.
+TEST_F(ReferenceDeviceAcl, ADeviceStillReadsNoOtherBoardNorAnotherDevicesSessionTopic) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  auto b = Connect("dev-b");
+  ASSERT_TRUE(Subscribe(*b, "mqota/+/OTAImage/dev-b/#", *server, kTopicB));
+  for (const std::string& filter :
+       {kTopicB, std::string("mqota/BOARD1/OTAImage/+"), std::string("mqota/BOARD1/OTAImage/+/+"),
+        std::string("mqota/BOARD1/OTAImage/#"), std::string("mqota/+/OTAImage/+"),
+        std::string("mqota/+/subscriber/+"), std::string("#")}) {
+    ASSERT_TRUE(a->mqtt.Subscribe(filter)) << filter;
+  }
+  ASSERT_TRUE(Subscribe(*a, "mqota/BOARD1/OTAImage/dev-a/#", *server, kTopicA));
+
+  ASSERT_TRUE(server->mqtt.Publish(kTopicB, Bytes("image-for-b")));
+  ASSERT_TRUE(server->mqtt.Publish("mqota/BOARD2/OTAImage/77", Bytes("job-for-board2")));
+  ASSERT_TRUE(server->mqtt.Publish("mqota/BOARD2/subscriber/image5", Bytes("job-for-emulator2")));
+  ASSERT_TRUE(server->mqtt.Publish(kReferenceTopic, Bytes("job-for-1234")));
+  ASSERT_TRUE(server->mqtt.Publish(kTopicA, Bytes("image-for-a")));
+  EXPECT_TRUE(b->inbox.WaitFor("image-for-b"));
+  EXPECT_TRUE(a->inbox.WaitFor("image-for-a"));
+  // Published before "image-for-a" on the same connection: had dev-a been
+  // allowed to read them, they would be here by now.
+  EXPECT_TRUE(a->inbox.Has("job-for-1234"));  // its own board's: the flag works
+  EXPECT_FALSE(a->inbox.Has("image-for-b"));
+  EXPECT_FALSE(a->inbox.Has("job-for-board2"));
+  EXPECT_FALSE(a->inbox.Has("job-for-emulator2"));
+  for (const auto& m : a->inbox.All()) {
+    const bool own = m.topic.rfind("mqota/BOARD1/OTAImage/dev-a/", 0) == 0;
+    EXPECT_TRUE(own || m.topic == kReferenceTopic) << m.topic;
+  }
+}
+
+TEST_F(ReferenceDeviceAcl, ADeviceStillCannotPublishOnAReferenceTopic) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  auto b = Connect("dev-b");
+  // dev-b may read BOARD1's reference topics; the server hears requests.
+  ASSERT_TRUE(Subscribe(*b, "mqota/+/OTAImage/+", *server, kReferenceTopic));
+  ASSERT_TRUE(Subscribe(*b, "mqota/+/subscriber/+", *server, kEmulatorTopic));
+  ASSERT_TRUE(Subscribe(*server, "mqota/+/publish_notify", *a, kRequestTopic));
+  ASSERT_TRUE(Subscribe(*server, kReferenceTopic, *server, kReferenceTopic));
+  // A forged job for the reference device and the emulator, then a request
+  // that orders them: once the server has it, the broker has handled both.
+  ASSERT_TRUE(a->mqtt.Publish(kReferenceTopic, Bytes("forged-job")));
+  ASSERT_TRUE(a->mqtt.Publish(kEmulatorTopic, Bytes("forged-emulator-job")));
+  ASSERT_TRUE(a->mqtt.Publish(kRequestTopic, Bytes("last-request")));
+  ASSERT_TRUE(server->inbox.WaitFor("last-request"));
+  ASSERT_TRUE(server->mqtt.Publish(kReferenceTopic, Bytes("marker-1234")));
+  ASSERT_TRUE(server->mqtt.Publish(kEmulatorTopic, Bytes("marker-emulator")));
+  ASSERT_TRUE(b->inbox.WaitFor("marker-1234"));
+  ASSERT_TRUE(b->inbox.WaitFor("marker-emulator"));
+  ASSERT_TRUE(server->inbox.WaitFor("marker-1234"));
+  EXPECT_FALSE(b->inbox.Has("forged-job"));
+  EXPECT_FALSE(b->inbox.Has("forged-emulator-job"));
+  EXPECT_FALSE(server->inbox.Has("forged-job"));
 }
 
 // The same files with mosquitto as a service runs it: started as root, it

@@ -78,7 +78,9 @@ TEST(CertsCommand, HelpDescribesTheLayoutAndThePlainBrokersProtection) {
   }
   r = Mqota({"broker-config", "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* text : {"loopback", "--plain", "--user", "publish_notify", "OTAImage"}) {
+  for (const char* text :
+       {"loopback", "--plain", "--user", "publish_notify", "OTAImage", "--reference-devices",
+        "subscriber/+", "confidentiality of answers between the devices of a board"}) {
     EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
   }
 }
@@ -101,6 +103,24 @@ TEST(BrokerConfigCommand, WritesTheFilesAndRefusesAPlainNetworkListener) {
   ExpectOneLineError(Mqota({"broker-config", "--certs", pki, "--out", out, "--user", "root",
                             "--device", "d1:a/b"}),
                      "board 'a/b'");
+}
+
+TEST(BrokerConfigCommand, ReferenceDevicesReachTheAclAndAreRefusedWithPlain) {
+  TempDir tmp;
+  const std::string pki = (tmp / "pki").string(), out = (tmp / "broker").string();
+  ASSERT_EQ(Mqota({"certs", "--out", pki, "--device", "d1"}).exit_code, 0);
+  auto r = Mqota({"broker-config", "--certs", pki, "--out", out, "--user", "root", "--device",
+                  "d1:B1", "--reference-devices"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream acl(tmp / "broker/acl");
+  const std::string text((std::istreambuf_iterator<char>(acl)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\ntopic read mqota/B1/OTAImage/+\ntopic read mqota/B1/subscriber/+\n"),
+            std::string::npos)
+      << text;
+  ExpectOneLineError(Mqota({"broker-config", "--plain", "--reference-devices", "--out",
+                            (tmp / "plain").string(), "--user", "root"}),
+                     "--reference-devices does nothing with --plain");
+  EXPECT_FALSE(std::filesystem::exists(tmp / "plain"));
 }
 
 }  // namespace

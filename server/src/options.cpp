@@ -65,6 +65,11 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
                  "Seconds to reach the broker at start-up before giving up")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--offer-quiet", o.offer_quiet_s,
+                 "Seconds after a job document by which the device must ask again on its topic; "
+                 "past it, one warning (the answer may not have reached it). 0: never warn")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--shutdown-grace", o.shutdown_grace_s,
                  "On SIGINT/SIGTERM, seconds running streams get to finish")
       ->capture_default_str()
@@ -126,6 +131,7 @@ ServerConfig MakeServerConfig(const ServerOptions& o) {
   config.streams.max_active = static_cast<size_t>(o.max_streams);
   config.workers = o.workers;
   config.queue_capacity = static_cast<size_t>(o.queue);
+  config.offer_quiet = std::chrono::milliseconds(static_cast<int64_t>(o.offer_quiet_s * 1000));
   return config;
 }
 

@@ -31,6 +31,7 @@ struct ServerOptions {
   std::string log_level = "info";
   double connect_timeout_s = 5;
   double shutdown_grace_s = 1;
+  double offer_quiet_s = 60;
 };
 
 void AddOptions(CLI::App& app, ServerOptions& options);

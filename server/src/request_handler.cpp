@@ -228,6 +228,7 @@ class Handler {
             catalog_.NewestNewerThan(request_.board, *request_.version, refused_here)) {
       Publish(JobDocument(*entry, request_.unique_topic, config_.job_port));
       response_.remember_offer = entry;
+      response_.awaits_follow_up = true;
       response_.log = who + ": offering " + Describe(*entry);
     } else {
       Publish(NoUpdateDocument(request_.unique_topic));

@@ -14,6 +14,12 @@ std::span<const uint8_t> AsBytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
+// "60.2 s": to a tenth, since tests wait fractions of a second.
+std::string SecondsText(Clock::duration duration) {
+  const auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count() / 100;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+}
+
 }  // namespace
 
 std::string FlowTopic(std::string_view prefix, std::string_view client_id) {
@@ -196,7 +202,9 @@ void Server::Handle(const IncomingMessage& message) {
     log_.Warn(Printable(r.device_topic) + ": device registry full; report not recorded");
   }
   if (r.forget_offer) offers_.Forget(r.device_topic);
-  if (r.remember_offer) offers_.Remember(r.device_topic, r.remember_offer, now);
+  if (r.remember_offer) {
+    offers_.Remember(r.device_topic, r.remember_offer, now, r.awaits_follow_up);
+  }
   for (const auto& p : r.publish) {
     if (!Publish(p.topic, p.payload)) {
       log_.Warn(Printable(p.topic) + ": could not publish the answer: " + client_->error());
@@ -213,7 +221,23 @@ void Server::HousekeepingLoop() {
     stop_cv_.wait_for(lock, std::chrono::milliseconds(250));
     lock.unlock();
     scheduler_.Tick(Clock::now());
+    WarnUnfollowedOffers(Clock::now());
     lock.lock();
+  }
+}
+
+// The device asked, was sent a job, and went silent. A device that took
+// the job asks for the data at once (mqota's agent) or after erasing its
+// slot (the reference device); one that cannot read its topic never saw the
+// job, and mosquitto does not say so: its ACL drops the message silently.
+void Server::WarnUnfollowedOffers(Clock::time_point now) {
+  if (config_.offer_quiet.count() <= 0) return;
+  for (const auto& offer : offers_.TakeUnfollowed(config_.offer_quiet, now)) {
+    log_.Warn(Printable(offer.topic) + ": offered " + offer.entry->board + " " +
+              offer.entry->ProtocolVersion() + " " + SecondsText(offer.age) +
+              " ago and the device never asked again: did the answer reach it? (a broker ACL "
+              "that does not let the device read this topic drops it silently; see mqota "
+              "broker-config --reference-devices)");
   }
 }
 

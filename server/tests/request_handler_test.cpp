@@ -14,12 +14,14 @@
 #include "mqota/base/crc32c.h"
 #include "mqota/base/endian.h"
 #include "mqota/server/chunks.h"
+#include "reference_requests.h"
 #include "test_images.h"
 
 namespace mqota::server {
 namespace {
 
 using nlohmann::json;
+using testing::EmulatorAsks;
 using testing::SignedImage;
 using testing::TrustingTestKey;
 
@@ -66,19 +68,6 @@ class RequestHandlerTest : public ::testing::Test {
   OfferLookup lookup_ = [](std::string_view) { return EntryPtr(); };
 };
 
-// subscriber.py's "Update Availability": ota_message.json, with its own keys
-// ("Board", "ManufacturerId", "Product" instead of the device's).
-json EmulatorAsks(const std::string& unique_topic) {
-  return {{"Message", "Update Availability"},
-          {"Manufacturer", "x"},
-          {"ManufacturerId", "y"},
-          {"Product", "z"},
-          {"SerialNumber", "1"},
-          {"Version", "1.0.0"},
-          {"Board", "BOARD_A"},
-          {"UniqueTopicName", unique_topic}};
-}
-
 void ExpectIgnored(const Response& r) {
   EXPECT_EQ(r.level, LogLevel::kWarn);
   EXPECT_TRUE(r.publish.empty());
@@ -94,6 +83,7 @@ TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
   EXPECT_EQ(r.level, LogLevel::kInfo);
   EXPECT_EQ(r.publish[0].topic, kDeviceTopic);
   EXPECT_EQ(r.remember_offer, old_);
+  EXPECT_TRUE(r.awaits_follow_up);  // the device should now ask for the data
   EXPECT_EQ(r.stream, nullptr);
   const std::string text(r.publish[0].payload.begin(), r.publish[0].payload.end());
   EXPECT_LE(text.size(), agent::kMaxJsonDocumentBytes);
@@ -136,6 +126,7 @@ TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {
     EXPECT_EQ(doc["UniqueTopicName"], device);
     EXPECT_TRUE(r.forget_offer);
     EXPECT_EQ(r.remember_offer, nullptr);
+    EXPECT_FALSE(r.awaits_follow_up);
     const auto parsed = agent::ParseJob(
         {reinterpret_cast<const char*>(r.publish[0].payload.data()), r.publish[0].payload.size()});
     ASSERT_TRUE(parsed.ok());
@@ -162,6 +153,9 @@ TEST_F(RequestHandlerTest, RequestUpdateWithoutAnOfferUsesTheStatedVersion) {
   const Response r = Handle(Request("Request Update", "1.1.0"));
   EXPECT_EQ(r.stream, old_) << r.log;
   EXPECT_EQ(r.remember_offer, old_);
+  // This request is itself the device asking; after a pushed stream a
+  // reference device says nothing more (the example sends no result).
+  EXPECT_FALSE(r.awaits_follow_up);
   ExpectIgnored(Handle(Request("Request Update", "1.2.0")));  // nothing newer
 }
 

@@ -119,9 +119,9 @@ class ServerProcessTest : public ::testing::Test {
 TEST_F(ServerProcessTest, HelpTellsTheOptions) {
   const auto r = RunProcess({Server(), "--help"}, 10s);
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* option :
-       {"--host", "--port", "--tls", "--ca", "--cert", "--key", "--prefix", "--catalog", "--board",
-        "--workers", "--window", "--log-level", "--verify-key", "SIGTERM", "SIGHUP"}) {
+  for (const char* option : {"--host", "--port", "--tls", "--ca", "--cert", "--key", "--prefix",
+                             "--catalog", "--board", "--workers", "--window", "--log-level",
+                             "--verify-key", "--offer-quiet", "SIGTERM", "SIGHUP"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
 }
@@ -136,6 +136,7 @@ TEST_F(ServerProcessTest, BadArgumentsAreOneLineAndExitTwo) {
                                              {"--board", "B", "--prefix", "a/#", image},
                                              {"--board", "B", "--log-level", "loud", image},
                                              {"--board", "B", "--port", "70000", image},
+                                             {"--board", "B", "--offer-quiet", "-1", image},
                                              {"--board", "B", (dir_ / "missing.bin").string()},
                                              {"--board", "B", "--verify-key", image, image}}) {
     std::vector<std::string> argv = {Server()};

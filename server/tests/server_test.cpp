@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "mqota/testing/broker.h"
+#include "reference_requests.h"
 #include "test_device.h"
 #include "test_images.h"
 
@@ -19,6 +20,7 @@ using mqota::testing::MosquittoBroker;
 using mqota::testing::TempDir;
 using mqota::testing::TestPki;
 using nlohmann::json;
+using testing::EmulatorAsks;
 using testing::SignedImage;
 using testing::TestDevice;
 using testing::TrustingTestKey;
@@ -40,6 +42,7 @@ class ServerTest : public ::testing::Test {
     config.handler.prefix = "mqota";
     config.handler.job_port = static_cast<uint16_t>(broker.port());
     config.workers = 4;
+    config.offer_quiet = offer_quiet_;
     server_ = std::make_unique<Server>(config, catalog_, log_);
     server_->Start(10s);
   }
@@ -77,8 +80,19 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(image, *expected->bytes);  // byte-exact
   }
 
+  // The log lines containing `text`.
+  std::vector<std::string> LinesWith(const std::string& text) {
+    std::lock_guard lock(lines_mutex_);
+    std::vector<std::string> found;
+    for (const auto& line : lines_) {
+      if (line.find(text) != std::string::npos) found.push_back(line);
+    }
+    return found;
+  }
+
   TempDir dir_;
   size_t image_bytes_ = 200000;
+  std::chrono::milliseconds offer_quiet_ = ServerConfig{}.offer_quiet;
   std::vector<std::string> lines_;
   std::mutex lines_mutex_;
   Logger log_{LogLevel::kDebug, [this](std::string_view line) {
@@ -219,6 +233,58 @@ TEST_F(ServerTest, AVersionADeviceRevertedIsNotOfferedToItAgain) {
   ASSERT_FALSE(dev1.WaitDocument().is_null());
   EXPECT_EQ(offered(dev1, "1.0.0"), "No Update Available");  // 1.2.0 and 1.3.0 refused
   EXPECT_EQ(offered(dev2, "1.1.0"), "1.3.0");
+}
+
+// A reference device (<P>/<B>/OTAImage/<n>) and the emulator
+// (<P>/<B>/subscriber/image<random>) asking through a broker whose ACL does
+// not let them read their topic (docs/spec/reference-protocol.md#topics):
+// mosquitto drops the job silently, they never ask again, and only the
+// server can tell. Here nobody subscribes to those topics, which drops the
+// jobs just as silently.
+TEST_F(ServerTest, WarnsOnceWhenADeviceItAnsweredNeverAsksAgain) {
+  offer_quiet_ = 300ms;
+  MosquittoBroker broker(dir_.path(), {});
+  StartServer(broker);
+  // A device that follows its job up, first: its offer is the oldest, so
+  // a warning for it could not come later than the others'.
+  TestDevice follows(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/4711");
+  ASSERT_TRUE(follows.Connect());
+  RunJobFlow(follows, Newest("BOARD_A"));
+  // Requests whose answers nobody reads, from one connection.
+  TestDevice asker(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/asker/1");
+  ASSERT_TRUE(asker.Connect());
+  const std::string reference = "mqota/BOARD_A/OTAImage/1234";
+  const std::string emulator = "mqota/BOARD_A/subscriber/image610022697";
+  const std::string current = "mqota/BOARD_A/OTAImage/999";  // answered "no update"
+  asker.Send("Update Availability", "1.0.0", {{"UniqueTopicName", reference}});
+  asker.Publish(asker.request_topic(), EmulatorAsks(emulator).dump());
+  asker.Send("Update Availability", "1.2.0", {{"UniqueTopicName", current}});
+
+  const std::string warning = "the device never asked again";
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (LinesWith(warning).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(LinesWith(warning).size(), 2u);
+  // Asking after the warning is served, and warns no more.
+  asker.Send("Request Update", "1.0.0", {{"UniqueTopicName", emulator}});
+  // Long enough for another warning: the quiet time and a housekeeping tick,
+  // twice over.
+  std::this_thread::sleep_for(2 * (offer_quiet_ + 250ms));
+  const auto warnings = LinesWith(warning);
+  ASSERT_EQ(warnings.size(), 2u);
+  for (const std::string& topic : {reference, emulator}) {  // one each, in either order
+    const auto lines = LinesWith(topic + ": offered BOARD_A 1.2.0 ");
+    ASSERT_EQ(lines.size(), 1u) << topic;
+    EXPECT_NE(lines[0].find(" s ago and the device never asked again: did the answer reach it? "
+                            "(a broker ACL that does not let the device read this topic drops "
+                            "it silently; see mqota broker-config --reference-devices)"),
+              std::string::npos)
+        << lines[0];
+  }
+  EXPECT_EQ(LinesWith(emulator + ": sending BOARD_A 1.2.0").size(), 1u);
+  EXPECT_TRUE(LinesWith(follows.topic() + ": offered").empty());
+  EXPECT_TRUE(LinesWith(current + ": offered").empty());
 }
 
 TEST_F(ServerTest, ServesSingleChunkRequests) {

@@ -78,6 +78,52 @@ TEST(OfferBook, RemembersPerTopicWithinTtlAndCapacity) {
   EXPECT_EQ(book.size(), 1u);
 }
 
+// A device answered with a job that never asks again on its topic is
+// reported once, after `quiet`. Asking (Find), a result or "no update"
+// (Forget), a new offer and eviction all end the wait.
+TEST(OfferBook, ReportsOnceAnOfferWhoseDeviceNeverAskedAgain) {
+  using namespace std::chrono_literals;
+  auto a = std::make_shared<CatalogEntry>();
+  auto b = std::make_shared<CatalogEntry>();
+  OfferBook book(10, 1h);
+  const auto t0 = OfferBook::Clock::now();
+  book.Remember("silent", a, t0, true);
+  book.Remember("asks", a, t0, true);
+  book.Remember("reports", a, t0, true);
+  book.Remember("replaced", a, t0, true);
+  book.Remember("pushed", a, t0);  // offered while serving a request: awaits nothing
+  book.Remember("later", b, t0 + 30s, true);
+  EXPECT_TRUE(book.TakeUnfollowed(60s, t0 + 59s).empty());
+  EXPECT_EQ(book.Find("asks", t0 + 1s), a);
+  book.Forget("reports");
+  book.Remember("replaced", a, t0 + 2s);
+  auto quiet = book.TakeUnfollowed(60s, t0 + 61s);
+  ASSERT_EQ(quiet.size(), 1u);
+  EXPECT_EQ(quiet[0].topic, "silent");
+  EXPECT_EQ(quiet[0].entry, a);
+  EXPECT_EQ(quiet[0].age, 61s);
+  EXPECT_TRUE(book.TakeUnfollowed(60s, t0 + 89s).empty());  // once; "later" is younger
+  EXPECT_EQ(book.Find("silent", t0 + 100s), a);             // asking late is still served
+  quiet = book.TakeUnfollowed(60s, t0 + 90s);
+  ASSERT_EQ(quiet.size(), 1u);
+  EXPECT_EQ(quiet[0].topic, "later");
+  EXPECT_EQ(quiet[0].entry, b);
+  // A new job on the same topic waits again.
+  book.Remember("silent", b, t0 + 100s, true);
+  quiet = book.TakeUnfollowed(60s, t0 + 160s);
+  ASSERT_EQ(quiet.size(), 1u);
+  EXPECT_EQ(quiet[0].topic, "silent");
+  EXPECT_TRUE(book.TakeUnfollowed(60s, t0 + 1000s).empty());
+
+  // Evicted (the book is full) is forgotten, not reported.
+  OfferBook small(1, 1h);
+  small.Remember("first", a, t0, true);
+  small.Remember("second", b, t0 + 1s, true);
+  quiet = small.TakeUnfollowed(60s, t0 + 100s);
+  ASSERT_EQ(quiet.size(), 1u);
+  EXPECT_EQ(quiet[0].topic, "second");
+}
+
 TEST(WorkQueue, BoundsMessagesButNotPumpsAndClosesCleanly) {
   WorkQueue queue(2);
   EXPECT_TRUE(queue.PushMessage({"a", {}}));

@@ -64,6 +64,7 @@ struct Response {
   std::string device_topic;            // the (accepted) UniqueTopicName, "" if none
   std::vector<Publication> publish;    // job document, Result Received or one chunk
   EntryPtr remember_offer;             // device_topic was offered this image
+  bool awaits_follow_up = false;       // ... in a job document: the device should ask again
   bool forget_offer = false;           // device_topic's session is over
   EntryPtr stream;                     // push every chunk of this image to device_topic
   std::optional<DeviceReport> report;  // record in the device registry

@@ -6,7 +6,8 @@
 //                           on this thread, which must keep reading)
 //   workers (N)         ──► HandleRequest (pure) → publish replies, remember
 //                           offers, start streams; pump streams batch by batch
-//   housekeeping        ──► stalled streams continue (StreamScheduler::Tick)
+//   housekeeping        ──► stalled streams continue (StreamScheduler::Tick);
+//                           offers whose device never asked again are logged
 #pragma once
 
 #include <atomic>
@@ -40,6 +41,12 @@ struct ServerConfig {
   // Announce the server (retained) so that mqota devices use their own
   // request topics (docs/spec/mqota-protocol.md#device-topics).
   bool announce = true;
+  // One warning when a device answered with a job asks nothing more on its
+  // topic for this long: a broker drops what a device may not read without
+  // telling anyone, and this is the only trace it leaves. The reference
+  // device erases its whole secondary slot before it asks for the data
+  // (docs/spec/reference-protocol.md#job-flow), hence a minute. 0: never.
+  std::chrono::milliseconds offer_quiet{60000};
 };
 
 // "<prefix>/mqota-server/<client id>/flow": where the server's flow markers
@@ -73,6 +80,7 @@ class Server {
   void OnConnection(bool connected);                  // network thread
   void WorkerLoop();
   void HousekeepingLoop();
+  void WarnUnfollowedOffers(std::chrono::steady_clock::time_point now);
   void Handle(const IncomingMessage& message);
   bool Publish(std::string_view topic, std::span<const uint8_t> payload);
   void Announce();
