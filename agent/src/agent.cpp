@@ -102,9 +102,9 @@ Agent::Agent(const AgentConfig& config, Transport& transport, Entropy& entropy,
   const std::string_view id = config_.identity.device_id;
   request_topic_length_ = Join(request_topic_, {prefix, "/", board, "/", kRequestTopicLeaf});
   if (!config_.device_topics || id.empty()) return;
-  device_request_topic_length_ = Join(
-      device_request_topic_,
-      {prefix, "/", board, "/", kDeviceTopicPart, "/", id, "/", kDeviceRequestLeaf});
+  device_request_topic_length_ =
+      Join(device_request_topic_,
+           {prefix, "/", board, "/", kDeviceTopicPart, "/", id, "/", kDeviceRequestLeaf});
   notify_topic_length_ = Join(
       notify_topic_, {prefix, "/", board, "/", kDeviceTopicPart, "/", id, "/", kDeviceNotifyLeaf});
   announce_topic_length_ = Join(announce_topic_, {prefix, "/", kServerAnnounce});

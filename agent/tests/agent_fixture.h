@@ -301,5 +301,4 @@ class PullTest : public AgentTest {
   bool crc_asked_ = false;
 };
 
-
 }  // namespace mqota::agent::fixture

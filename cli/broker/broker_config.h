@@ -12,8 +12,13 @@
 //
 // TLS (the default): client certificates required, the certificate's CN is
 // the username, no anonymous clients, TLS 1.2 or newer (the reference's broker
-// takes anonymous clients and has no ACL: S3). The ACL gives
-//   a device:   write <prefix>/<board>/publish_notify  (its request topic)
+// takes anonymous clients and has no ACL: S3). The client id is the CN as
+// well (use_username_as_clientid), so no client can take over another's. The
+// ACL gives (docs/spec/mqota-protocol.md#device-topics)
+//   a device:   write <prefix>/<board>/device/<id>/request  (its own requests)
+//               read  <prefix>/<board>/device/<id>/notify   (nudges)
+//               read  <prefix>/mqota-server/announce
+//               write <prefix>/<board>/publish_notify  (the shared request topic)
 //               read  <prefix>/<board>/OTAImage/<id>/#  (its answers)
 //               (<board> is '+' when the device's board is not given)
 //   the server: readwrite <prefix>/#

@@ -15,10 +15,14 @@ copies of ca.crt, broker.crt and broker.key from the certs DIR (made by mqota ce
 Run it with: mosquitto -c OUT/mosquitto.conf
 
 TLS (default, port 8883, loopback unless --bind): a client certificate from the CA is
-required and its CN is the username; no anonymous clients; TLS 1.2 or newer. ACL:
-  a device may publish only on <prefix>/<board>/publish_notify and read only
-  <prefix>/<board>/OTAImage/<device id>/# (<board> is + without --device ID:BOARD);
-  the server client may read and write <prefix>/#; nobody may do anything else.
+required and its CN is the username and the client id (no client can take over
+another's); no anonymous clients; TLS 1.2 or newer. ACL:
+  a device may publish only on its own <prefix>/<board>/device/<id>/request and the
+  shared <prefix>/<board>/publish_notify, and read only <prefix>/<board>/OTAImage/<id>/#,
+  <prefix>/<board>/device/<id>/notify and <prefix>/mqota-server/announce (<board> is +
+  without --device ID:BOARD); the server client may read and write <prefix>/#; nobody
+  may do anything else. Only a device can publish on its own request topic, so the
+  server knows who sent what arrives there.
 Devices: every --device, or else every client certificate in DIR/clients except the
 server's.
 

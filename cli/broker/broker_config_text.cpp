@@ -58,7 +58,10 @@ void TlsListener(std::ostream& out, const BrokerConfigFiles& files) {
       << "keyfile " << files.broker_key.string() << "\n"
       << "tls_version tlsv1.2\n"
       << "require_certificate true\n"
-      << "use_identity_as_username true\n";
+      << "use_identity_as_username true\n"
+      << "# The client id is the CN too, whatever the client asks for: a device cannot take\n"
+      << "# over another's id (which would disconnect it), nor the server's.\n"
+      << "use_username_as_clientid true\n";
 }
 
 void PlainListener(std::ostream& out, const BrokerConfigOptions& options) {
@@ -87,11 +90,17 @@ void ReferenceDevicesNote(std::ostream& out, const std::string& p) {
 void DeviceGrants(std::ostream& out, const BrokerConfigOptions& options, const BrokerDevice& d) {
   const std::string& p = options.topic_prefix;
   const std::string board = d.board.empty() ? "+" : d.board;
+  const std::string own = p + "/" + board + "/device/" + d.id + "/";
   out << "\n# Device " << d.id << (d.board.empty() ? ", any board" : ", board " + d.board)
-      << ": asks on its board's request topic, reads only its own answers"
-      << (options.reference_devices ? "\n# and the board's reference-device answers (above)" : "")
+      << ": asks on its own request topic (only it may: the server knows who asks)\n"
+      << "# or, without an mqota-server, on its board's shared one; reads only its own answers\n"
+      << "# and nudges, and the server's announcement"
+      << (options.reference_devices ? ", and the board's reference-device answers (above)" : "")
       << ".\n"
       << "user " << d.id << "\n"
+      << "topic write " << own << "request\n"
+      << "topic read " << own << "notify\n"
+      << "topic read " << p << "/mqota-server/announce\n"
       << "topic write " << p << "/" << board << "/publish_notify\n"
       << "topic read " << p << "/" << board << "/OTAImage/" << d.id << "/#\n";
   if (options.reference_devices) {

@@ -58,9 +58,15 @@ TEST(BrokerConfig, AclGivesEachDeviceItsOwnTopicsAndTheServerThePrefix) {
                                "user mqota-server",
                                "topic readwrite fleet/eu/#",
                                "user dev-1",
+                               "topic write fleet/eu/CY8CPROTO_062_4343W/device/dev-1/request",
+                               "topic read fleet/eu/CY8CPROTO_062_4343W/device/dev-1/notify",
+                               "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/CY8CPROTO_062_4343W/publish_notify",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/OTAImage/dev-1/#",
                                "user dev-2",
+                               "topic write fleet/eu/+/device/dev-2/request",
+                               "topic read fleet/eu/+/device/dev-2/notify",
+                               "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/+/publish_notify",
                                "topic read fleet/eu/+/OTAImage/dev-2/#",
                            }));
@@ -81,11 +87,17 @@ TEST(BrokerConfig, ReferenceDevicesAlsoReadTheirBoardsReferenceTopics) {
                                "user mqota-server",
                                "topic readwrite fleet/eu/#",
                                "user dev-1",
+                               "topic write fleet/eu/CY8CPROTO_062_4343W/device/dev-1/request",
+                               "topic read fleet/eu/CY8CPROTO_062_4343W/device/dev-1/notify",
+                               "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/CY8CPROTO_062_4343W/publish_notify",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/OTAImage/dev-1/#",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/OTAImage/+",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/subscriber/+",
                                "user dev-2",
+                               "topic write fleet/eu/+/device/dev-2/request",
+                               "topic read fleet/eu/+/device/dev-2/notify",
+                               "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/+/publish_notify",
                                "topic read fleet/eu/+/OTAImage/dev-2/#",
                                "topic read fleet/eu/+/OTAImage/+",
@@ -136,13 +148,14 @@ TEST(BrokerConfig, TlsConfigurationRequiresCertificatesOnLoopback) {
                                               "tls_version tlsv1.2",
                                               "require_certificate true",
                                               "use_identity_as_username true",
+                                              "use_username_as_clientid true",
                                           }));
   // The queue limits say why, in the file.
   EXPECT_NE(Text(files.config).find("download window of 8 chunks"), std::string::npos);
   // Devices: every client certificate but the server's.
   EXPECT_EQ(Settings(Text(files.acl))[2], "user dev-a");
-  EXPECT_EQ(Settings(Text(files.acl))[5], "user dev-b");
-  EXPECT_EQ(Settings(Text(files.acl)).size(), 8u);
+  EXPECT_EQ(Settings(Text(files.acl))[8], "user dev-b");
+  EXPECT_EQ(Settings(Text(files.acl)).size(), 14u);
   // The broker's own files, copied; never the CA's key.
   const PkiLayout pki(tmp / "pki");
   EXPECT_EQ(ReadFileBytes(files.broker_key), ReadFileBytes(pki.broker_key()));

@@ -277,6 +277,85 @@ TEST_F(BrokerSecurity, ADeviceCannotReadAReferenceDevicesTopicsByDefault) {
   EXPECT_FALSE(a->inbox.Has("job-for-emulator"));
 }
 
+// The device topics (docs/spec/mqota-protocol.md#device-topics): only the
+// device itself may publish on its own request topic, so a report there is
+// from it. dev-a forging a report in dev-b's name never reaches the server.
+TEST_F(BrokerSecurity, AForgedReportFromOneDeviceAboutAnotherIsRefusedByTheBroker) {
+  auto server = Connect("mqota-server");
+  auto a = Connect("dev-a");
+  ASSERT_TRUE(server->mqtt.Subscribe("mqota/+/device/+/request"));
+  const std::string own = "mqota/BOARD1/device/dev-a/request";
+  bool heard = false;
+  for (int i = 0; i < 100 && !heard; ++i) {
+    const std::string ask = "own-" + std::to_string(i);
+    a->mqtt.Publish(own, Bytes(ask));
+    heard = server->inbox.WaitFor(ask, 50ms);
+  }
+  ASSERT_TRUE(heard) << "dev-a's own request topic never reached the server\n" << broker_->Log();
+  const std::string forged = R"({"Message": "Boot Report", "UniqueTopicName": ")" + kTopicB +
+                             R"(", "Version": "1.2.0", "Outcome": "reverted"})";
+  ASSERT_TRUE(a->mqtt.Publish("mqota/BOARD1/device/dev-b/request", Bytes(forged)));
+  ASSERT_TRUE(a->mqtt.Publish(own, Bytes("after-the-forgeries")));
+  ASSERT_TRUE(server->inbox.WaitFor("after-the-forgeries"));
+  EXPECT_FALSE(server->inbox.Has(forged));
+  for (const auto& m : server->inbox.All()) EXPECT_EQ(m.topic, own);
+}
+
+TEST_F(BrokerSecurity, ADeviceReadsTheAnnouncementAndOnlyItsOwnNudges) {
+  auto server = Connect("mqota-server");
+  ASSERT_TRUE(server->mqtt.Publish("mqota/mqota-server/announce",
+                                   Bytes(R"({"Message":"mqota-server"})"), 1, /*retain=*/true));
+  auto a = Connect("dev-a");
+  // Every filter that covers dev-b's nudges; its own last, probed.
+  for (const std::string& filter :
+       {std::string("mqota/BOARD1/device/dev-b/notify"), std::string("mqota/+/device/+/notify"),
+        std::string("mqota/mqota-server/announce")}) {
+    ASSERT_TRUE(a->mqtt.Subscribe(filter)) << filter;
+  }
+  ASSERT_TRUE(a->inbox.WaitFor(R"({"Message":"mqota-server"})"));  // retained, delivered
+  ASSERT_TRUE(Subscribe(*a, "mqota/BOARD1/device/dev-a/notify", *server,
+                        "mqota/BOARD1/device/dev-a/notify"));
+  ASSERT_TRUE(server->mqtt.Publish("mqota/BOARD1/device/dev-b/notify", Bytes("nudge-b")));
+  ASSERT_TRUE(server->mqtt.Publish("mqota/BOARD1/device/dev-a/notify", Bytes("nudge-a")));
+  EXPECT_TRUE(a->inbox.WaitFor("nudge-a"));
+  EXPECT_FALSE(a->inbox.Has("nudge-b"));
+  // Nor may it announce a server of its own.
+  ASSERT_TRUE(a->mqtt.Publish("mqota/mqota-server/announce", Bytes("fake"), 1, true));
+  auto late = Connect("dev-b");
+  ASSERT_TRUE(late->mqtt.Subscribe("mqota/mqota-server/announce"));
+  EXPECT_TRUE(late->inbox.WaitFor(R"({"Message":"mqota-server"})"));
+  EXPECT_FALSE(late->inbox.Has("fake"));
+}
+
+// use_username_as_clientid: whatever client id dev-a asks for, the broker
+// uses its CN, so connecting as "dev-b" or "mqota-server" disconnects nobody.
+TEST_F(BrokerSecurity, ADeviceCannotTakeOverAnotherClientsId) {
+  auto server = Connect("mqota-server");
+  auto b = Connect("dev-b");
+  ASSERT_TRUE(Subscribe(*b, "mqota/+/OTAImage/dev-b/#", *server, kTopicB));
+  std::vector<std::unique_ptr<Client>> impostors;
+  for (const char* id : {"dev-b", "mqota-server"}) {
+    MqttOptions o = Options("dev-a");
+    o.client_id = id;
+    impostors.push_back(std::make_unique<Client>(o));
+    ASSERT_TRUE(impostors.back()->mqtt.Start());
+    ASSERT_TRUE(impostors.back()->mqtt.WaitConnected(5s)) << impostors.back()->mqtt.error();
+  }
+  // Had a takeover happened, the broker would have closed dev-b's or the
+  // server's connection; both still carry messages, and are still the same
+  // connections (no reconnect).
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(b->mqtt.connected());
+  EXPECT_TRUE(server->mqtt.connected());
+  ASSERT_TRUE(server->mqtt.Publish(kTopicB, Bytes("still-b")));
+  EXPECT_TRUE(b->inbox.WaitFor("still-b"));
+  // (Both impostors are dev-a to the broker, so the second does close the
+  // first: a device can only ever displace itself.)
+  for (const char* victim : {"Client dev-b already connected", "Client mqota-server already"}) {
+    EXPECT_EQ(broker_->Log().find(victim), std::string::npos) << broker_->Log();
+  }
+}
+
 // The same fleet with `mqota broker-config --reference-devices`.
 class ReferenceDeviceAcl : public BrokerSecurity {
  protected:

@@ -72,8 +72,8 @@ std::string Describe(const CatalogEntry& entry) {
 // Everything a request message says that the rules below use.
 // clang-tidy 14 sees its implicit, noexcept move constructor calling json's
 // (which does not throw) as a possible escape: a false positive.
-struct Request {           // NOLINT(bugprone-exception-escape)
-  std::string_view board;  // from the request topic
+struct Request {                  // NOLINT(bugprone-exception-escape)
+  std::string_view board;         // from the request topic
   std::string_view topic_device;  // from a device's own request topic, else ""
   std::string message;
   std::string unique_topic;
@@ -208,9 +208,8 @@ class Handler {
                             VersionText(*request_.version) + BoardNote();
     response_.level = LogLevel::kInfo;
     if (!response_.device.empty()) {
-      response_.sighting =
-          DeviceSighting{response_.device, std::string(request_.board), *request_.version,
-                         response_.verified};
+      response_.sighting = DeviceSighting{response_.device, std::string(request_.board),
+                                          *request_.version, response_.verified};
     }
     if (choose_) return UpdateAvailabilityFromFleet(who);
     std::string skipped;
@@ -390,8 +389,9 @@ class Handler {
     const auto percent = ParseDecimal(StringMember(request_.object, key::kPercent).value_or(""));
     if (!request_.version || response_.device.empty() || !state ||
         *state != key::kStateDownloading || !percent || *percent > 100) {
-      return Refuse("\"Progress\" without a device, a Version, State \"downloading\" and a "
-                    "Percent of 0..100");
+      return Refuse(
+          "\"Progress\" without a device, a Version, State \"downloading\" and a "
+          "Percent of 0..100");
     }
     response_.report = Report(std::string(key::kStateDownloading));
     response_.report->percent = static_cast<uint8_t>(*percent);

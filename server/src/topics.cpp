@@ -41,8 +41,7 @@ std::string DeviceRequestSubscription(std::string_view prefix) {
   return topic;
 }
 
-std::string NotifyTopic(std::string_view prefix, std::string_view board,
-                        std::string_view device) {
+std::string NotifyTopic(std::string_view prefix, std::string_view board, std::string_view device) {
   std::string topic(prefix);
   topic += '/';
   topic += board;
@@ -62,8 +61,7 @@ std::string AnnounceTopic(std::string_view prefix) {
   return topic;
 }
 
-std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix,
-                                                  std::string_view topic) {
+std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix, std::string_view topic) {
   if (auto board = BoardOfRequestTopic(prefix, topic)) return RequestOrigin{*board, {}};
   // "<prefix>/" then exactly four levels: board, "device", device, "request".
   if (topic.size() <= prefix.size() + 1 || !topic.starts_with(prefix) ||

@@ -30,8 +30,7 @@ class DeviceRequestsTest : public ::testing::Test {
                  testing::TrustingTestKey());
   }
 
-  Response Handle(const json& message, const std::string& topic,
-                  const ChooseImage& choose = {}) {
+  Response Handle(const json& message, const std::string& topic, const ChooseImage& choose = {}) {
     const std::string text = message.dump();
     const std::vector<uint8_t> bytes(text.begin(), text.end());
     return HandleRequest(topic, bytes, catalog_, no_offers_, config_, {}, choose);
@@ -136,7 +135,7 @@ TEST_F(DeviceRequestsTest, AResultCarriesItsReasonAndWhetherItIsProven) {
 
 TEST_F(DeviceRequestsTest, TheFleetChoosesWhatIsOfferedAndSaysWhy) {
   std::vector<std::tuple<std::string, std::string, bool>> asked;  // device, board, verified
-  const EntryPtr older = catalog_.entries().front();                // 1.1.0, not the newest
+  const EntryPtr older = catalog_.entries().front();              // 1.1.0, not the newest
   const ChooseImage campaign = [&](const Asker& a) {
     asked.emplace_back(a.device, a.board, a.verified);
     return Choice{older, "campaign 7, wave 1", 7};

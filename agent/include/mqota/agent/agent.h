@@ -300,7 +300,7 @@ class Agent {
   size_t announce_topic_length_ = 0;
   uint64_t connected_at_ms_ = 0;
   bool connected_once_ = false;  // OnConnected was called: the port has a broker
-  bool check_waiting_ = false;  // a session was put off until the announcement
+  bool check_waiting_ = false;   // a session was put off until the announcement
   uint32_t progress_percent_sent_ = 0;
   uint64_t progress_sent_ms_ = 0;
   std::array<image::ImageVersion, 8> blocklist_{};

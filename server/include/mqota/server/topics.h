@@ -36,8 +36,7 @@ struct RequestOrigin {
 
 // The origin of "<prefix>/<board>/publish_notify" or
 // "<prefix>/<board>/device/<device>/request", or nullopt for any other topic.
-std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix,
-                                                  std::string_view topic);
+std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix, std::string_view topic);
 
 // The board of a request topic "<prefix>/<board>/publish_notify", or nullopt.
 std::optional<std::string_view> BoardOfRequestTopic(std::string_view prefix,
