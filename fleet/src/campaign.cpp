@@ -13,8 +13,7 @@ constexpr std::array<std::string_view, 4> kStageNames = {"waiting", "offered", "
                                                          "failed"};
 
 template <typename Enum, size_t N>
-std::optional<Enum> ParseName(const std::array<std::string_view, N>& names,
-                              std::string_view name) {
+std::optional<Enum> ParseName(const std::array<std::string_view, N>& names, std::string_view name) {
   for (size_t i = 0; i < N; ++i) {
     if (names[i] == name) return static_cast<Enum>(i);
   }
@@ -69,8 +68,7 @@ std::optional<std::vector<WaveSize>> ParseWaves(std::string_view text, std::stri
     if (size.percent && size.value > 100) {
       return fail("\"" + std::string(item) + "\" is more than 100%");
     }
-    if (!waves.empty() && waves.back().percent == size.percent &&
-        size.value < waves.back().value) {
+    if (!waves.empty() && waves.back().percent == size.percent && size.value < waves.back().value) {
       return fail("waves are cumulative and must not shrink: \"" + std::string(item) +
                   "\" comes after " + FormatWaves({waves.back()}));
     }
@@ -130,8 +128,8 @@ std::vector<uint32_t> WaveEnds(const std::vector<WaveSize>& waves, uint32_t devi
 Step NextStep(const CampaignState& state, TimeMs now) {
   if (state.status != CampaignStatus::kRunning) return {};
   if (state.waves.empty()) return {Step::kComplete, "the campaign targets no device"};
-  const uint32_t open = std::clamp<uint32_t>(state.open_waves, 1,
-                                             static_cast<uint32_t>(state.waves.size()));
+  const uint32_t open =
+      std::clamp<uint32_t>(state.open_waves, 1, static_cast<uint32_t>(state.waves.size()));
   uint64_t devices = 0;
   uint64_t failed = 0;
   uint64_t settled = 0;
@@ -183,14 +181,11 @@ OfferVerdict MayOffer(const CampaignState& state, uint32_t wave, Stage stage) {
   }
   if (wave >= state.open_waves) return {false, "its " + WaveName(wave) + " is not open yet"};
   switch (stage) {
-    case Stage::kConfirmed:
-      return {false, "it already confirmed this campaign's image"};
-    case Stage::kFailed:
-      return {false, "it failed this campaign's image"};
+    case Stage::kConfirmed: return {false, "it already confirmed this campaign's image"};
+    case Stage::kFailed: return {false, "it failed this campaign's image"};
     case Stage::kOffered:
       return {true, ""};  // again: it lost the offer, or retries after a power cut
-    case Stage::kWaiting:
-      break;
+    case Stage::kWaiting: break;
   }
   if (state.rules.max_in_flight > 0 && state.in_flight >= state.rules.max_in_flight) {
     return {false, std::to_string(state.in_flight) + " devices are updating, the cap"};
@@ -205,7 +200,8 @@ OfferVerdict MayOffer(const CampaignState& state, uint32_t wave, Stage stage) {
 
 std::optional<CampaignStatus> Pause(CampaignStatus status, std::string* error) {
   if (status == CampaignStatus::kRunning) return CampaignStatus::kPaused;
-  if (error) *error = "the campaign is " + std::string(CampaignStatusName(status)) + ", not running";
+  if (error)
+    *error = "the campaign is " + std::string(CampaignStatusName(status)) + ", not running";
   return std::nullopt;
 }
 
@@ -214,8 +210,8 @@ std::optional<CampaignStatus> Resume(CampaignStatus status, std::string* error) 
     return CampaignStatus::kRunning;
   }
   if (error) {
-    *error = "the campaign is " + std::string(CampaignStatusName(status)) +
-             ", not paused or halted";
+    *error =
+        "the campaign is " + std::string(CampaignStatusName(status)) + ", not paused or halted";
   }
   return std::nullopt;
 }

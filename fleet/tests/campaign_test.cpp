@@ -32,7 +32,8 @@ TEST(Waves, RefusesWhatIsNotAWavePlanWithASentence) {
   EXPECT_EQ(WavesError("10%,x"), "\"x\" is not a wave size (a count like 5, or 1%..100%)");
   EXPECT_EQ(WavesError("0%"), "a wave of \"0%\" holds nobody");
   EXPECT_EQ(WavesError("150%"), "\"150%\" is more than 100%");
-  EXPECT_EQ(WavesError("50%,10%"), "waves are cumulative and must not shrink: \"10%\" comes after 50%");
+  EXPECT_EQ(WavesError("50%,10%"),
+            "waves are cumulative and must not shrink: \"10%\" comes after 50%");
   EXPECT_EQ(WavesError("-1"), "\"-1\" is not a wave size (a count like 5, or 1%..100%)");
   EXPECT_EQ(WavesError("1%,,2%"), "\"\" is not a wave size (a count like 5, or 1%..100%)");
   EXPECT_EQ(WavesError("99999999999"),
@@ -179,7 +180,8 @@ TEST(NextStep, CompletesWhenEveryDeviceOfTheLastWaveSettled) {
   s.waves[1] = {3, 1, 2, 0};
   EXPECT_EQ(NextStep(s, 0).kind, Step::kNothing);
   s.waves[1] = {3, 0, 2, 1};
-  EXPECT_EQ(NextStep(s, 0), (Step{Step::kComplete, "every device confirmed or failed: 1 failed of 4"}));
+  EXPECT_EQ(NextStep(s, 0),
+            (Step{Step::kComplete, "every device confirmed or failed: 1 failed of 4"}));
 }
 
 TEST(NextStep, NothingHappensUnlessRunning) {

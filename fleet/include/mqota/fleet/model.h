@@ -34,9 +34,9 @@ enum class EventKind : uint8_t {
 };
 
 inline constexpr EventKind kAllEventKinds[] = {
-    EventKind::kOffered,   EventKind::kDownloading, EventKind::kDownloaded, EventKind::kVerified,
-    EventKind::kPending,   EventKind::kBooted,      EventKind::kConfirmed,  EventKind::kReverted,
-    EventKind::kRejected,  EventKind::kRefused,     EventKind::kFailed,     EventKind::kInterrupted,
+    EventKind::kOffered,  EventKind::kDownloading, EventKind::kDownloaded, EventKind::kVerified,
+    EventKind::kPending,  EventKind::kBooted,      EventKind::kConfirmed,  EventKind::kReverted,
+    EventKind::kRejected, EventKind::kRefused,     EventKind::kFailed,     EventKind::kInterrupted,
 };
 
 // "offered", "downloading", ...: the names stored and shown.
@@ -53,12 +53,12 @@ struct DeviceEvent {
   std::string device;
   TimeMs time = 0;
   EventKind kind = EventKind::kOffered;
-  std::string version;                   // "major.minor.revision"
-  std::optional<int64_t> campaign;       // the campaign it belongs to, if any
-  std::optional<uint8_t> percent;        // kDownloading: 0..100
-  std::string reason;                    // failures: why; may be empty
-  bool verified = true;                  // false: came on the shared topic (reference device)
-  int64_t id = 0;                        // set by the registry
+  std::string version;              // "major.minor.revision"
+  std::optional<int64_t> campaign;  // the campaign it belongs to, if any
+  std::optional<uint8_t> percent;   // kDownloading: 0..100
+  std::string reason;               // failures: why; may be empty
+  bool verified = true;             // false: came on the shared topic (reference device)
+  int64_t id = 0;                   // set by the registry
 };
 
 // A device as the registry knows it.
