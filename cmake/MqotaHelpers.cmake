@@ -28,9 +28,10 @@ function(mqota_device_library name)
 endfunction()
 
 # A GoogleTest executable registered with CTest, test by test.
-#   mqota_add_gtest(name source... LIBS lib... [LABELS label...])
+#   mqota_add_gtest(name source... LIBS lib... [LABELS label...] [PREFIX prefix])
+# PREFIX goes before every CTest name (e.g. "fleet." for fleet.Waves.Parse).
 function(mqota_add_gtest name)
-  cmake_parse_arguments(ARG "" "" "LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "PREFIX" "LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_UNPARSED_ARGUMENTS})
   mqota_warnings(${name})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
@@ -47,7 +48,9 @@ function(mqota_add_gtest name)
     set(labels ${ARG_LABELS})
   endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "-*Long*"
+                       TEST_PREFIX "${ARG_PREFIX}"
                        TEST_LIST ${name}_default_tests PROPERTIES LABELS "${labels}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "*Long*"
+                       TEST_PREFIX "${ARG_PREFIX}"
                        TEST_LIST ${name}_long_tests PROPERTIES LABELS "long" TIMEOUT 3600)
 endfunction()

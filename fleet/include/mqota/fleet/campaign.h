@@ -49,7 +49,7 @@ struct CampaignRules {
   uint32_t starts_per_minute = 0;
   // An offer without any news from the device for this long no longer
   // holds a slot of max_in_flight (the device went away).
-  int64_t stall_ms = 30 * 60 * 1000;
+  int64_t stall_ms = int64_t{30} * 60 * 1000;
 };
 
 // Empty when the rules hold together; else one sentence.

@@ -7,7 +7,13 @@
 //
 // Thread-safe. Every call is one transaction; a call that returns has
 // committed (with SQLite, synchronous=FULL: it is on disk). Failures throw
-// RegistryError with one sentence naming the database.
+// RegistryError with one sentence naming the database; bad input throws
+// RegistryRefusal. What changes together, in one transaction, is
+// docs/spec/fleet-registry.md#what-is-kept-in-step.
+//
+// Versions are compared as major.minor.revision numbers (as the bootloader
+// and the protocol do) and stored in that form: "1.2.0+7" is stored and
+// matched as "1.2.0" (docs/spec/fleet-registry.md#versions).
 #pragma once
 
 #include <cstdint>
@@ -54,10 +60,12 @@ struct DeviceFilter {
 };
 
 // Which devices a campaign is for: every device of `board` that is running
-// an older version than the image, narrowed by the optional fields.
+// an older version than the image and has not barred it, narrowed by the
+// optional fields (docs/spec/fleet-registry.md#creating-a-campaign).
 struct CampaignTarget {
-  std::string board;
-  std::vector<std::string> devices;  // only these (empty: no such narrowing)
+  std::string board;                 // "": the image's board; another one is refused
+  std::vector<std::string> devices;  // only these (empty: no such narrowing); each must
+                                     // be a registered device of the board
   std::string tag;                   // only devices with this tag
   std::string from_version;          // only devices running exactly this version
 };
@@ -68,6 +76,16 @@ struct NewCampaign {
   CampaignTarget target;
   CampaignRules rules;
   TimeMs time = 0;
+};
+
+// One device of a campaign, in the campaign's order.
+struct CampaignDevice {
+  std::string device;
+  uint32_t position = 0;  // 0-based place in the campaign's order
+  uint32_t wave = 0;
+  Stage stage = Stage::kWaiting;
+  std::optional<TimeMs> first_offered_at;  // when it left `waiting`
+  std::optional<TimeMs> updated_at;        // the last event of the image's version
 };
 
 // A campaign as shown to operators.
@@ -115,26 +133,34 @@ class Registry {
  public:
   virtual ~Registry() = default;
 
-  // Devices.
+  // Devices. SeeDevice creates the device or updates it (board, version and
+  // hash when given, last_seen; `verified` once set stays set); it does not
+  // change `online`, which only SetOnline does (the broker's view).
   virtual void SeeDevice(const DeviceSighting& sighting) = 0;
+  // Ignored for a device never seen: a device becomes known with its board.
   virtual void SetOnline(const std::string& device, bool online, TimeMs time) = 0;
+  // Replaces the device's tags; RegistryRefusal for an unknown device or an
+  // empty tag.
   virtual void SetTags(const std::string& device, const std::vector<std::string>& tags) = 0;
   virtual std::optional<Device> FindDevice(const std::string& device) = 0;
+  // Ordered by id.
   virtual std::vector<Device> ListDevices(const DeviceFilter& filter) = 0;
-  // Newest first, at most `limit`.
+  // Newest first (by time, then by the order recorded), at most `limit`.
   virtual std::vector<DeviceEvent> History(const std::string& device, uint32_t limit) = 0;
   // Whether the device reverted, rejected or refused `version` (any time).
   virtual bool Barred(const std::string& device, const std::string& version) = 0;
 
   // Events: appended, and the device's state and its campaign stage (when
-  // the event's version is its campaign's image) moved on. An event whose
-  // `campaign` is unset is attributed to the running campaign of the device
-  // with that version, if any.
+  // the event's version is its campaign's image) moved on, in one
+  // transaction. An event whose `campaign` is unset is attributed to the
+  // newest running, paused or halted campaign holding the device whose image
+  // has that version, if any (docs/spec/fleet-registry.md#recording-an-event).
+  // RegistryRefusal for an unknown device or campaign.
   virtual RecordedEvent Record(const DeviceEvent& event) = 0;
 
   // Images. AddImage returns the existing id when the same board, version
   // and hash are there already; a different hash for the same board and
-  // version is refused.
+  // version is refused, and so is a version that is not one.
   virtual int64_t AddImage(const Image& image) = 0;
   virtual std::vector<Image> ListImages() = 0;
   virtual std::optional<Image> FindImage(int64_t id) = 0;
@@ -142,24 +168,37 @@ class Registry {
   // Campaigns. CreateCampaign resolves the target to devices, orders them
   // (stably, by a hash of campaign and device, so canaries are spread over
   // the fleet) and places them in waves; refused (RegistryRefusal) when the
-  // image does not exist, the rules do not hold, or no device is targeted.
+  // image does not exist, the name or the rules do not hold, or no device is
+  // targeted. The first wave is open.
   virtual int64_t CreateCampaign(const NewCampaign& campaign) = 0;
+  // Newest first.
   virtual std::vector<Campaign> ListCampaigns() = 0;
   virtual std::optional<Campaign> FindCampaign(int64_t id) = 0;
+  // Oldest first. The calls below refuse an unknown campaign id
+  // (RegistryRefusal "no campaign N").
   virtual std::vector<CampaignLogEntry> CampaignLog(int64_t id) = 0;
+  // In the campaign's order.
+  virtual std::vector<CampaignDevice> CampaignDevices(int64_t id) = 0;
   // The decision input, with in_flight and starts_last_minute as of `now`.
   virtual CampaignState LoadState(int64_t id, TimeMs now) = 0;
-  // Applies an engine step (not kNothing) and logs it.
+  // Applies an engine step and logs it; kNothing does nothing. Refused
+  // unless the campaign is running. LoadState, NextStep and ApplyStep are
+  // three transactions: with several threads, use Advance.
   virtual void ApplyStep(int64_t id, const Step& step, TimeMs now) = 0;
+  // Asks NextStep and applies its answer until it says kNothing, in one
+  // transaction, so two threads (or an operator's command) cannot both act
+  // on one reading. Returns the steps taken, in order.
+  virtual std::vector<Step> Advance(int64_t id, TimeMs now) = 0;
   // An operator's command; RegistryRefusal when the status does not allow it.
   enum class Command : uint8_t { kPause, kResume, kCancel };
   virtual Campaign Control(int64_t id, Command command, const std::string& who, TimeMs now) = 0;
-  // The running campaigns.
+  // The running campaigns, oldest first.
   virtual std::vector<int64_t> RunningCampaigns() = 0;
-  // The running campaign that targets `device`, if any.
+  // The newest running campaign that holds `device`, if any.
   virtual std::optional<DeviceCampaign> CampaignOf(const std::string& device, TimeMs now) = 0;
   // Devices of open waves that have not been offered anything yet and are
-  // online, at most `limit`: whom to tell about the campaign.
+  // online, in the campaign's order, at most `limit`: whom to tell about the
+  // campaign. Empty unless the campaign is running.
   virtual std::vector<std::string> DevicesToNotify(int64_t campaign, uint32_t limit) = 0;
 };
 
