@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "mqota/fleet/sqlite_registry.h"
 #include "mqota/host/keys.h"
 #include "mqota/host/signer.h"
 #include "mqota/server/server.h"
@@ -120,7 +121,9 @@ class Link {
       config.mqtt.tls = {pki_->ca_cert().string(), cert.string(), key.string(), ""};
     }
     config.handler.job_port = static_cast<uint16_t>(broker_->port());
-    server_ = std::make_unique<server::Server>(config, std::move(catalog), log_);
+    config.offer_newest = true;  // one image for every device: no campaign
+    registry_ = fleet::OpenSqliteRegistry(dir_ / "fleet.db");
+    server_ = std::make_unique<server::Server>(config, std::move(catalog), *registry_, log_);
     server_->Start(10s);
     raw_server_ = std::make_unique<bench::RawServer>(BaseOptions(0, 0), image, kRawPrefix);
     if (!raw_server_->WaitReady()) Fail(std::string(name()) + ": the raw server cannot connect");
@@ -178,6 +181,7 @@ class Link {
                         std::fprintf(stderr, "mqota-server: %.*s\n", static_cast<int>(line.size()),
                                      line.data());
                       }};
+  std::unique_ptr<fleet::SqliteRegistry> registry_;  // outlives the server
   std::unique_ptr<server::Server> server_;
   std::unique_ptr<bench::RawServer> raw_server_;
 };

@@ -6,6 +6,7 @@
 #include "broker/broker_config_command.h"
 #include "certs/certs_command.h"
 #include "demo/demo.h"
+#include "fleet/fleet_command.h"
 #include "image/image_commands.h"
 #include "mqota/host/command_error.h"
 
@@ -20,6 +21,7 @@ int Run(int argc, char** argv) {
   mqota::cli::AddCertsCommand(app);
   mqota::cli::AddBrokerConfigCommand(app);
   mqota::cli::demo::AddDemoCommand(app);
+  mqota::cli::fleet::AddFleetCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,7 +11,7 @@ packages="
   clang libclang-rt-14-dev clang-format clang-tidy
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
   qemu-system-arm
-  mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev
+  mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev libcpp-httplib-dev
 "
 
 missing=""

@@ -33,7 +33,7 @@ ALLOWED = {
     "app": DEVICE + ["ports", "board"],
     "cli": DEVICE + ["ports", "host", "fleet", "server", "board"],
     "testing": DEVICE + ["ports", "host"],
-    "fuzz": DEVICE,
+    "fuzz": DEVICE + ["ports", "host", "fleet", "server"],
     "tools": DEVICE,
     "bench": DEVICE + ["ports", "host", "fleet", "server", "board", "testing"],
     "e2e": DEVICE + ["ports", "host", "fleet", "server", "board", "app", "cli", "testing"],

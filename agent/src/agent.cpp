@@ -686,7 +686,8 @@ void Agent::MaybeSendProgress(uint64_t now_ms) {
   }
   const auto percent =
       static_cast<uint32_t>(uint64_t{status_.granules_present} * 100 / status_.granule_count);
-  const bool step = percent >= progress_percent_sent_ + std::max(config_.progress_step_percent, 1u);
+  const bool step =
+      percent >= progress_percent_sent_ + std::max<uint32_t>(config_.progress_step_percent, 1);
   const bool due = now_ms - progress_sent_ms_ >= config_.progress_interval_ms;
   if (!step && !due) return;
   std::array<char, kMaxJsonDocumentBytes> buffer{};

@@ -76,6 +76,15 @@ void Validate(const BrokerConfigOptions& o) {
     if (d.id == o.server_client) {
       throw host::UsageError("device id '" + d.id + "' is the server client's id");
     }
+    if (std::find(o.observers.begin(), o.observers.end(), d.id) != o.observers.end()) {
+      throw host::UsageError("'" + d.id + "' is both a device and an observer");
+    }
+  }
+  for (const std::string& id : o.observers) {
+    host::CheckClientId(id, "observer id");
+    if (id == o.server_client) {
+      throw host::UsageError("observer '" + id + "' is the server client's id");
+    }
   }
 }
 
@@ -85,6 +94,7 @@ std::vector<BrokerDevice> DevicesOf(const BrokerConfigOptions& o) {
   if (o.plain) return devices;
   for (const auto& id : ClientIdsIn(PkiLayout(o.certs))) {
     if (id == o.server_client) continue;
+    if (std::find(o.observers.begin(), o.observers.end(), id) != o.observers.end()) continue;
     host::CheckClientId(id, "device id (from " + PkiLayout(o.certs).client_cert(id).string() + ")");
     devices.push_back({id, ""});
   }

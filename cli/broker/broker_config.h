@@ -78,6 +78,11 @@ struct BrokerConfigOptions {
   // with any board.
   std::optional<std::vector<BrokerDevice>> devices;
   std::string server_client = "mqota-server";
+  // Clients that may read <prefix>/# and publish nothing: a monitor, a wire
+  // tap. Each needs its own certificate: client ids are the CN
+  // (use_username_as_clientid), so a second client with the server's
+  // certificate would take over the server's connection.
+  std::vector<std::string> observers;
   std::filesystem::path log;  // empty: mosquitto logs to stderr
   int window = 8;             // chunks a device has in flight (mqota-server --window)
   std::string user = "mosquitto";

@@ -74,6 +74,10 @@ void AddBrokerConfigCommand(CLI::App& app) {
                   "certificate in the certs DIR)");
   cmd->add_option("--server-client", args->options.server_client, "CN of the server's certificate")
       ->capture_default_str();
+  cmd->add_option("--observer", args->options.observers,
+                  "CN of a client that may read every mqota topic and publish nothing (a "
+                  "monitor); repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--log", args->log, "Log file (default: mosquitto's stderr)");
   cmd->add_option("--window", args->options.window,
                   "Chunks mqota-server keeps in flight per device; sizes the broker's queues")

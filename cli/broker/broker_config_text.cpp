@@ -159,6 +159,11 @@ std::string AclText(const BrokerConfigOptions& options, const std::vector<Broker
   out << "# The server: reads every board's requests, answers on each device's topics.\n"
       << "user " << options.server_client << "\n"
       << "topic readwrite " << p << "/#\n";
+  for (const std::string& id : options.observers) {
+    out << "\n# Observer " << id << ": reads every mqota topic, publishes nothing.\n"
+        << "user " << id << "\n"
+        << "topic read " << p << "/#\n";
+  }
   for (const BrokerDevice& d : devices) DeviceGrants(out, options, d);
   return out.str();
 }

@@ -30,6 +30,9 @@ using namespace std::chrono_literals;
 
 constexpr char kBoard[] = "MQOTA_VIRTUAL_BOARD";  // board/include/mqota/board/layout.h
 constexpr char kDevice[] = "dev-1";
+// The wire tap that shows what travels: an observer of its own (it may read
+// every topic and publish nothing), not the server's certificate.
+constexpr char kTapClientId[] = "mqota-demo-tap";
 constexpr char kPrefix[] = "mqota";
 
 volatile std::sig_atomic_t g_interrupted = 0;  // SIGINT or SIGTERM arrived
@@ -127,7 +130,7 @@ class Story {
     if (!o_.plain) {
       CertsOptions certs;
       certs.out = pki.dir();
-      certs.devices = {kDevice};
+      certs.devices = {kDevice, kTapClientId};
       MakeCertificates(certs);
     }
     BrokerConfigOptions broker;
@@ -136,6 +139,7 @@ class Story {
     broker.port = port_;
     broker.plain = o_.plain;
     broker.devices = std::vector<BrokerDevice>{{kDevice, kBoard}};
+    broker.observers = {kTapClientId};
     broker.log = work_ / "broker" / "mosquitto.log";
     const passwd* self = getpwuid(geteuid());
     broker.user = self ? self->pw_name : "root";
@@ -157,17 +161,13 @@ class Story {
 
     fs::create_directories(work_ / "catalog");
     fs::copy_file(o_.firmware / "demo-1.0.0.bin", work_ / "catalog" / "demo-1.0.0.bin");
-    std::vector<std::string> server = {(o_.bin_dir / "mqota-server").string(),
-                                       "--catalog",
-                                       (work_ / "catalog").string(),
-                                       "--board",
-                                       kBoard,
-                                       "--host",
-                                       "127.0.0.1",
-                                       "--port",
-                                       std::to_string(port_),
-                                       "--verify-key",
-                                       (o_.firmware / "demo-signing-key.pem").string()};
+    std::vector<std::string> server = {
+        (o_.bin_dir / "mqota-server").string(), "--catalog", (work_ / "catalog").string(),
+        "--board", kBoard, "--host", "127.0.0.1", "--port", std::to_string(port_), "--verify-key",
+        (o_.firmware / "demo-signing-key.pem").string(),
+        // The reference's story: a published image goes
+        // to every device, no campaign.
+        "--offer-newest", "--db", (work_ / "fleet.db").string(), "--api", "off"};
     if (!o_.plain) {
       server.insert(server.end(), {"--tls", "--ca", pki.ca_cert().string(), "--cert",
                                    pki.client_cert(kDefaultServerClientId).string(), "--key",
@@ -180,11 +180,11 @@ class Story {
 
     posix::MqttOptions tap;
     tap.port = port_;
-    tap.client_id = "mqota-demo-tap";
+    tap.client_id = kTapClientId;
     if (!o_.plain) {
       tap.tls_enabled = true;
-      tap.tls = {pki.ca_cert().string(), pki.client_cert(kDefaultServerClientId).string(),
-                 pki.client_key(kDefaultServerClientId).string(), ""};
+      tap.tls = {pki.ca_cert().string(), pki.client_cert(kTapClientId).string(),
+                 pki.client_key(kTapClientId).string(), ""};
     }
     tap_.emplace(tap, kPrefix);
 

@@ -107,7 +107,7 @@ class BrokerSecurity : public ::testing::Test {
   void SetUp() override { StartBroker(false); }
 
   void StartBroker(bool reference_devices) {
-    MakeCertificates(Fleet(tmp_ / "pki", {"dev-a", "dev-b"}));
+    MakeCertificates(Fleet(tmp_ / "pki", {"dev-a", "dev-b", "observer"}));
     MakeCertificates(Fleet(tmp_ / "foreign", {"dev-a"}));
     BrokerConfigOptions o;
     o.certs = tmp_ / "pki";
@@ -116,6 +116,7 @@ class BrokerSecurity : public ::testing::Test {
     o.log = tmp_ / "broker/mosquitto.log";
     o.devices = std::vector<BrokerDevice>{BrokerDevice{"dev-a", kBoard}, BrokerDevice{"dev-b", ""}};
     o.reference_devices = reference_devices;
+    o.observers = {"observer"};
     // TempDir is private to this user; mosquitto must not switch to another.
     o.user = Self();
     const BrokerConfigFiles files = WriteBrokerConfig(o);
@@ -354,6 +355,25 @@ TEST_F(BrokerSecurity, ADeviceCannotTakeOverAnotherClientsId) {
   for (const char* victim : {"Client dev-b already connected", "Client mqota-server already"}) {
     EXPECT_EQ(broker_->Log().find(victim), std::string::npos) << broker_->Log();
   }
+}
+
+// An observer (a monitor, the demo's wire tap) reads what travels and can
+// publish nothing: not a job, not a report, not a fake announcement.
+TEST_F(BrokerSecurity, AnObserverReadsEverythingAndPublishesNothing) {
+  auto server = Connect("mqota-server");
+  auto observer = Connect("observer");
+  ASSERT_TRUE(Subscribe(*observer, "mqota/#", *server, kTopicA));
+  auto a = Connect("dev-a");
+  ASSERT_TRUE(a->mqtt.Publish(kRequestTopic, Bytes("a-asks")));
+  EXPECT_TRUE(observer->inbox.WaitFor("a-asks"));
+  ASSERT_TRUE(server->mqtt.Subscribe("mqota/#"));
+  ASSERT_TRUE(observer->mqtt.Publish(kTopicA, Bytes("observer-job")));
+  ASSERT_TRUE(observer->mqtt.Publish(kRequestTopic, Bytes("observer-request")));
+  ASSERT_TRUE(Subscribe(*server, "mqota/BOARD1/OTAImage/#", *server, kTopicB));
+  ASSERT_TRUE(server->mqtt.Publish(kTopicB, Bytes("after")));
+  ASSERT_TRUE(server->inbox.WaitFor("after"));
+  EXPECT_FALSE(server->inbox.Has("observer-job"));
+  EXPECT_FALSE(server->inbox.Has("observer-request"));
 }
 
 // The same fleet with `mqota broker-config --reference-devices`.

@@ -286,7 +286,12 @@ RecordedEvent SqliteRegistryImpl::Record(const DeviceEvent& event) {
         .Run();
     RecordedEvent recorded;
     recorded.id = db_.LastInsertId();
-    db_.Prepare("UPDATE devices SET state = ?2, last_seen = MAX(last_seen, ?3) WHERE id = ?1")
+    // Workers record in the order they finish, not the order things
+    // happened: the state follows the newest event by time.
+    db_.Prepare(
+           "UPDATE devices SET last_seen = MAX(last_seen, ?3), "
+           "state = CASE WHEN ?3 >= state_time THEN ?2 ELSE state END, "
+           "state_time = MAX(state_time, ?3) WHERE id = ?1")
         .BindAll(event.device, kind, event.time)
         .Run();
     if (!moves_stage) return recorded;

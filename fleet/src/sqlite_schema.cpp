@@ -18,6 +18,7 @@ CREATE TABLE devices (
   version     TEXT NOT NULL DEFAULT '',
   image_hash  TEXT NOT NULL DEFAULT '',
   state       TEXT NOT NULL DEFAULT 'seen',
+  state_time  INTEGER NOT NULL DEFAULT 0,
   verified    INTEGER NOT NULL DEFAULT 0,
   online      INTEGER NOT NULL DEFAULT 0,
   first_seen  INTEGER NOT NULL,

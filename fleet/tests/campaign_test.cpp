@@ -158,7 +158,7 @@ TEST(NextStep, AFailureInAClosedWaveStillCounts) {
   EXPECT_EQ(NextStep(s, 0).kind, Step::kHalt);
 }
 
-TEST(NextStep, FailuresAcceptedAtResumeNoLongerCount) {
+TEST(NextStep, FailuresAcceptedAtResumeCountNoMore) {
   CampaignState s = State({1, 9}, 1);
   s.waves[0].failed = 1;
   s.failures_accepted = 1;

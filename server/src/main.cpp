@@ -8,9 +8,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 
+#include "mqota/fleet/sqlite_registry.h"
 #include "mqota/host/command_error.h"
+#include "mqota/host/files.h"
+#include "mqota/server/api.h"
+#include "mqota/server/http_api_server.h"
 #include "mqota/server/topics.h"
 #include "options.h"
 
@@ -28,6 +33,19 @@ std::string Describe(const CatalogEntry& e) {
          std::to_string(e.size_bytes()) + " bytes, sha256 " + e.Sha256Hex().substr(0, 16) + "...)";
 }
 
+// The API's token: the file's first line, or a fresh token written to a new
+// file only its owner can read.
+std::string ApiToken(const std::string& path, Logger& log) {
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && !token.empty()) return token;
+  if (std::filesystem::exists(path)) throw ServerError(path + ": holds no API token");
+  token = NewApiToken();
+  host::WriteFileAtomically(path, token + "\n", 0600);
+  log.Info("api: wrote a new token to " + path);
+  return token;
+}
+
 int Serve(ServerOptions& options, const sigset_t& stop_signals) {
   CheckOptions(options);
   Logger log(*ParseLogLevel(options.log_level));
@@ -37,8 +55,27 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
   auto catalog = std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
   for (const auto& entry : catalog->entries()) log.Info(Describe(*entry));
 
-  Server server(MakeServerConfig(options), catalog, log);
+  std::unique_ptr<fleet::SqliteRegistry> registry;
+  try {
+    registry = fleet::OpenSqliteRegistry(options.db);
+  } catch (const fleet::RegistryError& e) {
+    throw ServerError(e.what());
+  }
+  const fleet::SqliteSettings db = registry->Settings();
+  log.Info("registry: " + options.db + " (schema " + std::to_string(db.schema_version) + ", " +
+           db.journal_mode + ", synchronous " + std::to_string(db.synchronous) + ")");
+
+  Server server(MakeServerConfig(options), catalog, *registry, log);
   server.Start(Millis(options.connect_timeout_s));
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpApiServer> http;
+  if (options.api != "off") {
+    api = std::make_unique<Api>(*registry, ApiToken(options.api_token_file, log));
+    http = std::make_unique<HttpApiServer>(*api, log);
+    http->Start(options.api_host, options.api_port);
+    log.Info("api: http://" + options.api_host + ":" + std::to_string(http->port()) +
+             "/api/v1/ (token in " + options.api_token_file + ")");
+  }
   log.Info("ready: " + std::to_string(catalog->entries().size()) + " images, broker " +
            options.host + ":" + std::to_string(options.port) + (options.tls ? " (TLS)" : "") +
            ", requests on " + RequestSubscription(options.prefix) + ", " +
@@ -62,6 +99,7 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
     }
   }
   log.Info(std::string(strsignal(signal_number)) + ": stopping");
+  if (http) http->Stop();
   server.Stop(Millis(options.shutdown_grace_s));
   const auto stats = server.stream_stats();
   log.Info("stopped after " + std::to_string(stats.streams_done) + " streams, " +
@@ -87,9 +125,12 @@ int Run(int argc, char** argv) {
 
   CLI::App app{
       "mqota-server: serves signed firmware images to devices over MQTT (anycloud-ota "
-      "protocol).\nAnswers \"Update Availability\" with the newest newer image for the "
-      "device's board, streams it on \"Request Update\", serves \"Request Data Chunk\", and "
-      "acknowledges results. Runs until SIGINT or SIGTERM; SIGHUP reloads the catalog."};
+      "protocol) and runs rollouts over a fleet.\nKeeps a registry of devices, images, "
+      "campaigns and every device event in --db; answers \"Update Availability\" with the "
+      "image of the device's running campaign (or, with --offer-newest, the newest newer "
+      "image of its board), streams it on \"Request Update\", serves \"Request Data "
+      "Chunk\", records results and progress, and serves the fleet API (--api) that `mqota "
+      "fleet` uses. Runs until SIGINT or SIGTERM; SIGHUP reloads the catalog."};
   app.name("mqota-server");
   app.set_version_flag("--version", "mqota-server 0.1.0");
   ServerOptions options;

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "mqota/host/command_error.h"
 #include "mqota/host/keys.h"
 #include "mqota/server/topics.h"
@@ -70,6 +72,21 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
                  "past it, one warning (the answer may not have reached it). 0: never warn")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--db", o.db,
+                 "The fleet registry, one SQLite file (created when missing; one server per "
+                 "file)")
+      ->capture_default_str();
+  app.add_flag("--offer-newest", o.offer_newest,
+               "Offer every device the newest image of its board it has not refused, as the "
+               "reference publisher does (reference devices need it: their topics name no "
+               "device). Without it only running campaigns offer anything");
+  app.add_option("--api", o.api,
+                 "Address of the fleet's HTTP API (HOST:PORT, loopback unless told; \"off\" "
+                 "for none)")
+      ->capture_default_str();
+  app.add_option("--api-token-file", o.api_token_file,
+                 "File holding the API's bearer token; created with a fresh token when "
+                 "missing (default: <db>.token)");
   app.add_option("--shutdown-grace", o.shutdown_grace_s,
                  "On SIGINT/SIGTERM, seconds running streams get to finish")
       ->capture_default_str()
@@ -99,6 +116,22 @@ void CheckOptions(ServerOptions& o) {
   if (o.port == 0) o.port = o.tls ? 8883 : 1883;
   if (o.job_port == 0) o.job_port = o.port;
   if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
+  if (o.db.empty()) throw host::UsageError("--db needs a file name");
+  if (o.api_token_file.empty()) o.api_token_file = o.db + ".token";
+  if (o.api != "off") {
+    const size_t colon = o.api.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : o.api.substr(colon + 1);
+    o.api_host = colon == std::string::npos ? "" : o.api.substr(0, colon);
+    if (o.api_host.size() > 2 && o.api_host.front() == '[' && o.api_host.back() == ']') {
+      o.api_host = o.api_host.substr(1, o.api_host.size() - 2);  // [::1]
+    }
+    char* end = nullptr;
+    const long n = port.empty() ? -1 : std::strtol(port.c_str(), &end, 10);
+    if (o.api_host.empty() || n < 0 || n > 65535 || (end && *end != '\0')) {
+      throw host::UsageError("--api '" + o.api + "' is not HOST:PORT (or \"off\")");
+    }
+    o.api_port = static_cast<int>(n);
+  }
   if (!ValidBoardName(o.client_id)) {  // it becomes a topic level
     throw host::UsageError("--client-id '" + o.client_id +
                            "' must be printable, without spaces, '/', '+' or '#'");
@@ -131,6 +164,7 @@ ServerConfig MakeServerConfig(const ServerOptions& o) {
   config.streams.max_active = static_cast<size_t>(o.max_streams);
   config.workers = o.workers;
   config.queue_capacity = static_cast<size_t>(o.queue);
+  config.offer_newest = o.offer_newest;
   config.offer_quiet = std::chrono::milliseconds(static_cast<int64_t>(o.offer_quiet_s * 1000));
   return config;
 }

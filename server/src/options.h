@@ -32,6 +32,13 @@ struct ServerOptions {
   double connect_timeout_s = 5;
   double shutdown_grace_s = 1;
   double offer_quiet_s = 60;
+  // The fleet (docs/spec/fleet-registry.md, docs/spec/fleet-api.md).
+  std::string db = "mqota-server.db";
+  bool offer_newest = false;
+  std::string api = "127.0.0.1:8470";  // "off": no API
+  std::string api_token_file;          // "": <db>.token
+  std::string api_host;                // from `api`, by CheckOptions
+  int api_port = 0;
 };
 
 void AddOptions(CLI::App& app, ServerOptions& options);

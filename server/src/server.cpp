@@ -10,6 +10,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+FleetOptions WithPrefix(FleetOptions options, const std::string& prefix) {
+  options.prefix = prefix;
+  return options;
+}
+
 std::span<const uint8_t> AsBytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
@@ -26,9 +31,11 @@ std::string FlowTopic(std::string_view prefix, std::string_view client_id) {
   return std::string(prefix) + "/mqota-server/" + std::string(client_id) + "/flow";
 }
 
-Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog, Logger& log)
+Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog,
+               fleet::Registry& registry, Logger& log)
     : config_(std::move(config)),
       catalog_(std::move(catalog)),
+      fleet_(registry, log, WithPrefix(config_.fleet, config_.handler.prefix)),
       log_(log),
       flow_topic_(FlowTopic(config_.handler.prefix, config_.mqtt.client_id)),
       offers_(config_.max_offers, config_.offer_ttl),
@@ -59,6 +66,11 @@ bool Server::Publish(std::string_view topic, std::span<const uint8_t> payload) {
 void Server::Start(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string where = config_.mqtt.host + ":" + std::to_string(config_.mqtt.port);
+  try {
+    fleet_.SyncCatalog(*CurrentCatalog(), WallClockMs());
+  } catch (const fleet::RegistryError& e) {
+    throw ServerError(std::string("cannot record the catalog in the registry: ") + e.what());
+  }
   client_ = std::make_unique<posix::MqttClient>(config_.mqtt);
   client_->OnMessage([this](const posix::MqttMessage& m) { OnMessage(m); });
   client_->OnConnection([this](bool connected) { OnConnection(connected); });
@@ -184,6 +196,12 @@ std::shared_ptr<const Catalog> Server::CurrentCatalog() const {
 }
 
 void Server::ReplaceCatalog(std::shared_ptr<const Catalog> catalog) {
+  // The registry first: a campaign may name a new image once it is served.
+  try {
+    fleet_.SyncCatalog(*catalog, WallClockMs());
+  } catch (const fleet::RegistryError& e) {
+    throw ServerError(std::string("catalog refused by the registry: ") + e.what());
+  }
   std::lock_guard lock(catalog_mutex_);
   catalog_ = std::move(catalog);
 }
@@ -192,15 +210,18 @@ void Server::Handle(const IncomingMessage& message) {
   const auto now = Clock::now();
   const OfferLookup offered = [&](std::string_view topic) { return offers_.Find(topic, now); };
   const RefusedLookup refused = [&](std::string_view device, const image::ImageVersion& v) {
-    return devices_.Refused(device, v);
+    return fleet_.Barred(device, v);
   };
   const std::shared_ptr<const Catalog> catalog = CurrentCatalog();
-  const Response r =
-      HandleRequest(message.topic, message.payload, *catalog, offered, config_.handler, refused);
-  log_.Write(r.level, r.log);
-  if (r.report && !devices_.Record(*r.report)) {
-    log_.Warn(Printable(r.device_topic) + ": device registry full; report not recorded");
+  const fleet::TimeMs wall = WallClockMs();
+  ChooseImage choose;
+  if (!config_.offer_newest) {
+    choose = [&](const Asker& asker) { return fleet_.Choose(asker, *catalog, wall); };
   }
+  const Response r = HandleRequest(message.topic, message.payload, *catalog, offered,
+                                   config_.handler, refused, choose);
+  log_.Write(r.level, r.log);
+  fleet_.RecordReport(r, wall);
   if (r.forget_offer) offers_.Forget(r.device_topic);
   if (r.remember_offer) {
     offers_.Remember(r.device_topic, r.remember_offer, now, r.awaits_follow_up);
@@ -213,15 +234,25 @@ void Server::Handle(const IncomingMessage& message) {
   if (r.stream && !scheduler_.Start(r.device_topic, r.stream)) {
     log_.Warn(Printable(r.device_topic) + ": too many streams waiting; request dropped");
   }
+  // After the answer is out: the device need not wait for the disk.
+  fleet_.RecordAnswer(r, wall);
 }
 
 void Server::HousekeepingLoop() {
   std::unique_lock lock(stop_mutex_);
+  auto next_fleet_tick = Clock::now();
   while (!stopping_) {
     stop_cv_.wait_for(lock, std::chrono::milliseconds(250));
     lock.unlock();
-    scheduler_.Tick(Clock::now());
-    WarnUnfollowedOffers(Clock::now());
+    const auto now = Clock::now();
+    scheduler_.Tick(now);
+    WarnUnfollowedOffers(now);
+    if (now >= next_fleet_tick) {
+      next_fleet_tick = now + std::chrono::seconds(1);
+      for (const Publication& nudge : fleet_.Tick(WallClockMs())) {
+        Publish(nudge.topic, nudge.payload);
+      }
+    }
     lock.lock();
   }
 }

@@ -22,6 +22,7 @@
 #include "mqota/agent/agent.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/boot/trailer.h"
+#include "mqota/fleet/sqlite_registry.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
 #include "mqota/ports/posix/mqtt_transport.h"
@@ -137,7 +138,9 @@ class AgentUpdatesFromServer : public ::testing::Test {
     config.mqtt.client_id = "mqota-server-e2e";
     config.mqtt.reconnect_delay_max = 500ms;
     config.handler.job_port = static_cast<uint16_t>(broker_.port());
-    server_ = std::make_unique<Server>(config, catalog_, log_);
+    config.offer_newest = true;
+    registry_ = fleet::OpenSqliteRegistry(dir_ / "fleet.db");
+    server_ = std::make_unique<Server>(config, catalog_, *registry_, log_);
     server_->Start(10s);
   }
 
@@ -147,6 +150,7 @@ class AgentUpdatesFromServer : public ::testing::Test {
   image::TrustedKey trusted_[1];
   Logger log_{LogLevel::kError, [](std::string_view) {}};
   std::shared_ptr<const Catalog> catalog_;
+  std::unique_ptr<fleet::SqliteRegistry> registry_;  // outlives the server
   std::unique_ptr<Server> server_;
 };
 
@@ -311,7 +315,9 @@ class PullOverBroker : public ::testing::TestWithParam<bool> {
     ServerConfig config;
     config.mqtt = Options("mqota-server");
     config.handler.job_port = static_cast<uint16_t>(broker_->port());
-    server_ = std::make_unique<Server>(config, catalog_, log_);
+    config.offer_newest = true;
+    registry_ = fleet::OpenSqliteRegistry(dir_ / "fleet.db");
+    server_ = std::make_unique<Server>(config, catalog_, *registry_, log_);
     server_->Start(10s);
     monitor_ = std::make_unique<WireMonitor>(Options("monitor"));
     ASSERT_TRUE(monitor_->Start());
@@ -348,6 +354,7 @@ class PullOverBroker : public ::testing::TestWithParam<bool> {
   Logger log_{LogLevel::kError, [](std::string_view) {}};
   std::shared_ptr<const Catalog> catalog_;
   const std::vector<uint8_t>* image_ = nullptr;
+  std::unique_ptr<fleet::SqliteRegistry> registry_;  // outlives the server
   std::unique_ptr<Server> server_;
   std::unique_ptr<WireMonitor> monitor_;
 };

@@ -161,10 +161,10 @@ TEST_F(ServerProcessTest, ABrokenImageIsRefusedAtStartUp) {
 TEST_F(ServerProcessTest, AnUnreachableBrokerIsOneLineAndExitOne) {
   const int port = mqota::testing::FreeLoopbackPort();
   const auto start = std::chrono::steady_clock::now();
-  const auto r =
-      RunProcess({Server(), "--board", "B", "--port", std::to_string(port), "--connect-timeout",
-                  "0.5", "--log-level", "warn", (dir_ / "app.bin").string()},
-                 10s);
+  const auto r = RunProcess({Server(), "--db", (dir_ / "fleet.db").string(), "--board", "B",
+                             "--port", std::to_string(port), "--connect-timeout", "0.5",
+                             "--log-level", "warn", (dir_ / "app.bin").string()},
+                            10s);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot connect to the broker at 127.0.0.1:" + std::to_string(port)),
@@ -175,7 +175,8 @@ TEST_F(ServerProcessTest, AnUnreachableBrokerIsOneLineAndExitOne) {
 
 TEST_F(ServerProcessTest, ServesThenExitsZeroOnSigtermWithinTwoSeconds) {
   MosquittoBroker broker(dir_ / "broker", {});
-  ServerProcess server({Server(), "--port", std::to_string(broker.port()), "--board", "BOARD_A",
+  ServerProcess server({Server(), "--db", (dir_ / "fleet.db").string(), "--offer-newest", "--api",
+                        "off", "--port", std::to_string(broker.port()), "--board", "BOARD_A",
                         "--catalog", dir_.path().string(), "--log-level", "debug"});
   ASSERT_TRUE(server.WaitFor("ready", 10s)) << server.log();
   posix::MqttOptions options;
@@ -202,7 +203,8 @@ TEST_F(ServerProcessTest, SigtermAbandonsStreamsStillRunningAfterTheGrace) {
   std::filesystem::remove(dir_ / "app.bin");
   mqota::testing::WriteFileBytes(dir_ / "big.bin", testing::SignedImage({1, 2, 0, 0}, 4 << 20));
   MosquittoBroker broker(dir_ / "broker", {});
-  ServerProcess server({Server(), "--port", std::to_string(broker.port()), "--board", "BOARD_A",
+  ServerProcess server({Server(), "--db", (dir_ / "fleet.db").string(), "--offer-newest", "--api",
+                        "off", "--port", std::to_string(broker.port()), "--board", "BOARD_A",
                         (dir_ / "big.bin").string(), "--shutdown-grace", "0.5"});
   ASSERT_TRUE(server.WaitFor("ready", 10s)) << server.log();
   posix::MqttOptions options;
@@ -231,7 +233,8 @@ TEST_F(ServerProcessTest, SighupReloadsTheCatalogAndABrokenOneKeepsTheOld) {
   mqota::testing::WriteFileBytes(catalog / "app-1.1.0.bin",
                                  testing::SignedImage({1, 1, 0, 0}, 6000));
   MosquittoBroker broker(dir_ / "broker", {});
-  ServerProcess server({Server(), "--port", std::to_string(broker.port()), "--board", "BOARD_A",
+  ServerProcess server({Server(), "--db", (dir_ / "fleet.db").string(), "--offer-newest", "--api",
+                        "off", "--port", std::to_string(broker.port()), "--board", "BOARD_A",
                         "--catalog", catalog.string(), "--verify-key",
                         mqota::testing::VectorPath("ecdsa-p256-test-key.pem").string()});
   ASSERT_TRUE(server.WaitFor("ready: 1 images", 10s)) << server.log();
@@ -295,7 +298,8 @@ TEST_F(ServerProcessTest, SighupReloadsTheCatalogAndABrokenOneKeepsTheOld) {
 
 TEST_F(ServerProcessTest, SigintStopsAnIdleServerToo) {
   MosquittoBroker broker(dir_ / "broker", {});
-  ServerProcess server({Server(), "--port", std::to_string(broker.port()), "--board", "BOARD_A",
+  ServerProcess server({Server(), "--db", (dir_ / "fleet.db").string(), "--offer-newest", "--api",
+                        "off", "--port", std::to_string(broker.port()), "--board", "BOARD_A",
                         (dir_ / "app.bin").string()});
   ASSERT_TRUE(server.WaitFor("ready", 10s)) << server.log();
   std::chrono::milliseconds took{};

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <iostream>
 
+#include "mqota/fleet/sqlite_registry.h"
 #include "mqota/testing/broker.h"
 #include "reference_requests.h"
 #include "test_device.h"
@@ -43,7 +44,9 @@ class ServerTest : public ::testing::Test {
     config.handler.job_port = static_cast<uint16_t>(broker.port());
     config.workers = 4;
     config.offer_quiet = offer_quiet_;
-    server_ = std::make_unique<Server>(config, catalog_, log_);
+    config.offer_newest = true;  // the protocol's tests: no campaigns
+    if (!registry_) registry_ = fleet::OpenSqliteRegistry(dir_ / "fleet.db");
+    server_ = std::make_unique<Server>(config, catalog_, *registry_, log_);
     server_->Start(10s);
   }
 
@@ -100,6 +103,7 @@ class ServerTest : public ::testing::Test {
                 lines_.emplace_back(line);
               }};
   std::shared_ptr<const Catalog> catalog_;
+  std::unique_ptr<fleet::SqliteRegistry> registry_;  // outlives the server
   std::unique_ptr<Server> server_;
 };
 
@@ -209,12 +213,20 @@ TEST_F(ServerTest, AVersionADeviceRevertedIsNotOfferedToItAgain) {
   const json ack = dev1.WaitDocument();
   ASSERT_FALSE(ack.is_null());
   EXPECT_EQ(ack["Message"], "Result Received");
-  EXPECT_TRUE(server_->devices().Refused("dev-1", {1, 2, 0, 0}));
-  EXPECT_FALSE(server_->devices().Refused("dev-2", {1, 2, 0, 0}));
-  const auto record = server_->devices().Find("dev-1");
+  // Recorded after the answer: give the worker a moment (bounded).
+  for (int i = 0; i < 100 && !registry_->Barred("dev-1", "1.2.0"); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(registry_->Barred("dev-1", "1.2.0"));
+  EXPECT_FALSE(registry_->Barred("dev-2", "1.2.0"));
+  const auto record = registry_->FindDevice("dev-1");
   ASSERT_TRUE(record.has_value());
-  EXPECT_EQ(record->last_outcome, "reverted");
-  EXPECT_EQ(record->last_version, (image::ImageVersion{1, 2, 0, 0}));
+  EXPECT_EQ(record->state, "reverted");
+  const auto history = registry_->History("dev-1", 1);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].version, "1.2.0");
+  EXPECT_EQ(history[0].reason, "not confirmed after the update: the bootloader reverted it");
+  EXPECT_FALSE(history[0].verified);  // on the shared topic
 
   EXPECT_EQ(offered(dev1, "1.0.0"), "1.1.0");  // the next newest newer one
   EXPECT_EQ(offered(dev1, "1.1.0"), "No Update Available");
@@ -223,7 +235,7 @@ TEST_F(ServerTest, AVersionADeviceRevertedIsNotOfferedToItAgain) {
   // A new catalog (as SIGHUP loads) with 1.3.0: dev-1 gets that; the
   // registry outlives the catalog, so 1.2.0 stays refused.
   auto fresh = std::make_shared<Catalog>();
-  fresh->Add("BOARD_A", "a-1.2.0", SignedImage({1, 2, 0, 0}, 20000), TrustingTestKey());
+  fresh->Add("BOARD_A", "a-1.2.0", SignedImage({1, 2, 0, 0}, image_bytes_), TrustingTestKey());
   fresh->Add("BOARD_A", "a-1.3.0", SignedImage({1, 3, 0, 0}, 20000), TrustingTestKey());
   server_->ReplaceCatalog(fresh);
   EXPECT_EQ(offered(dev1, "1.0.0"), "1.3.0");
@@ -232,6 +244,21 @@ TEST_F(ServerTest, AVersionADeviceRevertedIsNotOfferedToItAgain) {
   dev1.Send("Failure", "1.3.0", {{"Outcome", "rejected"}, {"Reason", "bad signature"}});
   ASSERT_FALSE(dev1.WaitDocument().is_null());
   EXPECT_EQ(offered(dev1, "1.0.0"), "No Update Available");  // 1.2.0 and 1.3.0 refused
+  EXPECT_EQ(offered(dev2, "1.1.0"), "1.3.0");
+
+  // Another image under a released version is refused, and the catalog in
+  // use stays: two different images of one version would be told apart by
+  // no device.
+  auto forged = std::make_shared<Catalog>();
+  forged->Add("BOARD_A", "a-1.3.0", SignedImage({1, 3, 0, 0}, 30000), TrustingTestKey());
+  try {
+    server_->ReplaceCatalog(forged);
+    ADD_FAILURE() << "a second image of 1.3.0 was taken";
+  } catch (const ServerError& e) {
+    EXPECT_NE(std::string(e.what()).find("already has an image of version 1.3.0"),
+              std::string::npos)
+        << e.what();
+  }
   EXPECT_EQ(offered(dev2, "1.1.0"), "1.3.0");
 }
 

@@ -53,7 +53,8 @@ class PowerCut : public ::testing::Test {
                     std::vector<std::string>{
                         BinPath("mqota-server"), "--catalog", catalog.string(), "--board",
                         board::kBoardName, "--port", std::to_string(broker_.port()), "--verify-key",
-                        testing::FirmwarePath("demo-signing-key.pem").string()},
+                        testing::FirmwarePath("demo-signing-key.pem").string(), "--offer-newest",
+                        "--db", (tmp_.path() / "fleet.db").string(), "--api", "off"},
                     tmp_.path() / "server.log");
     ASSERT_EQ(RunProcess({BinPath("mqota-board"), "create", "--dir", dir_.string(), "--boot-key",
                           testing::FirmwarePath("demo-signing-key.pem").string(), "--device-id",

@@ -19,9 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "mqota/fleet/registry.h"
 #include "mqota/ports/posix/mqtt_client.h"
 #include "mqota/server/catalog.h"
-#include "mqota/server/device_registry.h"
+#include "mqota/server/fleet_service.h"
 #include "mqota/server/log.h"
 #include "mqota/server/offer_book.h"
 #include "mqota/server/request_handler.h"
@@ -41,6 +42,12 @@ struct ServerConfig {
   // Announce the server (retained) so that mqota devices use their own
   // request topics (docs/spec/mqota-protocol.md#device-topics).
   bool announce = true;
+  // Offer every device the newest image of its board it has not refused, as
+  // the reference publisher does, instead of only what a running campaign
+  // gives it (docs/spec/fleet-campaigns.md#offers): for reference devices,
+  // whose topics name no device.
+  bool offer_newest = false;
+  FleetOptions fleet;  // fleet.prefix is set from handler.prefix
   // One warning when a device answered with a job asks nothing more on its
   // topic for this long: a broker drops what a device may not read without
   // telling anyone, and this is the only trace it leaves. The reference
@@ -55,7 +62,9 @@ std::string FlowTopic(std::string_view prefix, std::string_view client_id);
 
 class Server {
  public:
-  Server(ServerConfig config, std::shared_ptr<const Catalog> catalog, Logger& log);
+  // `registry` outlives the server.
+  Server(ServerConfig config, std::shared_ptr<const Catalog> catalog, fleet::Registry& registry,
+         Logger& log);
   ~Server();  // Stop(0) if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -70,9 +79,11 @@ class Server {
 
   StreamScheduler::Stats stream_stats() const { return scheduler_.stats(); }
   // Serves `catalog` from now on (a request being handled finishes with the
-  // old one, which lives as long as it is in use).
+  // old one, which lives as long as it is in use). Throws ServerError, and
+  // keeps the old catalog, when the registry refuses an image (another
+  // image under a version it knows).
   void ReplaceCatalog(std::shared_ptr<const Catalog> catalog);
-  const DeviceRegistry& devices() const { return devices_; }
+  FleetService& fleet() { return fleet_; }
   const std::string& flow_topic() const { return flow_topic_; }
 
  private:
@@ -93,7 +104,7 @@ class Server {
   std::shared_ptr<const Catalog> CurrentCatalog() const;
   mutable std::mutex catalog_mutex_;
   std::shared_ptr<const Catalog> catalog_;  // guarded by catalog_mutex_
-  DeviceRegistry devices_;
+  FleetService fleet_;
   Logger& log_;
   const std::string flow_topic_;
   std::string probe_;  // a marker no stream sends: the readiness probe

@@ -1,0 +1,99 @@
+// The server's side of the fleet: what it asks the registry and the campaign
+// engine when a device asks or reports, and what it does on its own clock.
+//
+//   a device asks        ──► Choose: its running campaign's image, if
+//                            MayOffer says so (docs/spec/fleet-campaigns.md#offers)
+//   a response is done   ──► Record: the device seen, the offer made, the report,
+//                            each an event; a campaign whose tallies moved is
+//                            evaluated (NextStep until nothing)
+//   every second (Tick)  ──► campaigns evaluated (soak timers), devices of open
+//                            waves nudged on their notify topic at a bounded rate,
+//                            events the registry refused retried
+//
+// A registry that fails at run time (disk full, I/O error) costs no event:
+// the event waits in a bounded queue and is retried every tick, and the
+// failure is logged once per outage. Thread-safe (workers call Choose and
+// Record at once; the housekeeping thread calls Tick).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mqota/fleet/registry.h"
+#include "mqota/server/catalog.h"
+#include "mqota/server/log.h"
+#include "mqota/server/request_handler.h"
+
+namespace mqota::server {
+
+struct FleetOptions {
+  std::string prefix = "mqota";
+  // Devices nudged per second at most, over all campaigns: a wave of
+  // thousands must not make them all ask in the same instant.
+  uint32_t nudges_per_second = 200;
+  // A device nudged that did not ask is nudged again after this long.
+  std::chrono::milliseconds renudge_after{60000};
+  // Events kept for a registry that refuses writes; beyond it the oldest is
+  // dropped, and said so.
+  size_t max_pending_events = 100000;
+};
+
+// Milliseconds since the Unix epoch: the registry's clock.
+fleet::TimeMs WallClockMs();
+
+class FleetService {
+ public:
+  FleetService(fleet::Registry& registry, Logger& log, FleetOptions options);
+
+  // Every image of the catalog is in the registry's catalog (a campaign
+  // names one). Throws fleet::RegistryError.
+  void SyncCatalog(const Catalog& catalog, fleet::TimeMs now);
+
+  // The image for `asker` from its running campaign, or nothing and why.
+  Choice Choose(const Asker& asker, const Catalog& catalog, fleet::TimeMs now);
+  // Whether the device reported this version as reverted, rejected or refused.
+  bool Barred(std::string_view device, const image::ImageVersion& version);
+
+  // What a handled request tells the fleet: its report (before the answer
+  // goes out, so "Result Received" means the report is on disk), then the
+  // sighting and the offer made (after: the device need not wait for them).
+  void RecordReport(const Response& response, fleet::TimeMs now);
+  void RecordAnswer(const Response& response, fleet::TimeMs now);
+  void Record(const Response& response, fleet::TimeMs now) {
+    RecordReport(response, now);
+    RecordAnswer(response, now);
+  }
+
+  // The nudges to publish now.
+  std::vector<Publication> Tick(fleet::TimeMs now);
+
+  size_t pending_events() const;
+
+ private:
+  // Whether the device has spoken on its own topic before (then only that
+  // topic speaks for it), and so a message on the shared topic is a claim.
+  bool SpeaksForItself(const std::string& device);
+  bool Claimed(const Response& response);
+  void RecordEvent(const fleet::DeviceEvent& event, fleet::TimeMs now);
+  bool TryRecord(const fleet::DeviceEvent& event, fleet::TimeMs now);
+  void Evaluate(int64_t campaign, fleet::TimeMs now);
+  void RetryPending(fleet::TimeMs now);
+  void Nudge(int64_t campaign, uint32_t budget, fleet::TimeMs now, std::vector<Publication>& out);
+  void RegistryFailed(const std::string& what, const std::exception& e);
+
+  fleet::Registry& registry_;
+  Logger& log_;
+  const FleetOptions options_;
+  mutable std::mutex mutex_;  // the members below
+  std::deque<fleet::DeviceEvent> pending_;
+  bool failing_ = false;                         // an outage is being logged
+  std::map<std::string, fleet::TimeMs> nudged_;  // device -> when
+};
+
+}  // namespace mqota::server

@@ -1,0 +1,306 @@
+#include "mqota/server/fleet_service.h"
+
+#include <algorithm>
+
+#include "mqota/agent/protocol.h"
+#include "mqota/fleet/campaign.h"
+#include "mqota/server/topics.h"
+
+namespace mqota::server {
+namespace {
+
+std::string VersionText(const image::ImageVersion& v) {
+  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+}
+
+std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.end()}; }
+
+// The catalog entry that is the campaign's image: same board, version and
+// hash (a file replaced under the same version is not the image the
+// campaign was created with).
+EntryPtr FindEntry(const Catalog& catalog, const fleet::Image& image) {
+  for (const EntryPtr& e : catalog.entries()) {
+    if (e->board == image.board && e->ProtocolVersion() == image.version &&
+        e->Sha256Hex() == image.sha256) {
+      return e;
+    }
+  }
+  return nullptr;
+}
+
+std::string CampaignName(int64_t id) { return "campaign " + std::to_string(id); }
+
+}  // namespace
+
+fleet::TimeMs WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+FleetService::FleetService(fleet::Registry& registry, Logger& log, FleetOptions options)
+    : registry_(registry), log_(log), options_(std::move(options)) {}
+
+void FleetService::SyncCatalog(const Catalog& catalog, fleet::TimeMs now) {
+  for (const EntryPtr& e : catalog.entries()) {
+    fleet::Image image;
+    image.board = e->board;
+    image.version = e->ProtocolVersion();
+    image.sha256 = e->Sha256Hex();
+    image.size = e->size_bytes();
+    image.path = e->path;
+    image.added = now;
+    registry_.AddImage(image);
+  }
+}
+
+Choice FleetService::Choose(const Asker& asker, const Catalog& catalog, fleet::TimeMs now) {
+  if (asker.device.empty()) {
+    return {nullptr,
+            "it names no device: a reference device gets updates only from "
+            "mqota-server --offer-newest",
+            std::nullopt};
+  }
+  try {
+    const std::string device(asker.device);
+    if (!asker.verified) {
+      const auto known = registry_.FindDevice(device);
+      if (known && known->verified) {
+        return {nullptr,
+                "unverified: this device has its own request topic, and this came on the "
+                "shared one",
+                std::nullopt};
+      }
+    }
+    const auto place = registry_.CampaignOf(device, now);
+    if (!place) return {nullptr, "no running campaign targets it", std::nullopt};
+    const std::string name = CampaignName(place->campaign);
+    const fleet::OfferVerdict verdict = fleet::MayOffer(place->state, place->wave, place->stage);
+    if (!verdict.offer) return {nullptr, name + ": " + verdict.why_not, std::nullopt};
+    if (place->image.board != asker.board) {
+      return {nullptr, name + " is for board " + place->image.board, std::nullopt};
+    }
+    EntryPtr entry = FindEntry(catalog, place->image);
+    if (!entry) {
+      return {nullptr,
+              name + "'s image " + place->image.board + " " + place->image.version +
+                  " is not in the catalog (removed, or replaced by another file)",
+              std::nullopt};
+    }
+    return {entry, name + ", wave " + std::to_string(place->wave + 1), place->campaign};
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("choosing an image for " + Printable(asker.device, 64), e);
+    return {nullptr, "the registry is unavailable", std::nullopt};
+  }
+}
+
+bool FleetService::Barred(std::string_view device, const image::ImageVersion& version) {
+  try {
+    return registry_.Barred(std::string(device), VersionText(version));
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("reading what " + Printable(device, 64) + " refused", e);
+    return true;  // offer nothing rather than something it may have refused
+  }
+}
+
+// Anyone of the board can write the shared topic in a device's name; a
+// device that has its own topic speaks only there.
+bool FleetService::Claimed(const Response& r) {
+  if (r.verified || !SpeaksForItself(r.device)) return false;
+  log_.Warn(Printable(r.device, 64) +
+            ": a message in its name on the shared request topic, but it has its own: "
+            "not recorded");
+  return true;
+}
+
+void FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
+  if (r.device.empty() || !r.report || Claimed(r)) return;
+  const auto kind = fleet::ParseEventKind(r.report->outcome);
+  if (!kind) {
+    log_.Warn(Printable(r.device, 64) + ": unknown outcome \"" + r.report->outcome +
+              "\"; not recorded");
+    return;
+  }
+  fleet::DeviceEvent event;
+  event.device = r.device;
+  event.time = now;
+  event.kind = *kind;
+  event.version = VersionText(r.report->version);
+  event.percent = r.report->percent;
+  event.reason = r.report->reason;
+  event.verified = r.report->verified;
+  RecordEvent(event, now);
+}
+
+void FleetService::RecordAnswer(const Response& r, fleet::TimeMs now) {
+  // A reference device names no device: nothing to file it under.
+  if (r.device.empty() || (!r.sighting && !r.remember_offer) || Claimed(r)) return;
+  if (r.sighting) {
+    fleet::DeviceSighting seen;
+    seen.device = r.sighting->device;
+    seen.board = r.sighting->board;
+    seen.version = VersionText(r.sighting->version);
+    seen.verified = r.sighting->verified;
+    seen.time = now;
+    try {
+      registry_.SeeDevice(seen);
+      // It just spoke: online (one read, and a write only when it changes).
+      const auto known = registry_.FindDevice(seen.device);
+      if (known && !known->online) registry_.SetOnline(seen.device, true, now);
+    } catch (const fleet::RegistryError& e) {
+      RegistryFailed("recording that " + Printable(seen.device, 64) + " asked", e);
+    }
+  }
+  if (r.remember_offer) {
+    fleet::DeviceEvent offered;
+    offered.device = r.device;
+    offered.time = now;
+    offered.kind = fleet::EventKind::kOffered;
+    offered.version = r.remember_offer->ProtocolVersion();
+    offered.campaign = r.campaign;
+    offered.verified = r.verified;
+    RecordEvent(offered, now);
+  }
+}
+
+bool FleetService::SpeaksForItself(const std::string& device) {
+  try {
+    const auto known = registry_.FindDevice(device);
+    return known && known->verified;
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("reading " + Printable(device, 64), e);
+    return true;  // unknown: do not take a claim for its word
+  }
+}
+
+void FleetService::RecordEvent(const fleet::DeviceEvent& event, fleet::TimeMs now) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty()) {
+      // Keep the order: behind what is waiting already.
+      pending_.push_back(event);
+      return;
+    }
+  }
+  if (TryRecord(event, now)) return;
+  std::lock_guard lock(mutex_);
+  pending_.push_back(event);
+}
+
+bool FleetService::TryRecord(const fleet::DeviceEvent& event, fleet::TimeMs now) {
+  std::optional<int64_t> changed;
+  try {
+    changed = registry_.Record(event).campaign_changed;
+  } catch (const fleet::RegistryRefusal& e) {
+    // Not the disk: the event itself does not fit (e.g. a device the
+    // registry never saw). Retrying cannot help.
+    log_.Warn("registry: " + Printable(event.device, 64) + "'s \"" +
+              std::string(fleet::EventKindName(event.kind)) + "\" not recorded: " + e.what());
+    return true;
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("recording " + Printable(event.device, 64) + "'s \"" +
+                       std::string(fleet::EventKindName(event.kind)) + "\" (kept, retried)",
+                   e);
+    return false;
+  }
+  if (changed) Evaluate(*changed, now);
+  return true;
+}
+
+void FleetService::RetryPending(fleet::TimeMs now) {
+  for (;;) {
+    fleet::DeviceEvent event;
+    {
+      std::lock_guard lock(mutex_);
+      if (pending_.empty()) {
+        if (failing_) log_.Info("registry: working again; no event was lost");
+        failing_ = false;
+        return;
+      }
+      event = pending_.front();
+    }
+    if (!TryRecord(event, now)) return;
+    std::lock_guard lock(mutex_);
+    pending_.pop_front();
+  }
+}
+
+void FleetService::Evaluate(int64_t campaign, fleet::TimeMs now) {
+  // One transaction from reading the tallies to the last step: two workers
+  // that see one gate met open one wave, not two.
+  for (const fleet::Step& step : registry_.Advance(campaign, now)) {
+    log_.Write(step.kind == fleet::Step::kHalt ? LogLevel::kWarn : LogLevel::kInfo,
+               CampaignName(campaign) + ": " + (step.kind == fleet::Step::kHalt ? "HALTED: " : "") +
+                   step.reason);
+  }
+}
+
+std::vector<Publication> FleetService::Tick(fleet::TimeMs now) {
+  std::vector<Publication> nudges;
+  RetryPending(now);
+  try {
+    uint32_t budget = options_.nudges_per_second;
+    for (int64_t campaign : registry_.RunningCampaigns()) {
+      Evaluate(campaign, now);
+      if (budget > 0) Nudge(campaign, budget, now, nudges);
+      budget -= std::min<uint32_t>(budget, static_cast<uint32_t>(nudges.size()));
+    }
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("running the campaigns", e);
+  }
+  std::lock_guard lock(mutex_);
+  std::erase_if(nudged_, [&](const auto& entry) {
+    return now - entry.second >= options_.renudge_after.count();
+  });
+  return nudges;
+}
+
+// Devices of open waves not offered anything yet, as many as the budget,
+// the in-flight cap and the start rate leave room for.
+void FleetService::Nudge(int64_t campaign, uint32_t budget, fleet::TimeMs now,
+                         std::vector<Publication>& out) {
+  const fleet::CampaignState state = registry_.LoadState(campaign, now);
+  if (state.status != fleet::CampaignStatus::kRunning) return;
+  uint32_t room = budget;
+  if (state.rules.max_in_flight > 0) {
+    room = std::min(
+        room, state.rules.max_in_flight - std::min(state.rules.max_in_flight, state.in_flight));
+  }
+  if (state.rules.starts_per_minute > 0) {
+    room = std::min(room, state.rules.starts_per_minute -
+                              std::min(state.rules.starts_per_minute, state.starts_last_minute));
+  }
+  if (room == 0) return;
+  const auto info = registry_.FindCampaign(campaign);
+  if (!info) return;
+  // Ask for more than the room: some were nudged a moment ago.
+  const auto devices = registry_.DevicesToNotify(campaign, room * 2 + 16);
+  std::lock_guard lock(mutex_);
+  const std::string nudge = "{\"Message\":\"" + std::string(agent::message::kCheckNow) + "\"}";
+  for (const std::string& device : devices) {
+    if (room == 0) break;
+    if (nudged_.count(device) != 0) continue;
+    nudged_[device] = now;
+    out.push_back({NotifyTopic(options_.prefix, info->image.board, device), Bytes(nudge)});
+    --room;
+  }
+}
+
+void FleetService::RegistryFailed(const std::string& what, const std::exception& e) {
+  std::lock_guard lock(mutex_);
+  if (pending_.size() > options_.max_pending_events) {
+    pending_.pop_front();
+    log_.Error("registry: " + std::to_string(options_.max_pending_events) +
+               " events waiting; dropped the oldest");
+  }
+  if (failing_) return;
+  failing_ = true;
+  log_.Error("registry: " + what + ": " + e.what());
+}
+
+size_t FleetService::pending_events() const {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
+}  // namespace mqota::server

@@ -1,0 +1,254 @@
+// The server's side of the fleet over a real SQLite registry: what a device
+// is offered as its campaign moves, the events its reports become, the
+// campaign halting on a canary's revert, nudges at a bounded rate, and no
+// event lost while the registry fails.
+#include "mqota/server/fleet_service.h"
+
+#include <gtest/gtest.h>
+
+#include "mqota/fleet/sqlite_registry.h"
+#include "mqota/testing/files.h"
+#include "test_images.h"
+
+namespace mqota::server {
+namespace {
+
+namespace mt = mqota::testing;
+
+constexpr fleet::TimeMs kNow = 1'765'000'000'000;
+
+// The SQLite registry, failing every call while `failing` is set: a disk
+// that is full for a while.
+class FlakyRegistry final : public fleet::Registry {
+ public:
+  explicit FlakyRegistry(fleet::Registry& real) : real_(real) {}
+  bool failing = false;
+
+#define MQOTA_FORWARD(ret, name, params, args)                           \
+  ret name params override {                                             \
+    if (failing) throw fleet::RegistryError("database or disk is full"); \
+    return real_.name args;                                              \
+  }
+  MQOTA_FORWARD(void, SeeDevice, (const fleet::DeviceSighting& s), (s))
+  MQOTA_FORWARD(void, SetOnline, (const std::string& d, bool o, fleet::TimeMs t), (d, o, t))
+  MQOTA_FORWARD(void, SetTags, (const std::string& d, const std::vector<std::string>& t), (d, t))
+  MQOTA_FORWARD(std::optional<fleet::Device>, FindDevice, (const std::string& d), (d))
+  MQOTA_FORWARD(std::vector<fleet::Device>, ListDevices, (const fleet::DeviceFilter& f), (f))
+  MQOTA_FORWARD(std::vector<fleet::DeviceEvent>, History, (const std::string& d, uint32_t n),
+                (d, n))
+  MQOTA_FORWARD(bool, Barred, (const std::string& d, const std::string& v), (d, v))
+  MQOTA_FORWARD(fleet::RecordedEvent, Record, (const fleet::DeviceEvent& e), (e))
+  MQOTA_FORWARD(int64_t, AddImage, (const fleet::Image& i), (i))
+  MQOTA_FORWARD(std::vector<fleet::Image>, ListImages, (), ())
+  MQOTA_FORWARD(std::optional<fleet::Image>, FindImage, (int64_t id), (id))
+  MQOTA_FORWARD(int64_t, CreateCampaign, (const fleet::NewCampaign& c), (c))
+  MQOTA_FORWARD(std::vector<fleet::Campaign>, ListCampaigns, (), ())
+  MQOTA_FORWARD(std::optional<fleet::Campaign>, FindCampaign, (int64_t id), (id))
+  MQOTA_FORWARD(std::vector<fleet::CampaignLogEntry>, CampaignLog, (int64_t id), (id))
+  MQOTA_FORWARD(std::vector<fleet::CampaignDevice>, CampaignDevices, (int64_t id), (id))
+  MQOTA_FORWARD(fleet::CampaignState, LoadState, (int64_t id, fleet::TimeMs t), (id, t))
+  MQOTA_FORWARD(void, ApplyStep, (int64_t id, const fleet::Step& s, fleet::TimeMs t), (id, s, t))
+  MQOTA_FORWARD(std::vector<fleet::Step>, Advance, (int64_t id, fleet::TimeMs t), (id, t))
+  MQOTA_FORWARD(fleet::Campaign, Control,
+                (int64_t id, Command c, const std::string& who, fleet::TimeMs t), (id, c, who, t))
+  MQOTA_FORWARD(std::vector<int64_t>, RunningCampaigns, (), ())
+  MQOTA_FORWARD(std::optional<fleet::DeviceCampaign>, CampaignOf,
+                (const std::string& d, fleet::TimeMs t), (d, t))
+  MQOTA_FORWARD(std::vector<std::string>, DevicesToNotify, (int64_t c, uint32_t n), (c, n))
+#undef MQOTA_FORWARD
+
+ private:
+  fleet::Registry& real_;
+};
+
+class FleetServiceTest : public ::testing::Test {
+ protected:
+  FleetServiceTest()
+      : sqlite_(fleet::OpenSqliteRegistry(dir_ / "fleet.db")),
+        registry_(*sqlite_),
+        log_(LogLevel::kDebug, [this](std::string_view line) { lines_.emplace_back(line); }),
+        fleet_(registry_, log_, Options()) {
+    catalog_.Add("BOARD_A", "a-1.1.0.bin", testing::SignedImage({1, 1, 0, 0}, 5000),
+                 testing::TrustingTestKey());
+    fleet_.SyncCatalog(catalog_, kNow);
+    for (int i = 0; i < 10; ++i) Ask(Id(i), "1.0.0");
+  }
+  static FleetOptions Options() {
+    FleetOptions o;
+    o.nudges_per_second = 3;
+    return o;
+  }
+  static std::string Id(int i) { return "dev-" + std::to_string(i); }
+
+  // The device asks on its own topic; what it is offered, as the handler
+  // would record it.
+  Choice Ask(const std::string& device, const std::string& version, bool verified = true) {
+    image::ImageVersion v{};
+    v.major = 1;
+    v.minor = static_cast<uint8_t>(version[2] - '0');
+    const Choice choice = fleet_.Choose({device, "BOARD_A", v, verified}, catalog_, now_);
+    Response r;
+    r.device = device;
+    r.verified = verified;
+    r.sighting = DeviceSighting{device, "BOARD_A", v, verified};
+    r.remember_offer = choice.entry;
+    r.campaign = choice.campaign;
+    fleet_.Record(r, now_);
+    return choice;
+  }
+  void Report(const std::string& device, const std::string& outcome, bool verified = true) {
+    Response r;
+    r.device = device;
+    r.verified = verified;
+    DeviceReport report;
+    report.device = device;
+    report.board = "BOARD_A";
+    report.version = {1, 1, 0, 0};
+    report.outcome = outcome;
+    report.verified = verified;
+    r.report = report;
+    fleet_.Record(r, now_);
+  }
+  int64_t CreateCampaign(const std::string& waves, uint32_t failure_percent = 0) {
+    fleet::NewCampaign c;
+    c.name = "test";
+    c.image = registry_.ListImages().at(0).id;
+    std::string error;
+    c.rules.waves = *fleet::ParseWaves(waves, &error);
+    c.rules.success_percent = 100;
+    c.rules.failure_percent = failure_percent;
+    c.time = now_;
+    return registry_.CreateCampaign(c);
+  }
+  std::vector<std::string> InWave(int64_t campaign, uint32_t wave) {
+    std::vector<std::string> ids;
+    for (const auto& d : registry_.CampaignDevices(campaign)) {
+      if (d.wave == wave) ids.push_back(d.device);
+    }
+    return ids;
+  }
+  bool Logged(const std::string& text) const {
+    for (const auto& l : lines_) {
+      if (l.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  mt::TempDir dir_;
+  std::unique_ptr<fleet::SqliteRegistry> sqlite_;
+  FlakyRegistry registry_;
+  std::vector<std::string> lines_;
+  Logger log_;
+  Catalog catalog_;
+  FleetService fleet_;
+  fleet::TimeMs now_ = kNow;
+};
+
+TEST_F(FleetServiceTest, WithoutACampaignNothingIsOffered) {
+  const Choice c = Ask("dev-0", "1.0.0");
+  EXPECT_EQ(c.entry, nullptr);
+  EXPECT_EQ(c.note, "no running campaign targets it");
+  const Choice reference = fleet_.Choose({"", "BOARD_A", {1, 0, 0, 0}, false}, catalog_, now_);
+  EXPECT_EQ(reference.entry, nullptr);
+  EXPECT_NE(reference.note.find("--offer-newest"), std::string::npos);
+}
+
+TEST_F(FleetServiceTest, ACampaignOffersItsOpenWaveOnlyAndRecordsTheOffer) {
+  const int64_t id = CreateCampaign("10%");  // 1 canary of 10
+  const auto canary = InWave(id, 0);
+  ASSERT_EQ(canary.size(), 1u);
+  const std::string later = InWave(id, 1).at(0);
+  const Choice offered = Ask(canary[0], "1.0.0");
+  ASSERT_NE(offered.entry, nullptr);
+  EXPECT_EQ(offered.entry->ProtocolVersion(), "1.1.0");
+  EXPECT_EQ(offered.campaign, id);
+  EXPECT_EQ(offered.note, "campaign " + std::to_string(id) + ", wave 1");
+  const Choice waiting = Ask(later, "1.0.0");
+  EXPECT_EQ(waiting.entry, nullptr);
+  EXPECT_EQ(waiting.note, "campaign " + std::to_string(id) + ": its wave 2 is not open yet");
+  const auto history = registry_.History(canary[0], 10);
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history[0].kind, fleet::EventKind::kOffered);
+  EXPECT_EQ(history[0].campaign, id);
+}
+
+TEST_F(FleetServiceTest, ACanaryThatConfirmsOpensTheNextWave) {
+  const int64_t id = CreateCampaign("10%");
+  const std::string canary = InWave(id, 0).at(0);
+  Ask(canary, "1.0.0");
+  Report(canary, "pending");
+  EXPECT_EQ(registry_.FindCampaign(id)->open_waves, 1u);
+  Report(canary, "confirmed");
+  EXPECT_EQ(registry_.FindCampaign(id)->open_waves, 2u);
+  EXPECT_TRUE(Logged("campaign " + std::to_string(id) + ": wave 1: 1 of 1 confirmed"));
+  EXPECT_NE(Ask(InWave(id, 1).at(0), "1.0.0").entry, nullptr);
+}
+
+TEST_F(FleetServiceTest, ACanaryThatRevertsHaltsTheCampaignBeforeTheNextWave) {
+  const int64_t id = CreateCampaign("10%");
+  const std::string canary = InWave(id, 0).at(0);
+  Ask(canary, "1.0.0");
+  Report(canary, "reverted");
+  const auto c = registry_.FindCampaign(id);
+  EXPECT_EQ(c->status, fleet::CampaignStatus::kHalted);
+  EXPECT_EQ(c->status_reason,
+            "1 of 1 devices in the open waves failed (100%), more than the 0% allowed");
+  EXPECT_TRUE(Logged("HALTED: 1 of 1 devices"));
+  for (const auto& later : InWave(id, 1)) EXPECT_EQ(Ask(later, "1.0.0").entry, nullptr);
+  EXPECT_TRUE(fleet_.Barred(canary, {1, 1, 0, 0}));
+}
+
+TEST_F(FleetServiceTest, AnUnverifiedReportAboutAVerifiedDeviceIsNotItsWord) {
+  const int64_t id = CreateCampaign("10%");
+  const std::string canary = InWave(id, 0).at(0);
+  Ask(canary, "1.0.0");
+  // Someone on the shared topic claims the canary reverted.
+  Report(canary, "reverted", /*verified=*/false);
+  EXPECT_EQ(registry_.FindCampaign(id)->status, fleet::CampaignStatus::kRunning);
+  const Choice c = fleet_.Choose({canary, "BOARD_A", {1, 0, 0, 0}, false}, catalog_, now_);
+  EXPECT_EQ(c.entry, nullptr);
+  EXPECT_NE(c.note.find("unverified"), std::string::npos);
+}
+
+TEST_F(FleetServiceTest, DevicesOfOpenWavesAreNudgedAtTheBoundedRateOnce) {
+  const int64_t id = CreateCampaign("100%");
+  const auto first = fleet_.Tick(now_);
+  ASSERT_EQ(first.size(), 3u);  // nudges_per_second
+  for (const auto& p : first) {
+    EXPECT_EQ(p.topic.rfind("mqota/BOARD_A/device/dev-", 0), 0u) << p.topic;
+    EXPECT_EQ(std::string(p.payload.begin(), p.payload.end()), R"({"Message":"Check Now"})");
+  }
+  now_ += 1000;
+  const auto second = fleet_.Tick(now_);
+  ASSERT_EQ(second.size(), 3u);
+  for (const auto& a : first) {
+    for (const auto& b : second) EXPECT_NE(a.topic, b.topic);  // not twice
+  }
+  EXPECT_EQ(InWave(id, 0).size(), 10u);
+}
+
+TEST_F(FleetServiceTest, NoEventIsLostWhileTheRegistryFails) {
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  Ask(d, "1.0.0");
+  registry_.failing = true;
+  Report(d, "pending");
+  Report(d, "confirmed");
+  EXPECT_EQ(fleet_.pending_events(), 2u);
+  EXPECT_TRUE(Logged("registry: recording " + d +
+                     "'s \"pending\" (kept, retried): database or "
+                     "disk is full"));
+  fleet_.Tick(now_);  // still failing: kept
+  EXPECT_EQ(fleet_.pending_events(), 2u);
+  registry_.failing = false;
+  fleet_.Tick(now_ + 1000);
+  EXPECT_EQ(fleet_.pending_events(), 0u);
+  const auto history = registry_.History(d, 10);
+  ASSERT_GE(history.size(), 3u);
+  EXPECT_EQ(history[0].kind, fleet::EventKind::kConfirmed);  // in order
+  EXPECT_EQ(history[1].kind, fleet::EventKind::kPending);
+  EXPECT_TRUE(Logged("registry: working again; no event was lost"));
+}
+
+}  // namespace
+}  // namespace mqota::server
