@@ -87,8 +87,8 @@ std::string NewApiToken() {
   return token;
 }
 
-Api::Api(fleet::Registry& registry, std::string token)
-    : registry_(registry), token_(std::move(token)) {}
+Api::Api(fleet::Registry& registry, std::string token, std::function<void()> changed)
+    : registry_(registry), token_(std::move(token)), changed_(std::move(changed)) {}
 
 bool Api::Authorized(const ApiRequest& request) const {
   constexpr std::string_view kBearer = "Bearer ";
@@ -262,6 +262,7 @@ ApiResponse Api::CreateCampaign(const ApiRequest& r, fleet::TimeMs now) const {
   } catch (const fleet::RegistryRefusal& e) {
     return Error(400, e.what());  // a target without devices, an unknown device...
   }
+  if (changed_) changed_();
   auto response = Campaign(id);
   response.status = 201;
   return response;
@@ -273,7 +274,9 @@ ApiResponse Api::Control(int64_t id, const std::string& command, fleet::TimeMs n
   const Command c = command == "pause"    ? Command::kPause
                     : command == "resume" ? Command::kResume
                                           : Command::kCancel;
-  return Json(200, api::ToJson(registry_.Control(id, c, "api", now)));
+  const fleet::Campaign result = registry_.Control(id, c, "api", now);
+  if (c == Command::kResume && changed_) changed_();
+  return Json(200, api::ToJson(result));
 }
 
 }  // namespace mqota::server

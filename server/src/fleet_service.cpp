@@ -113,8 +113,51 @@ bool FleetService::Claimed(const Response& r) {
   return true;
 }
 
+bool FleetService::Admit(const std::string& device, fleet::TimeMs now) {
+  std::lock_guard lock(mutex_);
+  const bool fresh = buckets_.count(device) == 0;
+  Bucket& b = buckets_[device];
+  if (fresh) {
+    b.tokens = options_.device_message_burst;
+    b.refilled = now;
+  }
+  b.tokens = std::min(options_.device_message_burst,
+                      b.tokens + static_cast<double>(std::max<fleet::TimeMs>(0, now - b.refilled)) *
+                                     options_.device_messages_per_second / 1000.0);
+  b.refilled = now;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return true;
+  }
+  ++b.refused;
+  if (now - b.warned >= 60000) {
+    b.warned = now;
+    log_.Warn(Printable(device, 64) + ": more than " +
+              std::to_string(static_cast<int>(options_.device_messages_per_second)) +
+              " messages a second (" + std::to_string(b.refused) +
+              " so far not recorded): flooding, or a loop on the device");
+  }
+  return false;
+}
+
+void FleetService::CheckOffered(const fleet::DeviceEvent& event) {
+  if (event.kind == fleet::EventKind::kDownloading || event.kind == fleet::EventKind::kOffered) {
+    return;
+  }
+  try {
+    for (const auto& e : registry_.History(event.device, 200)) {
+      if (e.kind == fleet::EventKind::kOffered && e.version == event.version) return;
+    }
+  } catch (const fleet::RegistryError&) {
+    return;  // said when it is written
+  }
+  log_.Warn(Printable(event.device, 64) + ": reports \"" +
+            std::string(fleet::EventKindName(event.kind)) + "\" for " + event.version +
+            ", which it was never offered here (recorded as it said)");
+}
+
 void FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
-  if (r.device.empty() || !r.report || Claimed(r)) return;
+  if (r.device.empty() || !r.report || Claimed(r) || !Admit(r.device, now)) return;
   const auto kind = fleet::ParseEventKind(r.report->outcome);
   if (!kind) {
     log_.Warn(Printable(r.device, 64) + ": unknown outcome \"" + r.report->outcome +
@@ -129,12 +172,16 @@ void FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
   event.percent = r.report->percent;
   event.reason = r.report->reason;
   event.verified = r.report->verified;
+  CheckOffered(event);
   RecordEvent(event, now);
 }
 
 void FleetService::RecordAnswer(const Response& r, fleet::TimeMs now) {
   // A reference device names no device: nothing to file it under.
-  if (r.device.empty() || (!r.sighting && !r.remember_offer) || Claimed(r)) return;
+  if (r.device.empty() || (!r.sighting && !r.remember_offer) || Claimed(r) ||
+      !Admit(r.device, now)) {
+    return;
+  }
   if (r.sighting) {
     fleet::DeviceSighting seen;
     seen.device = r.sighting->device;
@@ -251,6 +298,11 @@ std::vector<Publication> FleetService::Tick(fleet::TimeMs now) {
   std::lock_guard lock(mutex_);
   std::erase_if(nudged_, [&](const auto& entry) {
     return now - entry.second >= options_.renudge_after.count();
+  });
+  // A bucket refilled to the brim is the same as none.
+  std::erase_if(buckets_, [&](const auto& entry) {
+    return (now - entry.second.refilled) * options_.device_messages_per_second / 1000.0 >=
+           options_.device_message_burst;
   });
   return nudges;
 }

@@ -70,7 +70,8 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpApiServer> http;
   if (options.api != "off") {
-    api = std::make_unique<Api>(*registry, ApiToken(options.api_token_file, log));
+    api = std::make_unique<Api>(*registry, ApiToken(options.api_token_file, log),
+                                [&server] { server.WakeFleet(); });
     http = std::make_unique<HttpApiServer>(*api, log);
     http->Start(options.api_host, options.api_port);
     log.Info("api: http://" + options.api_host + ":" + std::to_string(http->port()) +

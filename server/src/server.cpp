@@ -1,5 +1,6 @@
 #include "mqota/server/server.h"
 
+#include <utility>
 #include <variant>
 
 #include "mqota/server/chunks.h"
@@ -238,16 +239,26 @@ void Server::Handle(const IncomingMessage& message) {
   fleet_.RecordAnswer(r, wall);
 }
 
+void Server::WakeFleet() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    fleet_wake_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
 void Server::HousekeepingLoop() {
   std::unique_lock lock(stop_mutex_);
   auto next_fleet_tick = Clock::now();
   while (!stopping_) {
-    stop_cv_.wait_for(lock, std::chrono::milliseconds(250));
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(250),
+                      [this] { return stopping_ || fleet_wake_; });
+    const bool woken = std::exchange(fleet_wake_, false);
     lock.unlock();
     const auto now = Clock::now();
     scheduler_.Tick(now);
     WarnUnfollowedOffers(now);
-    if (now >= next_fleet_tick) {
+    if (woken || now >= next_fleet_tick) {
       next_fleet_tick = now + std::chrono::seconds(1);
       for (const Publication& nudge : fleet_.Tick(WallClockMs())) {
         Publish(nudge.topic, nudge.payload);

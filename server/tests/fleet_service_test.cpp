@@ -250,5 +250,48 @@ TEST_F(FleetServiceTest, NoEventIsLostWhileTheRegistryFails) {
   EXPECT_TRUE(Logged("registry: working again; no event was lost"));
 }
 
+TEST_F(FleetServiceTest, AFloodingDeviceIsLoggedOnceAndNotRecordedBeyondItsBudget) {
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  Ask(d, "1.0.0");
+  const size_t before = registry_.History(d, 1000).size();
+  // 300 progress reports in the same millisecond: the burst (100, less what
+  // the asks above spent) is recorded, the rest is not.
+  for (int i = 0; i < 300; ++i) {
+    Response r;
+    r.device = d;
+    r.verified = true;
+    DeviceReport report;
+    report.device = d;
+    report.version = {1, 1, 0, 0};
+    report.outcome = "downloading";
+    report.percent = static_cast<uint8_t>(i % 100);
+    report.verified = true;
+    r.report = report;
+    fleet_.Record(r, now_);
+  }
+  const size_t recorded = registry_.History(d, 1000).size() - before;
+  EXPECT_GE(recorded, 90u);
+  EXPECT_LE(recorded, 100u);
+  size_t warnings = 0;
+  for (const auto& l : lines_) warnings += l.find("messages a second") != std::string::npos;
+  EXPECT_EQ(warnings, 1u);
+  // A second later it has 20 more to spend: a real device is never refused.
+  now_ += 1000;
+  Report(d, "pending");
+  EXPECT_EQ(registry_.History(d, 1)[0].kind, fleet::EventKind::kPending);
+}
+
+TEST_F(FleetServiceTest, AReportAboutAVersionNeverOfferedIsLogged) {
+  Report("dev-3", "confirmed");  // no campaign, never offered 1.1.0
+  EXPECT_TRUE(Logged("dev-3: reports \"confirmed\" for 1.1.0, which it was never offered here"));
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  Ask(d, "1.0.0");
+  lines_.clear();
+  Report(d, "pending");
+  EXPECT_FALSE(Logged("never offered"));
+}
+
 }  // namespace
 }  // namespace mqota::server

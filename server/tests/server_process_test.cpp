@@ -100,6 +100,7 @@ class ServerProcess {
   }
 
   const std::string& log() const { return log_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
@@ -195,6 +196,36 @@ TEST_F(ServerProcessTest, ServesThenExitsZeroOnSigtermWithinTwoSeconds) {
   EXPECT_LT(took, 2s);
   server.WaitFor("stopped", 1s);
   EXPECT_NE(server.log().find("stopped after 1 streams"), std::string::npos) << server.log();
+}
+
+// The registry is one writer's: a second server on the same file stops at
+// once and says who holds it; the first keeps serving, and after it is
+// gone (kill -9 too) the file opens again with what it recorded.
+TEST_F(ServerProcessTest, ASecondServerOnOneDatabaseIsRefusedWithWhoHoldsIt) {
+  MosquittoBroker broker(dir_ / "broker", {});
+  const std::string db = (dir_ / "fleet.db").string();
+  const std::vector<std::string> args = {
+      "--db",    db,           "--port",    std::to_string(broker.port()),
+      "--board", "BOARD_A",    "--catalog", dir_.path().string(),
+      "--api",   "127.0.0.1:0"};
+  std::vector<std::string> first = {Server()};
+  first.insert(first.end(), args.begin(), args.end());
+  ServerProcess server(first);
+  ASSERT_TRUE(server.WaitFor("ready", 10s)) << server.log();
+  std::vector<std::string> second = first;
+  second.push_back("--log-level=warn");
+  const auto r = RunProcess(second, 10s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(db + " is in use by another mqota-server (pid " +
+                       std::to_string(server.pid()) + ")"),
+            std::string::npos)
+      << r.err;
+  std::chrono::milliseconds took{};
+  server.SignalAndWait(SIGKILL, 2s, took);
+  ServerProcess again(first);
+  EXPECT_TRUE(again.WaitFor("ready", 10s)) << again.log();
+  EXPECT_NE(again.log().find("registry: " + db), std::string::npos) << again.log();
 }
 
 TEST_F(ServerProcessTest, SigtermAbandonsStreamsStillRunningAfterTheGrace) {

@@ -5,6 +5,7 @@
 // clients.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -28,7 +29,9 @@ struct ApiResponse {
 class Api {
  public:
   // `token`: every request must carry "Authorization: Bearer <token>".
-  Api(fleet::Registry& registry, std::string token);
+  // `changed` runs after a campaign is created or resumed, so the server
+  // tells its devices at once rather than at its next tick.
+  Api(fleet::Registry& registry, std::string token, std::function<void()> changed = {});
 
   ApiResponse Handle(const ApiRequest& request, fleet::TimeMs now) const;
 
@@ -46,6 +49,7 @@ class Api {
 
   fleet::Registry& registry_;
   const std::string token_;
+  const std::function<void()> changed_;
 };
 
 // A fresh random token (32 bytes from the OS, hex).

@@ -42,6 +42,11 @@ struct FleetOptions {
   // Events kept for a registry that refuses writes; beyond it the oldest is
   // dropped, and said so.
   size_t max_pending_events = 100000;
+  // What one device may have recorded: `burst` messages at once, then
+  // `per_second`. A real device sends a progress report every few seconds;
+  // one that floods is logged (once a minute) and not recorded.
+  double device_messages_per_second = 20;
+  double device_message_burst = 100;
 };
 
 // Milliseconds since the Unix epoch: the registry's clock.
@@ -80,6 +85,10 @@ class FleetService {
   // topic speaks for it), and so a message on the shared topic is a claim.
   bool SpeaksForItself(const std::string& device);
   bool Claimed(const Response& response);
+  // The device's budget of recorded messages (a token bucket); false when spent.
+  bool Admit(const std::string& device, fleet::TimeMs now);
+  // Logs a report about a version the device was never offered.
+  void CheckOffered(const fleet::DeviceEvent& event);
   void RecordEvent(const fleet::DeviceEvent& event, fleet::TimeMs now);
   bool TryRecord(const fleet::DeviceEvent& event, fleet::TimeMs now);
   void Evaluate(int64_t campaign, fleet::TimeMs now);
@@ -94,6 +103,13 @@ class FleetService {
   std::deque<fleet::DeviceEvent> pending_;
   bool failing_ = false;                         // an outage is being logged
   std::map<std::string, fleet::TimeMs> nudged_;  // device -> when
+  struct Bucket {
+    double tokens = 0;
+    fleet::TimeMs refilled = 0;
+    fleet::TimeMs warned = 0;
+    uint64_t refused = 0;
+  };
+  std::map<std::string, Bucket> buckets_;  // device -> its budget
 };
 
 }  // namespace mqota::server

@@ -84,6 +84,9 @@ class Server {
   // image under a version it knows).
   void ReplaceCatalog(std::shared_ptr<const Catalog> catalog);
   FleetService& fleet() { return fleet_; }
+  // Runs the fleet's tick now (a campaign was created or resumed): its
+  // devices are nudged within moments, not at the next second.
+  void WakeFleet();
   const std::string& flow_topic() const { return flow_topic_; }
 
  private:
@@ -121,7 +124,8 @@ class Server {
   std::thread housekeeper_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;  // guarded by stop_mutex_
+  bool stopping_ = false;    // guarded by stop_mutex_
+  bool fleet_wake_ = false;  // guarded by stop_mutex_
   bool stopped_ = false;
   // Last member: destroyed first, so no callback outlives what it uses.
   std::unique_ptr<posix::MqttClient> client_;
