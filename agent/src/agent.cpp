@@ -244,8 +244,12 @@ void Agent::StartSession(uint64_t now_ms) {
   // device reverted before it picks an image for it (its workers may take
   // two messages in either order). Unacknowledged: asked anyway after the job
   // timeout, and the report is sent again next session (a few times).
-  if (have_boot_report_ && boot_report_sends_ < kMaxBootReportSends) {
-    ++boot_report_sends_;
+  // To mqota-server (announced) until it is acknowledged, which it is only
+  // once on disk: a server down for a while must not lose what the boot
+  // did. To anything else a few times: a reference publisher never
+  // acknowledges it, and the device must not wait on it forever.
+  if (have_boot_report_ && (boot_report_sends_ < kMaxBootReportSends || UseDeviceTopics())) {
+    if (boot_report_sends_ < UINT8_MAX) ++boot_report_sends_;
     awaiting_report_ack_ = true;
     SendBootReport();
     return;

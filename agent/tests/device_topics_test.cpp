@@ -166,6 +166,30 @@ TEST_F(DeviceTopicsTest, AReferencePublisherGetsNoProgressMessages) {
   EXPECT_TRUE(DeviceRequests().empty());
 }
 
+// mqota-server acknowledges a boot report only once it is on disk, so a
+// server that is down for a while must not make the device give up telling
+// it (a reference publisher, which never acknowledges, gets it 3 times).
+TEST_F(DeviceTopicsTest, ABootReportIsSentUntilMqotaServerAcknowledgesIt) {
+  Connect();
+  Announce();
+  agent_->ReportBoot({BootReportKind::kConfirmed, {1, 1, 0, 0}, ""});
+  for (int session = 1; session <= 6; ++session) {
+    agent_->CheckNow(now_);
+    ASSERT_EQ(DeviceRequests().back()["Message"], "Boot Report") << session;
+    now_ = agent_->next_deadline_ms();
+    agent_->OnTick(now_);  // no acknowledgement: asks for a job anyway
+    Deliver(Topic(), R"({"Message": "No Update Available"})");
+    ASSERT_EQ(agent_->status().state, AgentState::kIdle) << session;
+  }
+  agent_->CheckNow(now_);
+  ASSERT_EQ(DeviceRequests().back()["Message"], "Boot Report");
+  Deliver(Topic(), R"({"Message": "Result Received", "UniqueTopicName": ")" + Topic() + R"("})");
+  EXPECT_EQ(DeviceRequests().back()["Message"], "Update Availability");
+  Deliver(Topic(), R"({"Message": "No Update Available"})");
+  agent_->CheckNow(now_);
+  EXPECT_EQ(DeviceRequests().back()["Message"], "Update Availability");  // delivered: done
+}
+
 TEST_F(DeviceTopicsTest, TurnedOffTheAgentNeitherWaitsNorSubscribes) {
   config_.device_topics = false;
   Rebuild();

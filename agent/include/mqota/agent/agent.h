@@ -213,13 +213,14 @@ class Agent {
   void Blocklist(const image::ImageVersion& version);
   bool IsBlocklisted(const image::ImageVersion& version) const;
 
-  // Sends `report` at the start of the next session (as "Success" or
-  // "Failure" with an Outcome, which a reference publisher acknowledges like
-  // any result) and asks for a job once it is acknowledged ("Result
+  // Sends `report` at the start of the next session (as a "Boot Report" with
+  // an Outcome) and asks for a job once it is acknowledged ("Result
   // Received") or the job timeout passes; unacknowledged, it is sent again
-  // at the next session (at most 3 times). A reverted or rejected version is also blocklisted, so
-  // the device does not fetch it again (the reference loops forever, R16); an interrupted one is
-  // not, so the update is tried again.
+  // at the next session: until acknowledged to an mqota-server (announced:
+  // it acknowledges once the report is on disk), at most 3 times otherwise (a
+  // reference publisher never does). A reverted or rejected version is also
+  // blocklisted, so the device does not fetch it again (the reference loops
+  // forever, R16); an interrupted one is not, so the update is tried again.
   void ReportBoot(const BootReport& report);
 
  private:
