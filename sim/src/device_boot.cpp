@@ -86,7 +86,7 @@ void SimDevice::PowerOn(uint64_t now_ms) {
   Update([&](DeviceStatus& s) {
     s.running = running_;
     s.confirmed = !on_trial;
-    s.sessions_since_boot = 0;
+    s.answered_since_boot = 0;
   });
   Emit("booted", now_ms, VersionText(running_), std::nullopt,
        std::string("swap ") + SwapName(record.swap) + (record.resumed ? ", resumed" : ""));

@@ -178,7 +178,7 @@ bool FleetSim::Settled(const std::vector<DeviceStatus>& statuses,
   return std::all_of(statuses.begin(), statuses.end(), [&](const DeviceStatus& d) {
     const bool failed = std::find(d.failed_versions.begin(), d.failed_versions.end(), version) !=
                         d.failed_versions.end();
-    const bool told = d.sessions_since_boot > 0;
+    const bool told = d.answered_since_boot > 0;
     return d.dead || (told && (failed || (d.running == version && d.confirmed)));
   });
 }

@@ -10,10 +10,11 @@ namespace mqota::sim {
 namespace {
 
 // Events that say what happened without changing what state the device is
-// in (its summary line would otherwise mostly read "asked").
+// in (its summary line would otherwise mostly read "asked"; a stalled
+// session is tried again: the device is still downloading, or idle).
 bool Informative(std::string_view name) {
   return name == "connected" || name == "disconnected" || name == "asked" || name == "dropped" ||
-         name == "reset";
+         name == "reset" || name == "stalled";
 }
 
 }  // namespace
@@ -164,8 +165,10 @@ void SimDevice::Observe(uint64_t now_ms) {
   }
   if (s.sessions_ended == seen_sessions_) return;
   seen_sessions_ = s.sessions_ended;
+  const bool answered =
+      s.last_end != agent::SessionEnd::kNoJob && s.last_end != agent::SessionEnd::kStalled;
   Update([&](DeviceStatus& d) {
-    ++d.sessions_since_boot;
+    if (answered) ++d.answered_since_boot;
     d.chunk_requests += s.chunk_requests;
     d.chunk_retries += s.retries;
   });

@@ -90,9 +90,11 @@ struct DeviceStatus {
   uint32_t resumed_granules = 0;  // the most granules a download found in its journal
   uint64_t chunk_requests = 0;    // "Request Data Chunk"s sent, in sessions that ended
   uint64_t chunk_retries = 0;     // of which re-requests (timeouts, bad CRCs, reconnects)
-  // Sessions its agent ended since the last boot: once one has, the server
-  // has heard what the boot did (a boot report opens the first session).
-  uint32_t sessions_since_boot = 0;
+  // Sessions of its agent since the last boot that the server answered
+  // (ended other than by a timeout): once one has, the server has heard what
+  // the boot did (a boot report opens the first session, and a session
+  // goes on only once the report is acknowledged or given up on).
+  uint32_t answered_since_boot = 0;
   std::vector<image::ImageVersion> failed_versions;  // reverted, rejected or refused here
 };
 
@@ -136,7 +138,7 @@ class FleetSim {
   bool WaitUntil(const std::function<bool(const std::vector<DeviceStatus>&)>& done,
                  std::chrono::milliseconds timeout) const;
   // Every device runs `version` confirmed, or failed with it (and has told
-  // the server so: a session ended since), or is dead.
+  // the server so: see answered_since_boot), or is dead.
   static bool Settled(const std::vector<DeviceStatus>& statuses,
                       const image::ImageVersion& version);
 
