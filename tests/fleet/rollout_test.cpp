@@ -1,0 +1,253 @@
+// Staged rollouts as an operator runs them: a real mosquitto, the real
+// mqota-server binary with its SQLite registry, a simulated fleet (each
+// device the real agent and bootloader core on its own flash), and every
+// campaign made and read with `mqota fleet`. A good release rolls through
+// every wave; a bad one (it hangs, the watchdog resets, the bootloader
+// reverts) halts by itself on the canary, before the next wave, and no
+// device beyond the canary gets it; a fixed one then completes. A kill -9 of
+// the server mid-campaign loses no event the devices reported.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "mqota/host/child_process.h"
+#include "mqota/host/files.h"
+#include "mqota/host/keys.h"
+#include "mqota/host/signer.h"
+#include "mqota/sim/fleet_sim.h"
+#include "mqota/testing/broker.h"
+#include "mqota/testing/files.h"
+#include "mqota/testing/process.h"
+#include "mqota/testing/random_bytes.h"
+
+namespace mqota {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace mt = mqota::testing;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kBoard[] = "MQOTA_VIRTUAL_BOARD";
+constexpr size_t kDevices = 20;
+
+class Rollout : public ::testing::Test {
+ protected:
+  Rollout()
+      : broker_(dir_ / "broker", {}),
+        key_(host::Key::Load(mt::VectorPath("ecdsa-p256-test-key.pem").string())) {
+    std::filesystem::create_directories(dir_ / "catalog");
+    for (const auto& v : {image::ImageVersion{1, 1, 0, 0}, image::ImageVersion{1, 2, 0, 0},
+                          image::ImageVersion{1, 2, 1, 0}}) {
+      mt::WriteFileBytes(dir_ / "catalog" / ("app-" + sim::VersionText(v) + ".bin"), Image(v));
+    }
+    host::WriteFileAtomically((dir_ / "key.pem").string(), key_.PublicKeyPem(), 0644);
+    api_port_ = mt::FreeLoopbackPort();
+    StartServer();
+  }
+
+  std::vector<uint8_t> Image(image::ImageVersion v) const {
+    host::SignOptions o;
+    o.header_size = 0x400;
+    o.pad_header = true;
+    o.version = v;
+    o.align = 8;
+    o.slot_size = 0x40000;
+    return host::BuildSignedImage(mt::PseudoRandomBytes(48 * 1024, v.minor * 16 + v.revision), o,
+                                  &key_);
+  }
+
+  void StartServer() {
+    server_.emplace("mqota-server",
+                    std::vector<std::string>{mt::BinPath("mqota-server"),
+                                             "--db",
+                                             (dir_ / "fleet.db").string(),
+                                             "--port",
+                                             std::to_string(broker_.port()),
+                                             "--board",
+                                             kBoard,
+                                             "--catalog",
+                                             (dir_ / "catalog").string(),
+                                             "--verify-key",
+                                             (dir_ / "key.pem").string(),
+                                             "--api",
+                                             "127.0.0.1:" + std::to_string(api_port_),
+                                             "--log-level",
+                                             "info"},
+                    dir_ / "server.log");
+    ASSERT_TRUE(WaitFor([&] { return ServerLog().find(" api: http") != std::string::npos; }, 10s))
+        << ServerLog();
+  }
+
+  void StartFleet(const std::vector<image::ImageVersion>& hang = {}) {
+    sim::FleetOptions o;
+    o.devices = kDevices;
+    o.board = kBoard;
+    o.initial_image = Image({1, 0, 0, 0});
+    o.trusted_keys_der = {key_.PublicKeyDer()};
+    o.trusted_key_types = {image::SignatureType::kEcdsaP256};
+    o.broker_port = broker_.port();
+    o.check_interval_ms = 5000;
+    o.watchdog_ms = 1500;
+    o.faults.hang_versions = hang;
+    events_.set_callback([this](const sim::SimEvent& e) {
+      std::lock_guard lock(mutex_);
+      device_events_.push_back(e);
+    });
+    fleet_.emplace(o, events_);
+    fleet_->Start();
+    ASSERT_TRUE(WaitFor([&] { return Devices().size() == kDevices; }, 20s))
+        << Devices().size() << " devices known\n"
+        << ServerLog();
+  }
+
+  std::string ServerLog() const { return host::Tail(dir_ / "server.log", 40); }
+
+  static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return done();
+  }
+
+  // `mqota fleet ARGS --json`, as an operator runs it.
+  json Fleet(std::vector<std::string> args) {
+    std::vector<std::string> argv = {mt::BinPath("mqota"), "fleet"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--json");
+    argv.push_back("--api=http://127.0.0.1:" + std::to_string(api_port_));
+    argv.push_back("--token-file=" + (dir_ / "fleet.db.token").string());
+    const mt::ProcessResult r = mt::RunProcess(argv, 30s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+  json Devices() {
+    const json d = Fleet({"devices"});
+    return d.is_object() ? d["devices"] : json::array();
+  }
+  json Campaign(int64_t id) { return Fleet({"campaign", "show", std::to_string(id)}); }
+  int64_t CreateCampaign(const std::string& version, const std::string& waves,
+                         std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"campaign", "create", "--name", "release " + version,
+                                     "--image", std::string(kBoard) + ":" + version, "--waves",
+                                     waves, "--failure", "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const json c = Fleet(args);
+    return c.value("id", int64_t{0});
+  }
+  bool StatusIs(int64_t id, const std::string& status) {
+    return Campaign(id).value("status", "") == status;
+  }
+  // Devices whose registry history holds an "offered" of `version`.
+  std::set<std::string> OfferedIn(const std::string& version) {
+    std::set<std::string> offered;
+    for (const json& d : Devices()) {
+      const json detail = Fleet({"device", d["id"], "--history", "500"});
+      for (const json& e : detail["history"]) {
+        if (e["event"] == "offered" && e["version"] == version) offered.insert(d["id"]);
+      }
+    }
+    return offered;
+  }
+
+  mt::TempDir dir_;
+  mt::MosquittoBroker broker_;
+  host::Key key_;
+  int api_port_ = 0;
+  std::optional<host::ChildProcess> server_;
+  sim::EventLog events_;
+  std::mutex mutex_;
+  std::vector<sim::SimEvent> device_events_;
+  std::optional<sim::FleetSim> fleet_;  // last: stopped before what it uses
+};
+
+TEST_F(Rollout, AGoodReleaseRollsThroughABadOneHaltsOnTheCanaryAFixedOneCompletes) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet({{1, 2, 0, 0}}));
+
+  // 1.1.0 in waves of 1, 10 and 20: every wave opens on its gate.
+  const int64_t good = CreateCampaign("1.1.0", "5%,50%");
+  ASSERT_GT(good, 0);
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(good, "completed"); }, 60s))
+      << Campaign(good).dump(2) << ServerLog();
+  const json done = Campaign(good);
+  EXPECT_EQ(done["totals"]["confirmed"], kDevices);
+  EXPECT_EQ(done["waves"].size(), 3u);
+  for (const auto& s : fleet_->statuses()) {
+    EXPECT_EQ(sim::VersionText(s.running), "1.1.0") << s.id;
+    EXPECT_TRUE(s.confirmed) << s.id;
+  }
+
+  // 1.2.0 hangs: the canary reverts, the campaign halts before wave 2.
+  const int64_t bad = CreateCampaign("1.2.0", "5%,50%");
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(bad, "halted"); }, 45s))
+      << Campaign(bad).dump(2) << ServerLog();
+  const json halted = Campaign(bad);
+  EXPECT_EQ(halted["status_reason"],
+            "1 of 1 devices in the open waves failed (100%), more than the 0% allowed");
+  EXPECT_EQ(halted["open_waves"], 1);
+  EXPECT_EQ(halted["totals"]["failed"], 1);
+  std::this_thread::sleep_for(2s);  // anything still on its way arrives
+  EXPECT_EQ(OfferedIn("1.2.0").size(), 1u);  // the canary, and nobody else
+  size_t reverted = 0;
+  for (const auto& s : fleet_->statuses()) {
+    EXPECT_EQ(sim::VersionText(s.running), "1.1.0") << s.id;  // all still on the good one
+    for (const auto& v : s.failed_versions) reverted += sim::VersionText(v) == "1.2.0";
+  }
+  EXPECT_EQ(reverted, 1u);
+  bool halted_logged = false;
+  for (const json& e : halted["log"]) halted_logged |= e["action"] == "halted";
+  EXPECT_TRUE(halted_logged) << halted["log"].dump(2);
+
+  // The fix, 1.2.1: every device, the canary that reverted 1.2.0 included.
+  const int64_t fixed = CreateCampaign("1.2.1", "5%,50%");
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(fixed, "completed"); }, 60s))
+      << Campaign(fixed).dump(2) << ServerLog();
+  for (const auto& s : fleet_->statuses()) EXPECT_EQ(sim::VersionText(s.running), "1.2.1") << s.id;
+}
+
+TEST_F(Rollout, AKilledServerLosesNoReportedEventAndTheCampaignContinues) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet());
+  const int64_t id = CreateCampaign("1.1.0", "100%", {"--max-in-flight", "4"});
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(WaitFor([&] { return Campaign(id)["totals"].value("confirmed", 0) >= 5; }, 40s))
+      << ServerLog();
+  // Mid-campaign: devices are still to go when the server dies.
+  EXPECT_LT(Campaign(id)["totals"].value("confirmed", 0), static_cast<int>(kDevices));
+  server_->PowerCut();  // kill -9
+  std::this_thread::sleep_for(1s);  // devices meanwhile report into the void
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(id, "completed"); }, 60s))
+      << Campaign(id).dump(2) << ServerLog();
+
+  // Every outcome a device reported is in the registry.
+  std::map<std::string, std::set<std::string>> reported;  // device -> "confirmed 1.1.0", ...
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : device_events_) {
+      if (e.name == "confirmed" || e.name == "reverted") {
+        reported[e.device].insert(e.name + " " + e.version);
+      }
+    }
+  }
+  EXPECT_EQ(reported.size(), kDevices);
+  for (const auto& [device, outcomes] : reported) {
+    std::set<std::string> recorded;
+    const json detail = Fleet({"device", device, "--history", "500"});  // outlives the loop
+    for (const json& e : detail["history"]) {
+      recorded.insert(e["event"].get<std::string>() + " " + e["version"].get<std::string>());
+    }
+    for (const auto& o : outcomes) {
+      EXPECT_TRUE(recorded.count(o)) << device << ": " << o << " not among " << json(recorded).dump();
+    }
+  }
+  EXPECT_EQ(Campaign(id)["totals"]["confirmed"], kDevices);
+}
+
+}  // namespace
+}  // namespace mqota
