@@ -210,7 +210,7 @@ BrokerConfigFiles WriteBrokerConfig(const BrokerConfigOptions& options) {
   }
   host::WriteFileAtomically(files.acl, AclText(absolute, devices), 0644);
   PrepareLog(absolute.log, run_as);
-  host::WriteFileAtomically(files.config, MosquittoConf(absolute, files), 0644);
+  host::WriteFileAtomically(files.config, MosquittoConf(absolute, files, devices.size()), 0644);
   files.warnings = Unreachable(out, run_as, options.user);
   return files;
 }

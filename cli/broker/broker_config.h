@@ -104,7 +104,9 @@ BrokerDevice ParseBrokerDevice(const std::string& spec);
 
 // The file contents, for given absolute paths (`files`). Pure functions;
 // they expect validated options (WriteBrokerConfig validates).
-std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfigFiles& files);
+// `devices`: how many the ACL admits; the queues are sized for them.
+std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfigFiles& files,
+                          size_t devices);
 std::string AclText(const BrokerConfigOptions& options, const std::vector<BrokerDevice>& devices);
 
 // Validates, copies the broker's certificate and key and the CA certificate

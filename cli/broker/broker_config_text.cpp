@@ -13,8 +13,14 @@ struct QueueLimits {
   int queued;
 };
 
-QueueLimits LimitsFor(int window) {
-  return {std::max(20, 2 * window + 4), std::max(1000, 16 * window)};
+// The server's connection carries every device's chunk requests: with a
+// whole fleet asking at once, up to `window` each, and mosquitto drops what
+// exceeds the queue without a word (the device then waits out a timeout).
+QueueLimits LimitsFor(int window, size_t devices) {
+  const size_t fleet = 2 * static_cast<size_t>(window) * devices;
+  return {std::max(20, 2 * window + 4),
+          static_cast<int>(std::min<size_t>(
+              1000000, std::max<size_t>({1000, 16 * static_cast<size_t>(window), fleet})))};
 }
 
 // Room for the largest chunk: 65535 data bytes, the 32-byte chunk header, a
@@ -34,15 +40,16 @@ void Logging(std::ostream& out, const BrokerConfigOptions& options) {
       << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n\n";
 }
 
-void Queues(std::ostream& out, const BrokerConfigOptions& options) {
-  const QueueLimits limits = LimitsFor(options.window);
+void Queues(std::ostream& out, const BrokerConfigOptions& options, size_t devices) {
+  const QueueLimits limits = LimitsFor(options.window, devices);
   out << "# Queues, sized for mqota-server's download window of " << options.window
       << " chunks (4..64 KiB each)\n"
       << "# per device. The broker sends a client at most max_inflight_messages unacknowledged\n"
       << "# QoS 1 messages and queues the rest; below the window every burst would wait a round\n"
       << "# trip for PUBACKs. Past max_queued_messages it drops messages silently, and a dropped\n"
       << "# chunk stalls a device until it asks again; the server's client receives every\n"
-      << "# device's requests, so its queue is sized for a fleet, not for one window.\n"
+      << "# device's requests, so its queue is sized for a fleet (" << devices
+      << " devices x the window x 2), not for one window.\n"
       << "max_inflight_messages " << limits.inflight << "\n"
       << "max_queued_messages " << limits.queued << "\n"
       << "# The largest message is a 64 KiB chunk with its header and topic; nothing bigger\n"
@@ -113,7 +120,8 @@ void DeviceGrants(std::ostream& out, const BrokerConfigOptions& options, const B
 
 }  // namespace
 
-std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfigFiles& files) {
+std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfigFiles& files,
+                          size_t devices) {
   std::ostringstream out;
   out << "# mosquitto configuration for mqota, written by `mqota broker-config`.\n"
       << "# Run: mosquitto -c " << files.config.string() << "\n\n"
@@ -125,7 +133,7 @@ std::string MosquittoConf(const BrokerConfigOptions& options, const BrokerConfig
       << "# must not replay stale chunks from a previous run.\n"
       << "persistence false\n\n";
   Logging(out, options);
-  Queues(out, options);
+  Queues(out, options, devices);
   out << "# Without this a small request or answer can wait for an ACK (Nagle + delayed ACK):\n"
       << "# tens of milliseconds per exchange.\n"
       << "set_tcp_nodelay true\n\n"

@@ -181,6 +181,15 @@ TEST(BrokerConfig, WindowSizesTheQueuesAndOptionsReachTheFile) {
   };
   EXPECT_TRUE(has("max_inflight_messages 132"));
   EXPECT_TRUE(has("max_queued_messages 1024"));
+  // A fleet: the server's connection may queue every device's window twice
+  // (a thousand devices asking at once lost requests at 1000).
+  o.window = 8;
+  o.devices.emplace();
+  for (int i = 0; i < 1000; ++i) o.devices->push_back({"sim-" + std::to_string(i), ""});
+  const auto fleet = Settings(Text(WriteBrokerConfig(o).config));
+  EXPECT_NE(std::find(fleet.begin(), fleet.end(), "max_queued_messages 16000"), fleet.end());
+  o.devices.reset();
+  o.window = 64;
   EXPECT_TRUE(has("listener 1999 ::1"));
   EXPECT_TRUE(has("allow_anonymous true"));
   EXPECT_TRUE(has("log_dest stderr"));

@@ -63,21 +63,11 @@ class Rollout : public ::testing::Test {
 
   void StartServer() {
     server_.emplace("mqota-server",
-                    std::vector<std::string>{mt::BinPath("mqota-server"),
-                                             "--db",
-                                             (dir_ / "fleet.db").string(),
-                                             "--port",
-                                             std::to_string(broker_.port()),
-                                             "--board",
-                                             kBoard,
-                                             "--catalog",
-                                             (dir_ / "catalog").string(),
-                                             "--verify-key",
-                                             (dir_ / "key.pem").string(),
-                                             "--api",
-                                             "127.0.0.1:" + std::to_string(api_port_),
-                                             "--log-level",
-                                             "info"},
+                    std::vector<std::string>{
+                        mt::BinPath("mqota-server"), "--db", (dir_ / "fleet.db").string(), "--port",
+                        std::to_string(broker_.port()), "--board", kBoard, "--catalog",
+                        (dir_ / "catalog").string(), "--verify-key", (dir_ / "key.pem").string(),
+                        "--api", "127.0.0.1:" + std::to_string(api_port_), "--log-level", "info"},
                     dir_ / "server.log");
     ASSERT_TRUE(WaitFor([&] { return ServerLog().find(" api: http") != std::string::npos; }, 10s))
         << ServerLog();
@@ -134,9 +124,11 @@ class Rollout : public ::testing::Test {
   json Campaign(int64_t id) { return Fleet({"campaign", "show", std::to_string(id)}); }
   int64_t CreateCampaign(const std::string& version, const std::string& waves,
                          std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"campaign", "create", "--name", "release " + version,
-                                     "--image", std::string(kBoard) + ":" + version, "--waves",
-                                     waves, "--failure", "0"};
+    std::vector<std::string> args = {"campaign",  "create",
+                                     "--name",    "release " + version,
+                                     "--image",   std::string(kBoard) + ":" + version,
+                                     "--waves",   waves,
+                                     "--failure", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     const json c = Fleet(args);
     return c.value("id", int64_t{0});
@@ -192,7 +184,7 @@ TEST_F(Rollout, AGoodReleaseRollsThroughABadOneHaltsOnTheCanaryAFixedOneComplete
             "1 of 1 devices in the open waves failed (100%), more than the 0% allowed");
   EXPECT_EQ(halted["open_waves"], 1);
   EXPECT_EQ(halted["totals"]["failed"], 1);
-  std::this_thread::sleep_for(2s);  // anything still on its way arrives
+  std::this_thread::sleep_for(2s);           // anything still on its way arrives
   EXPECT_EQ(OfferedIn("1.2.0").size(), 1u);  // the canary, and nobody else
   size_t reverted = 0;
   for (const auto& s : fleet_->statuses()) {
@@ -219,7 +211,7 @@ TEST_F(Rollout, AKilledServerLosesNoReportedEventAndTheCampaignContinues) {
       << ServerLog();
   // Mid-campaign: devices are still to go when the server dies.
   EXPECT_LT(Campaign(id)["totals"].value("confirmed", 0), static_cast<int>(kDevices));
-  server_->PowerCut();  // kill -9
+  server_->PowerCut();              // kill -9
   std::this_thread::sleep_for(1s);  // devices meanwhile report into the void
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_TRUE(WaitFor([&] { return StatusIs(id, "completed"); }, 60s))
@@ -243,7 +235,8 @@ TEST_F(Rollout, AKilledServerLosesNoReportedEventAndTheCampaignContinues) {
       recorded.insert(e["event"].get<std::string>() + " " + e["version"].get<std::string>());
     }
     for (const auto& o : outcomes) {
-      EXPECT_TRUE(recorded.count(o)) << device << ": " << o << " not among " << json(recorded).dump();
+      EXPECT_TRUE(recorded.count(o))
+          << device << ": " << o << " not among " << json(recorded).dump();
     }
   }
   EXPECT_EQ(Campaign(id)["totals"]["confirmed"], kDevices);
