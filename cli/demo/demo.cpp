@@ -15,6 +15,7 @@
 #include "broker/broker_config.h"
 #include "certs/pki.h"
 #include "demo/board_events.h"
+#include "demo/fleet_demo.h"
 #include "demo/wire_tap.h"
 #include "mqota/host/child_process.h"
 #include "mqota/host/command_error.h"
@@ -526,6 +527,16 @@ void AddDemoCommand(CLI::App& app) {
       "(10 Hz), then to a 1.2.0 that hangs; the watchdog resets it, the bootloader reverts to "
       "1.1.0, the revert is reported and 1.2.0 is not downloaded again. Starts its own "
       "mosquitto on a free loopback port; exit 0 when every step happened");
+  auto fleet = std::make_shared<FleetDemoOptions>();
+  auto play_fleet = std::make_shared<bool>(false);
+  auto* fleet_flag = cmd->add_flag(
+      "--fleet", *play_fleet,
+      "Play the fleet's story instead: simulated devices (--devices), a release rolled "
+      "out in waves, then a bad one that halts itself on its canary");
+  cmd->add_option("--devices", fleet->devices, "Simulated devices of the fleet story (--fleet)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000))
+      ->needs(fleet_flag);
   cmd->add_flag("--plain", options->plain, "Plain TCP instead of TLS with client certificates");
   cmd->add_option("--workdir", options->workdir,
                   "Keep everything (certificates, logs, flash files, summary.json) in this new "
@@ -540,10 +551,18 @@ void AddDemoCommand(CLI::App& app) {
                   "How often the device asks for an update")
       ->capture_default_str()
       ->check(CLI::Range(200, 60000));
-  cmd->callback([options] {
+  cmd->callback([options, fleet, play_fleet] {
     std::error_code ec;
     const fs::path self = fs::read_symlink("/proc/self/exe", ec);
     options->bin_dir = self.parent_path();
+    if (*play_fleet) {
+      fleet->plain = options->plain;
+      fleet->workdir = options->workdir;
+      fleet->bin_dir = options->bin_dir;
+      const int code = RunFleetDemo(*fleet);
+      if (code != 0) throw host::CommandError(code, "the demo did not complete");
+      return;
+    }
     if (options->firmware.empty()) options->firmware = options->bin_dir.parent_path() / "firmware";
     const int code = RunDemo(*options);
     if (code != 0) throw host::CommandError(code, "the demo did not complete");

@@ -156,13 +156,15 @@ void FleetService::CheckOffered(const fleet::DeviceEvent& event) {
             ", which it was never offered here (recorded as it said)");
 }
 
-void FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
-  if (r.device.empty() || !r.report || Claimed(r) || !Admit(r.device, now)) return;
+bool FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
+  if (r.device.empty() || !r.report) return true;
+  if (Claimed(r)) return false;
+  if (!Admit(r.device, now)) return true;
   const auto kind = fleet::ParseEventKind(r.report->outcome);
   if (!kind) {
     log_.Warn(Printable(r.device, 64) + ": unknown outcome \"" + r.report->outcome +
               "\"; not recorded");
-    return;
+    return true;
   }
   fleet::DeviceEvent event;
   event.device = r.device;
@@ -174,6 +176,7 @@ void FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
   event.verified = r.report->verified;
   CheckOffered(event);
   RecordEvent(event, now);
+  return true;
 }
 
 void FleetService::RecordAnswer(const Response& r, fleet::TimeMs now) {
@@ -331,8 +334,7 @@ void FleetService::Nudge(int64_t campaign, uint32_t budget, fleet::TimeMs now,
   const std::string nudge = "{\"Message\":\"" + std::string(agent::message::kCheckNow) + "\"}";
   for (const std::string& device : devices) {
     if (room == 0) break;
-    if (nudged_.count(device) != 0) continue;
-    nudged_[device] = now;
+    if (!nudged_.try_emplace({campaign, device}, now).second) continue;
     out.push_back({NotifyTopic(options_.prefix, info->image.board, device), Bytes(nudge)});
     --room;
   }

@@ -222,7 +222,7 @@ void Server::Handle(const IncomingMessage& message) {
   const Response r = HandleRequest(message.topic, message.payload, *catalog, offered,
                                    config_.handler, refused, choose);
   log_.Write(r.level, r.log);
-  fleet_.RecordReport(r, wall);
+  if (!fleet_.RecordReport(r, wall)) return;  // a claim: no "Result Received" either
   if (r.forget_offer) offers_.Forget(r.device_topic);
   if (r.remember_offer) {
     offers_.Remember(r.device_topic, r.remember_offer, now, r.awaits_follow_up);

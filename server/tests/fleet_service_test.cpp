@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "mqota/fleet/sqlite_registry.h"
 #include "mqota/testing/files.h"
 #include "test_images.h"
@@ -202,8 +204,16 @@ TEST_F(FleetServiceTest, AnUnverifiedReportAboutAVerifiedDeviceIsNotItsWord) {
   const int64_t id = CreateCampaign("10%");
   const std::string canary = InWave(id, 0).at(0);
   Ask(canary, "1.0.0");
-  // Someone on the shared topic claims the canary reverted.
-  Report(canary, "reverted", /*verified=*/false);
+  // Someone on the shared topic claims the canary reverted: not recorded,
+  // and not to be acknowledged.
+  Response claim;
+  claim.device = canary;
+  DeviceReport report;
+  report.device = canary;
+  report.version = {1, 1, 0, 0};
+  report.outcome = "reverted";
+  claim.report = report;
+  EXPECT_FALSE(fleet_.RecordReport(claim, now_));
   EXPECT_EQ(registry_.FindCampaign(id)->status, fleet::CampaignStatus::kRunning);
   const Choice c = fleet_.Choose({canary, "BOARD_A", {1, 0, 0, 0}, false}, catalog_, now_);
   EXPECT_EQ(c.entry, nullptr);
@@ -225,6 +235,26 @@ TEST_F(FleetServiceTest, DevicesOfOpenWavesAreNudgedAtTheBoundedRateOnce) {
     for (const auto& b : second) EXPECT_NE(a.topic, b.topic);  // not twice
   }
   EXPECT_EQ(InWave(id, 0).size(), 10u);
+  // A next campaign nudges its devices again at once, even those nudged
+  // for the last one a moment ago.
+  registry_.Control(id, fleet::Registry::Command::kCancel, "test", now_);
+  fleet::Image next;
+  next.board = "BOARD_A";
+  next.version = "1.2.0";
+  next.sha256 = std::string(64, 'b');
+  next.size = 1;
+  next.added = now_;
+  fleet::NewCampaign c;
+  c.name = "next";
+  c.image = registry_.AddImage(next);
+  c.time = now_;
+  registry_.CreateCampaign(c);
+  std::set<std::string> again;
+  for (int tick = 1; tick <= 4; ++tick) {
+    for (const auto& p : fleet_.Tick(now_ + 1000 * tick)) again.insert(p.topic);
+  }
+  EXPECT_EQ(again.size(), 10u);
+  for (const auto& p : first) EXPECT_TRUE(again.count(p.topic)) << p.topic;
 }
 
 TEST_F(FleetServiceTest, NoEventIsLostWhileTheRegistryFails) {

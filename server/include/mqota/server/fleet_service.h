@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mqota/fleet/registry.h"
@@ -68,7 +69,10 @@ class FleetService {
   // What a handled request tells the fleet: its report (before the answer
   // goes out, so "Result Received" means the report is on disk), then the
   // sighting and the offer made (after: the device need not wait for them).
-  void RecordReport(const Response& response, fleet::TimeMs now);
+  // False when the report is a claim in the name of a device that has its
+  // own topic: not recorded, and not to be acknowledged either, so that the
+  // device (if it was the device) tells it again on its own topic.
+  bool RecordReport(const Response& response, fleet::TimeMs now);
   void RecordAnswer(const Response& response, fleet::TimeMs now);
   void Record(const Response& response, fleet::TimeMs now) {
     RecordReport(response, now);
@@ -101,8 +105,10 @@ class FleetService {
   const FleetOptions options_;
   mutable std::mutex mutex_;  // the members below
   std::deque<fleet::DeviceEvent> pending_;
-  bool failing_ = false;                         // an outage is being logged
-  std::map<std::string, fleet::TimeMs> nudged_;  // device -> when
+  bool failing_ = false;  // an outage is being logged
+  // (campaign, device) -> when: a device nudged for one campaign is nudged
+  // again for the next.
+  std::map<std::pair<int64_t, std::string>, fleet::TimeMs> nudged_;
   struct Bucket {
     double tokens = 0;
     fleet::TimeMs refilled = 0;
