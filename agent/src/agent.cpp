@@ -285,7 +285,11 @@ void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) 
   status_.last_end = why;
   ++status_.sessions_ended;
   status_.state = why == SessionEnd::kInstalled ? AgentState::kPending : AgentState::kIdle;
-  deadline_ms_ = now_ms + next_check_ms;
+  // Up to a tenth earlier, at random: devices powered on together (a
+  // building after a power cut) do not poll in step forever.
+  const uint64_t jitter =
+      next_check_ms / 10 == 0 ? 0 : entropy_.Random64() % (next_check_ms / 10 + 1);
+  deadline_ms_ = now_ms + next_check_ms - jitter;
 }
 
 void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, uint64_t now_ms) {

@@ -3,6 +3,7 @@
 // publisher.py sends them, on the NOR flash model.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <tuple>
 
 #include "agent_fixture.h"
@@ -184,7 +185,24 @@ TEST_F(AgentTest, NoJobBeforeTheTimeoutEndsTheSession) {
   agent_->OnTick(now_);
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kNoJob);
   EXPECT_EQ(agent_->status().state, AgentState::kIdle);
-  EXPECT_EQ(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
+  EXPECT_LE(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
+  EXPECT_GE(agent_->next_deadline_ms(), now_ + config_.check_interval_ms * 9 / 10);
+}
+
+// Polling is the fallback to push: every device polls at the interval less
+// up to a tenth at random, so a fleet powered on at once spreads out.
+TEST_F(AgentTest, PollsSpreadOverTheLastTenthOfTheInterval) {
+  std::set<uint64_t> waits;
+  for (int session = 0; session < 20; ++session) {
+    agent_->CheckNow(now_);
+    Deliver(Topic(), R"({"Message": "No Update Available"})");
+    const uint64_t wait = agent_->next_deadline_ms() - now_;
+    EXPECT_LE(wait, config_.check_interval_ms);
+    EXPECT_GE(wait, config_.check_interval_ms * 9 / 10);
+    waits.insert(wait);
+    now_ = agent_->next_deadline_ms();
+  }
+  EXPECT_GT(waits.size(), 10u);  // not in step
 }
 
 // Results say what became of the update ("Outcome"), and name the version.
@@ -566,7 +584,7 @@ TEST_F(PullTest, RetriesBackOffWithJitterAndAreBounded) {
     base *= 2;
   }
   // The journal stays; the next session asks again.
-  EXPECT_EQ(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
+  EXPECT_LE(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
 }
 
 TEST_F(PullTest, TheTimeoutFollowsTheMeasuredRoundTrip) {

@@ -105,8 +105,8 @@ class FleetStory {
       throw host::UsageError("--devices must be from 2 to 1000");
     }
     if (!fs::exists(o_.bin_dir / "mqota-server")) {
-      throw host::CommandError(1, (o_.bin_dir / "mqota-server").string() +
-                                      " is missing (scripts/build.sh)");
+      throw host::CommandError(
+          1, (o_.bin_dir / "mqota-server").string() + " is missing (scripts/build.sh)");
     }
     if (o_.workdir.empty()) {
       char pattern[] = "/tmp/mqota-demo-fleet-XXXXXX";
@@ -129,8 +129,8 @@ class FleetStory {
     host::WriteFileAtomically((work_ / "signing.pub.pem").string(), key_->PublicKeyPem(), 0644);
     fs::create_directories(work_ / "catalog");
     for (const image::ImageVersion& v : {image::ImageVersion{1, 1, 0, 0}, {1, 2, 0, 0}}) {
-      host::WriteFileAtomically((work_ / "catalog" / ("app-" + sim::VersionText(v) + ".bin")).string(),
-                                Image(v), 0644);
+      host::WriteFileAtomically(
+          (work_ / "catalog" / ("app-" + sim::VersionText(v) + ".bin")).string(), Image(v), 0644);
     }
     std::vector<std::string> ids;
     ids.reserve(static_cast<size_t>(o_.devices));
@@ -184,13 +184,14 @@ class FleetStory {
     server_.emplace("mqota-server", server, work_ / "server.log");
     Await("server", 15s, "mqota-server to be ready", [&] {
       std::string status;
-      if (!server_->Running(&status)) throw Failure{"server", "mqota-server exited (" + status + ")"};
+      if (!server_->Running(&status))
+        throw Failure{"server", "mqota-server exited (" + status + ")"};
       return host::Tail(work_ / "server.log", 40).find(" api: http") != std::string::npos;
     });
     api_.emplace(fleet::ApiEndpoint{"http://127.0.0.1:" + std::to_string(api_port_),
                                     fleet::LoadToken((work_ / "fleet.db.token").string())});
-    Say("server", "mqota-server: registry fleet.db, API on 127.0.0.1:" +
-                      std::to_string(api_port_) + ", catalog 1.1.0 and 1.2.0");
+    Say("server", "mqota-server: registry fleet.db, API on 127.0.0.1:" + std::to_string(api_port_) +
+                      ", catalog 1.1.0 and 1.2.0");
 
     sim::FleetOptions f;
     f.devices = static_cast<size_t>(o_.devices);
@@ -222,10 +223,11 @@ class FleetStory {
   }
 
   int64_t Create(const std::string& version) {
-    const json c = api_->Post("/api/v1/campaigns", {{"name", "release " + version},
-                                                    {"image", {{"board", kBoard}, {"version", version}}},
-                                                    {"waves", "2%,10%,50%"},
-                                                    {"failure_percent", 0}});
+    const json c =
+        api_->Post("/api/v1/campaigns", {{"name", "release " + version},
+                                         {"image", {{"board", kBoard}, {"version", version}}},
+                                         {"waves", "2%,10%,50%"},
+                                         {"failure_percent", 0}});
     std::string sizes;
     for (const json& w : c["waves"]) sizes += (sizes.empty() ? "" : ", ") + w["devices"].dump();
     Say("campaign", "#" + c["id"].dump() + " " + version + ": waves of " + sizes +
@@ -242,12 +244,13 @@ class FleetStory {
       const int64_t confirmed = waves[i]["confirmed"];
       if (waves[i]["open"] && i >= told.open) {
         told.open = i + 1;
-        if (i > 0) Say("wave " + std::to_string(i + 1), "opened: " + std::to_string(devices) + " devices");
+        if (i > 0)
+          Say("wave " + std::to_string(i + 1), "opened: " + std::to_string(devices) + " devices");
       }
       if (confirmed == devices && told.confirmed[i] != confirmed) {
         told.confirmed[i] = confirmed;
-        Say("wave " + std::to_string(i + 1), std::to_string(confirmed) + "/" +
-                                                 std::to_string(devices) + " confirmed after boot");
+        Say("wave " + std::to_string(i + 1),
+            std::to_string(confirmed) + "/" + std::to_string(devices) + " confirmed after boot");
       }
     }
     if (c["status"] != told.status) {
@@ -285,7 +288,8 @@ class FleetStory {
       on_good += sim::VersionText(s.running) == "1.1.0";
     }
     if (got_bad != 1) {
-      throw Failure{"check", std::to_string(got_bad) + " devices got 1.2.0; only the canary should"};
+      throw Failure{"check",
+                    std::to_string(got_bad) + " devices got 1.2.0; only the canary should"};
     }
     Say("check", "two seconds on: 1.2.0 reached the canary only; " + std::to_string(on_good) +
                      " of " + std::to_string(o_.devices) + " devices run 1.1.0");
@@ -300,8 +304,9 @@ class FleetStory {
     for (const auto& [v, n] : versions) rows.push_back({v, std::to_string(n)});
     std::printf("\n%s\n%s", fleet::Table({"RUNNING", "DEVICES"}, rows).c_str(),
                 fleet::CampaignsTable(api_->Get("/api/v1/campaigns")).c_str());
-    std::printf("\nmqota demo --fleet: done in %.1f s (mqota fleet campaign show 2 tells the halt)\n",
-                Seconds());
+    std::printf(
+        "\nmqota demo --fleet: done in %.1f s (mqota fleet campaign show 2 tells the halt)\n",
+        Seconds());
   }
 
   void Teardown() {

@@ -81,7 +81,7 @@ class Rollout : public ::testing::Test {
     o.trusted_keys_der = {key_.PublicKeyDer()};
     o.trusted_key_types = {image::SignatureType::kEcdsaP256};
     o.broker_port = broker_.port();
-    o.check_interval_ms = 5000;
+    o.check_interval_ms = 60000;  // only nudges start updates within a test's time
     o.watchdog_ms = 1500;
     o.faults.hang_versions = hang;
     events_.set_callback([this](const sim::SimEvent& e) {
@@ -136,6 +136,14 @@ class Rollout : public ::testing::Test {
   bool StatusIs(int64_t id, const std::string& status) {
     return Campaign(id).value("status", "") == status;
   }
+  // When the first device started downloading `version` (wall ms), if any.
+  std::optional<int64_t> FirstOffer(const std::string& version) {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : device_events_) {
+      if (e.name == "offered" && e.version == version) return e.time_ms;
+    }
+    return std::nullopt;
+  }
   // Devices whose registry history holds an "offered" of `version`.
   std::set<std::string> OfferedIn(const std::string& version) {
     std::set<std::string> offered;
@@ -163,12 +171,28 @@ TEST_F(Rollout, AGoodReleaseRollsThroughABadOneHaltsOnTheCanaryAFixedOneComplete
   ASSERT_NO_FATAL_FAILURE(StartFleet({{1, 2, 0, 0}}));
 
   // 1.1.0 in waves of 1, 10 and 20: every wave opens on its gate.
+  const auto created = std::chrono::system_clock::now();
   const int64_t good = CreateCampaign("1.1.0", "5%,50%");
   ASSERT_GT(good, 0);
+  // Push: the canary hears of it at once (it would poll only in a minute).
+  ASSERT_TRUE(WaitFor([&] { return FirstOffer("1.1.0").has_value(); }, 5s));
+  const int64_t created_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(created.time_since_epoch()).count();
+  EXPECT_LT(*FirstOffer("1.1.0") - created_ms, 2000) << "ms from the campaign to its first offer";
   ASSERT_TRUE(WaitFor([&] { return StatusIs(good, "completed"); }, 60s))
       << Campaign(good).dump(2) << ServerLog();
   const json done = Campaign(good);
   EXPECT_EQ(done["totals"]["confirmed"], kDevices);
+  // Progress reached the registry: each device's download in steps.
+  const json canary = Fleet({"device", "sim-0000", "--history", "500"});
+  size_t steps = 0;
+  for (const json& e : canary["history"]) {
+    if (e["event"] == "downloading" && e["version"] == "1.1.0") {
+      ++steps;
+      EXPECT_LE(e["percent"].get<int>(), 100);
+    }
+  }
+  EXPECT_GE(steps, 5u) << canary.dump(2);
   EXPECT_EQ(done["waves"].size(), 3u);
   for (const auto& s : fleet_->statuses()) {
     EXPECT_EQ(sim::VersionText(s.running), "1.1.0") << s.id;

@@ -79,7 +79,7 @@ struct AgentConfig {
   uint16_t broker_port = 0;
   // Timers, in milliseconds.
   uint32_t first_check_delay_ms = 0;
-  uint32_t check_interval_ms = 10000;  // between sessions
+  uint32_t check_interval_ms = 10000;  // between sessions, less up to a tenth at random
   uint32_t job_timeout_ms = 30000;     // wait for the job document
   // Push mode (the reference flow: a job without "ChunkSize"/"ImageSize"):
   uint32_t chunk_timeout_ms = 15000;  // no new chunk for this long: ask again
