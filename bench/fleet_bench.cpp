@@ -105,8 +105,8 @@ class Table {
   }
   void Info(std::string metric, std::string measured, std::string baseline = "",
             std::string note = "") {
-    rows_.push_back({std::move(metric), std::move(measured), std::move(baseline), "-",
-                     std::move(note)});
+    rows_.push_back(
+        {std::move(metric), std::move(measured), std::move(baseline), "-", std::move(note)});
   }
   void Print() const {
     std::printf("%-36s %13s %16s %9s  %s\n", "metric", "measured", "baseline", "goal", "");
@@ -173,8 +173,8 @@ void FanoutRows(Table& t, const FanoutMeasure& m, double goal_s) {
          std::to_string(m.confirmed) + " of " + std::to_string(m.devices) + " confirmed");
   t.Info("  server CPU (user + sys)", Format("%.2f s", m.server.cpu_seconds));
   const double p50 = Percentile(m.push_ms, 50), p99 = Percentile(m.push_ms, 99);
-  const std::string asked = std::to_string(m.push_ms.size()) + " of " +
-                            std::to_string(m.devices) + " asked";
+  const std::string asked =
+      std::to_string(m.push_ms.size()) + " of " + std::to_string(m.devices) + " asked";
   t.Info("  push latency p50", Format("%.0f ms", p50),
          Format("floor %.0f ms", NudgeFloorMs(m.devices, 50)), asked);
   t.Info("  push latency p99", Format("%.0f ms", p99),
@@ -192,8 +192,9 @@ void PrintHelp() {
       "1000 x 256 KiB), the server's peak RSS and CPU, push latency, halt latency and the\n"
       "registry's write rate, each beside its goal.\n"
       "  --quick         small sizes (a smoke test; goals are not judged)\n"
-      "  --max-queued N    the broker's max_queued_messages (default 1000, mqota broker-config's)\n"
-      "  --server-queue N  mqota-server --queue N for the fan-outs (default: its own, 256)\n");
+      "  --max-queued N    the broker's max_queued_messages (default 16000, what mqota "
+      "broker-config writes for 1000 devices)\n"
+      "  --server-queue N  mqota-server --queue N for the fan-outs (default: its own, 16384)\n");
 }
 
 }  // namespace
@@ -225,25 +226,28 @@ int main(int argc, char** argv) {
   sizes.small.server_queue = server_queue;
   sizes.large.server_queue = server_queue;
 
-  std::printf("fleet: mqota-server (campaign mode, registry WAL + synchronous=FULL), mosquitto and"
-              " a simulated fleet on loopback%s\n",
-              quick ? " (--quick: small sizes, goals not judged)" : "");
-  std::printf("environment: %u cores, load average %s at start, %s, libmosquitto %s\n",
-              std::thread::hardware_concurrency(), LoadAverage().c_str(),
-              [] {
-                const std::string out = mt::RunProcess({"/usr/sbin/mosquitto", "-h"}, 5s).out;
-                return out.substr(0, out.find('\n'));
-              }()
-                  .c_str(),
-              LibmosquittoVersion().c_str());
+  std::printf(
+      "fleet: mqota-server (campaign mode, registry WAL + synchronous=FULL), mosquitto and"
+      " a simulated fleet on loopback%s\n",
+      quick ? " (--quick: small sizes, goals not judged)" : "");
+  std::printf(
+      "environment: %u cores, load average %s at start, %s, libmosquitto %s\n",
+      std::thread::hardware_concurrency(), LoadAverage().c_str(),
+      [] {
+        const std::string out = mt::RunProcess({"/usr/sbin/mosquitto", "-h"}, 5s).out;
+        return out.substr(0, out.find('\n'));
+      }()
+          .c_str(),
+      LibmosquittoVersion().c_str());
   std::string config = BrokerConfigText(broker);
   for (char& c : config) c = c == '\n' ? ',' : c;
   std::printf("broker: %s\n", config.c_str());
-  std::printf("server: mqota-server's defaults (4 workers, window 8, 200 nudges/s), queue %s;"
-              " devices: 4 KiB chunks, window 8, polling every 600 s, powered on at 100/s,"
-              " %u sim threads\n\n",
-              server_queue == 0 ? "256 (default)" : std::to_string(server_queue).c_str(),
-              std::thread::hardware_concurrency());
+  std::printf(
+      "server: mqota-server's defaults (4 workers, window 8, 200 nudges/s), queue %s;"
+      " devices: 4 KiB chunks, window 8, polling every 600 s, powered on at 100/s,"
+      " %u sim threads\n\n",
+      server_queue == 0 ? "16384 (default)" : std::to_string(server_queue).c_str(),
+      std::thread::hardware_concurrency());
   std::fflush(stdout);
 
   const auto key = host::Key::Load(std::string(MQOTA_VECTORS_DIR) + "/ecdsa-p256-test-key.pem");
@@ -257,8 +261,8 @@ int main(int argc, char** argv) {
     Table t(quick);
     FanoutRows(t, small, 3);
     FanoutRows(t, large, 10);
-    const double peak = static_cast<double>(
-        std::max(small.server.peak_rss_bytes, large.server.peak_rss_bytes));
+    const double peak =
+        static_cast<double>(std::max(small.server.peak_rss_bytes, large.server.peak_rss_bytes));
     t.Goal("server peak RSS (VmHWM, both runs)", Format("%.1f MB", peak / 1e6), "", "<= 50 MB",
            peak <= 50e6, "the larger of the two fan-outs' peaks");
     if (halt.ok) {

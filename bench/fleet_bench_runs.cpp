@@ -62,7 +62,7 @@ double NudgeFloorMs(size_t devices, double p) {
   if (devices == 0) return 0;
   const auto rank =
       static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(devices)));  // 1-based
-  const size_t tick = (std::max<size_t>(rank, 1) - 1) / kNudgesPerSecond;  // whole ticks
+  const size_t tick = (std::max<size_t>(rank, 1) - 1) / kNudgesPerSecond;        // whole ticks
   return static_cast<double>(tick) * 1000.0;
 }
 

@@ -21,8 +21,8 @@ inline constexpr uint32_t kNudgesPerSecond = 200;  // mqota-server's (server/REA
 struct FanoutSpec {
   size_t devices = 100;
   uint32_t image_payload = 1024 * 1024 - 0x400 - 300;  // ~1 MiB image: 256 chunks
-  bool baseline = true;                                 // also the raw fan-out
-  std::chrono::seconds timeout{60};                     // for the whole rollout
+  bool baseline = true;                                // also the raw fan-out
+  std::chrono::seconds timeout{60};                    // for the whole rollout
   BrokerLimits broker;
   uint32_t server_queue = 0;  // 0: mqota-server's default
 };
@@ -38,15 +38,15 @@ struct FanoutMeasure {
   // Per device that asked: its first "asked" after the call was sent, from
   // the call's return; sorted.
   std::vector<double> push_ms;
-  std::optional<FanoutResult> baseline;        // best of a run before and after ours
-  std::vector<double> baseline_runs_s;         // each run
-  ProcessStats server;                         // sampled before it stopped
-  sim::FleetSummary summary;                   // stalls and retries
-  uint64_t stalled = 0;                        // "stalled" events (sessions that ended short)
+  std::optional<FanoutResult> baseline;         // best of a run before and after ours
+  std::vector<double> baseline_runs_s;          // each run
+  ProcessStats server;                          // sampled before it stopped
+  sim::FleetSummary summary;                    // stalls and retries
+  uint64_t stalled = 0;                         // "stalled" events (sessions that ended short)
   std::map<std::string, size_t> stall_reasons;  // their reasons
-  size_t queue_drops = 0;                      // server log: request queue full
-  int64_t registry_events = -1;                // rows the server recorded
-  std::string error;                           // the rollout did not finish in time
+  size_t queue_drops = 0;                       // server log: request queue full
+  int64_t registry_events = -1;                 // rows the server recorded
+  std::string error;                            // the rollout did not finish in time
 };
 
 FanoutMeasure MeasureFanout(const FanoutSpec& spec, const host::Key& key);

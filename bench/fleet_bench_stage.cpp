@@ -46,8 +46,8 @@ std::string ReadText(const std::filesystem::path& path) {
 }  // namespace
 
 std::string BrokerConfigText(const BrokerLimits& limits) {
-  return "max_inflight_messages " + std::to_string(limits.max_inflight) +
-         "\nmax_queued_messages " + std::to_string(limits.max_queued) +
+  return "max_inflight_messages " + std::to_string(limits.max_inflight) + "\nmax_queued_messages " +
+         std::to_string(limits.max_queued) +
          "\nmax_packet_size 131072\nset_tcp_nodelay true\npersistence false\n"
          "log_type error\nlog_type warning\nlog_type notice\n";
 }
@@ -76,7 +76,8 @@ std::optional<ProcessStats> ReadProcessStats(pid_t pid) {
     if (i == 14) utime = std::stoull(field);
     if (i == 15) stime = std::stoull(field);
   }
-  stats.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  stats.cpu_seconds =
+      static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   return stats;
 }
 
@@ -110,9 +111,9 @@ Stage::Stage(const StageOptions& options, const host::Key& key) : options_(optio
   versions.insert(versions.end(), options.catalog.begin(), options.catalog.end());
   for (const auto& v : versions) {
     sign.version = v;
-    images_.emplace_back(v, host::BuildSignedImage(
-                                mt::PseudoRandomBytes(options.image_payload, v.minor * 16 + 1),
-                                sign, &key));
+    images_.emplace_back(
+        v, host::BuildSignedImage(mt::PseudoRandomBytes(options.image_payload, v.minor * 16 + 1),
+                                  sign, &key));
     if (v.minor > 0 || v.major > 1) {
       mt::WriteFileBytes(dir_ / "catalog" / ("app-" + sim::VersionText(v) + ".bin"),
                          images_.back().second);
@@ -136,21 +137,29 @@ Stage::Stage(const StageOptions& options, const host::Key& key) : options_(optio
                                                 dir_ / "broker" / "mosquitto.log");
 
   api_port_ = mt::FreeLoopbackPort();
-  std::vector<std::string> argv = {mt::BinPath("mqota-server"), "--db",
-                                   (dir_ / "fleet.db").string(), "--port",
-                                   std::to_string(port), "--board", kFleetBoard,
-                                   "--catalog", (dir_ / "catalog").string(),
-                                   "--verify-key", (dir_ / "key.pem").string(), "--api",
+  std::vector<std::string> argv = {mt::BinPath("mqota-server"),
+                                   "--db",
+                                   (dir_ / "fleet.db").string(),
+                                   "--port",
+                                   std::to_string(port),
+                                   "--board",
+                                   kFleetBoard,
+                                   "--catalog",
+                                   (dir_ / "catalog").string(),
+                                   "--verify-key",
+                                   (dir_ / "key.pem").string(),
+                                   "--api",
                                    "127.0.0.1:" + std::to_string(api_port_),
-                                   "--client-id", "mqota-server"};
+                                   "--client-id",
+                                   "mqota-server"};
   if (options.server_queue > 0) {
     argv.insert(argv.end(), {"--queue", std::to_string(options.server_queue)});
   }
   server_.emplace("mqota-server", argv, dir_ / "server.log");
-  if (!WaitFor([&] { return ReadText(dir_ / "server.log").find(" api: http") != std::string::npos; },
-               15s)) {
-    throw std::runtime_error("mqota-server's API did not come up within 15 s:\n" +
-                             ServerLogTail());
+  if (!WaitFor(
+          [&] { return ReadText(dir_ / "server.log").find(" api: http") != std::string::npos; },
+          15s)) {
+    throw std::runtime_error("mqota-server's API did not come up within 15 s:\n" + ServerLogTail());
   }
   token_ = ReadText(dir_ / "fleet.db.token");
   while (!token_.empty() && (token_.back() == '\n' || token_.back() == '\r')) token_.pop_back();
@@ -187,8 +196,8 @@ void Stage::StartFleet(std::chrono::milliseconds timeout) {
   fleet_.emplace(o, log_);
   fleet_->Start();
   size_t online = 0, listed = 0;
-  const std::string query = "/api/v1/devices?board=" + std::string(kFleetBoard) +
-                            "&version=1.0.0&limit=100000";
+  const std::string query =
+      "/api/v1/devices?board=" + std::string(kFleetBoard) + "&version=1.0.0&limit=100000";
   if (!WaitFor(
           [&] {
             online = 0;
@@ -198,11 +207,10 @@ void Stage::StartFleet(std::chrono::milliseconds timeout) {
             return online == options_.devices;
           },
           timeout + o.ramp, 250ms)) {
-    throw std::runtime_error(std::to_string(online) + " of " + std::to_string(options_.devices) +
-                             " devices online in the registry (" + std::to_string(listed) +
-                             " listed at 1.0.0) after " +
-                             std::to_string((timeout + o.ramp).count() / 1000) + " s:\n" +
-                             ServerLogTail());
+    throw std::runtime_error(
+        std::to_string(online) + " of " + std::to_string(options_.devices) +
+        " devices online in the registry (" + std::to_string(listed) + " listed at 1.0.0) after " +
+        std::to_string((timeout + o.ramp).count() / 1000) + " s:\n" + ServerLogTail());
   }
 }
 
@@ -211,8 +219,8 @@ json Stage::Api(const std::string& method, const std::string& path, const json& 
   client.set_connection_timeout(5, 0);
   client.set_read_timeout(30, 0);
   client.set_bearer_token_auth(token_);
-  httplib::Result r = method == "GET" ? client.Get(path)
-                                      : client.Post(path, body.dump(), "application/json");
+  httplib::Result r =
+      method == "GET" ? client.Get(path) : client.Post(path, body.dump(), "application/json");
   if (!r) {
     throw std::runtime_error(method + " " + path + ": " + httplib::to_string(r.error()));
   }

@@ -31,7 +31,9 @@ inline constexpr char kFleetBoard[] = "MQOTA_VIRTUAL_BOARD";
 struct BrokerLimits {
   // `mqota broker-config`'s for the default window of 8: 20 and 1000.
   int max_inflight = 20;
-  int max_queued = 1000;
+  // What `mqota broker-config` writes for 1000 devices: twice the window
+  // (8) for each (cli/broker/broker_config_text.cpp, LimitsFor).
+  int max_queued = 16000;
 };
 
 // The mosquitto.conf lines that matter for the numbers, one per line.

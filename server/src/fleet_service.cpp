@@ -292,8 +292,11 @@ std::vector<Publication> FleetService::Tick(fleet::TimeMs now) {
     uint32_t budget = options_.nudges_per_second;
     for (int64_t campaign : registry_.RunningCampaigns()) {
       Evaluate(campaign, now);
+      const size_t before = nudges.size();
       if (budget > 0) Nudge(campaign, budget, now, nudges);
-      budget -= std::min<uint32_t>(budget, static_cast<uint32_t>(nudges.size()));
+      // What this campaign used, not the running total: each later campaign
+      // gets what is left of the second's budget.
+      budget -= std::min<uint32_t>(budget, static_cast<uint32_t>(nudges.size() - before));
     }
   } catch (const fleet::RegistryError& e) {
     RegistryFailed("running the campaigns", e);

@@ -26,8 +26,8 @@ struct ServerOptions {
   int workers = 4;
   int window = 8;
   int max_streams = 64;
-  int queue = 256;
-  int job_port = 0;  // 0: the broker port
+  int queue = 16384;  // ServerConfig::queue_capacity says why
+  int job_port = 0;   // 0: the broker port
   std::string log_level = "info";
   double connect_timeout_s = 5;
   double shutdown_grace_s = 1;
