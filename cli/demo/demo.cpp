@@ -17,6 +17,7 @@
 #include "demo/board_events.h"
 #include "demo/fleet_demo.h"
 #include "demo/wire_tap.h"
+#include "demo/work_dir.h"
 #include "mqota/host/child_process.h"
 #include "mqota/host/command_error.h"
 #include "mqota/ports/posix/loopback.h"
@@ -109,19 +110,9 @@ class Story {
                                  (o_.bin_dir / name).string() + " is missing (scripts/build.sh)");
       }
     }
-    if (o_.workdir.empty()) {
-      char pattern[] = "/tmp/mqota-demo-XXXXXX";
-      if (!mkdtemp(pattern)) throw host::CommandError(1, "cannot make a temporary directory");
-      work_ = pattern;
-      remove_work_ = true;
-    } else {
-      work_ = fs::absolute(o_.workdir);
-      if (fs::exists(work_) && !fs::is_empty(work_)) {
-        throw host::CommandError(
-            1, work_.string() + " is not empty; the demo needs a fresh directory");
-      }
-      fs::create_directories(work_);
-    }
+    const WorkDir dir = MakeWorkDir(o_.workdir, "mqota-demo");
+    work_ = dir.path;
+    remove_work_ = dir.remove_at_end;
     port_ = posix::FreeLoopbackPort();
     const std::string mode = o_.plain ? "plain TCP" : "TLS with client certificates";
     std::printf("mqota demo: the reference OTA story on a virtual board (%s), in %s\n",

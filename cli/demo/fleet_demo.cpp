@@ -15,6 +15,7 @@
 
 #include "broker/broker_config.h"
 #include "certs/pki.h"
+#include "demo/work_dir.h"
 #include "fleet/api_client.h"
 #include "fleet/tables.h"
 #include "mqota/host/child_process.h"
@@ -108,18 +109,9 @@ class FleetStory {
       throw host::CommandError(
           1, (o_.bin_dir / "mqota-server").string() + " is missing (scripts/build.sh)");
     }
-    if (o_.workdir.empty()) {
-      char pattern[] = "/tmp/mqota-demo-fleet-XXXXXX";
-      if (!mkdtemp(pattern)) throw host::CommandError(1, "cannot make a temporary directory");
-      work_ = pattern;
-      remove_work_ = true;
-    } else {
-      work_ = fs::absolute(o_.workdir);
-      if (fs::exists(work_) && !fs::is_empty(work_)) {
-        throw host::UsageError(work_.string() + " is not empty");
-      }
-      fs::create_directories(work_);
-    }
+    const WorkDir dir = MakeWorkDir(o_.workdir, "mqota-demo-fleet");
+    work_ = dir.path;
+    remove_work_ = dir.remove_at_end;
     t0_ = Clock::now();
     const std::string mode = o_.plain ? "plain TCP" : "TLS, a certificate per device";
     std::printf("mqota demo --fleet: %d simulated devices, staged rollouts (%s), in %s\n",
