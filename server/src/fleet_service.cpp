@@ -174,9 +174,27 @@ bool FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
   event.percent = r.report->percent;
   event.reason = r.report->reason;
   event.verified = r.report->verified;
+  KnowDevice(r, now);
   CheckOffered(event);
   RecordEvent(event, now);
   return true;
+}
+
+// A report can be a device's first word to this registry (a boot report
+// opens a session; a new registry file): file the device under its board
+// first, or the registry refuses the event and the report is lost.
+void FleetService::KnowDevice(const Response& r, fleet::TimeMs now) {
+  try {
+    if (registry_.FindDevice(r.device)) return;
+    fleet::DeviceSighting seen;
+    seen.device = r.device;
+    seen.board = r.report->board;
+    seen.verified = r.verified;
+    seen.time = now;
+    registry_.SeeDevice(seen);
+  } catch (const fleet::RegistryError&) {
+    // Said, and kept for a retry, when the event itself is written next.
+  }
 }
 
 void FleetService::RecordAnswer(const Response& r, fleet::TimeMs now) {

@@ -323,5 +323,16 @@ TEST_F(FleetServiceTest, AReportAboutAVersionNeverOfferedIsLogged) {
   EXPECT_FALSE(Logged("never offered"));
 }
 
+// A boot report can be the first thing a registry hears of a device (a new
+// registry file, a device flashed elsewhere): it is filed, not lost.
+TEST_F(FleetServiceTest, AReportFromADeviceNeverSeenIsRecordedWithItsBoard) {
+  Report("dev-new", "confirmed");
+  const auto d = registry_.FindDevice("dev-new");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->board, "BOARD_A");
+  EXPECT_EQ(d->state, "confirmed");
+  ASSERT_EQ(registry_.History("dev-new", 5).size(), 1u);
+}
+
 }  // namespace
 }  // namespace mqota::server

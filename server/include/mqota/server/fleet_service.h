@@ -89,6 +89,8 @@ class FleetService {
   // topic speaks for it), and so a message on the shared topic is a claim.
   bool SpeaksForItself(const std::string& device);
   bool Claimed(const Response& response);
+  // Files a device the registry does not know yet under its board.
+  void KnowDevice(const Response& response, fleet::TimeMs now);
   // The device's budget of recorded messages (a token bucket); false when spent.
   bool Admit(const std::string& device, fleet::TimeMs now);
   // Logs a report about a version the device was never offered.
