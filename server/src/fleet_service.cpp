@@ -1,7 +1,9 @@
 #include "mqota/server/fleet_service.h"
 
 #include <algorithm>
+#include <array>
 
+#include "mqota/agent/job.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/fleet/campaign.h"
 #include "mqota/server/topics.h"
@@ -9,8 +11,11 @@
 namespace mqota::server {
 namespace {
 
+// As devices write it (agent::FormatProtocolVersion), which is how the
+// registry stores it.
 std::string VersionText(const image::ImageVersion& v) {
-  return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+  std::array<char, agent::kProtocolVersionTextBytes> text{};
+  return std::string(agent::FormatProtocolVersion(v, text));
 }
 
 std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.end()}; }
