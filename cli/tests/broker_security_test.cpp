@@ -86,8 +86,10 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 // A client and its inbox.
 struct Client {
   explicit Client(const MqttOptions& options) : mqtt(options) { mqtt.OnMessage(inbox.Handler()); }
-  MqttClient mqtt;
+  // The inbox outlives the client: members are destroyed in reverse order,
+  // and the client's network thread may deliver into the inbox until it stops.
   Inbox inbox;
+  MqttClient mqtt;
 };
 
 constexpr const char* kBoard = "BOARD1";

@@ -115,9 +115,9 @@ MqttOptions Tls(const mt::MosquittoBroker& broker, mt::TestPki& pki, const std::
 
 // Two clients on one broker: `b` subscribes, `a` publishes.
 void ExpectRoundTrip(const MqttOptions& a_options, const MqttOptions& b_options) {
+  Inbox inbox;  // first: outlives `b`, whose network thread delivers into it
   MqttClient a(a_options);
   MqttClient b(b_options);
-  Inbox inbox;
   b.OnMessage(inbox.Handler());
   ASSERT_TRUE(a.Start()) << a.error();
   ASSERT_TRUE(b.Start()) << b.error();
