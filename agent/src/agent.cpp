@@ -147,7 +147,7 @@ void Agent::OnTick(uint64_t now_ms) {
         deadline_ms_ = now_ms + config_.job_timeout_ms;
         break;
       }
-      EndSession(SessionEnd::kNoJob, now_ms, config_.check_interval_ms);
+      EndSession(SessionEnd::kNoJob, now_ms);
       break;
     case AgentState::kDownloading:
       if (status_.pull) {
@@ -166,7 +166,7 @@ void Agent::OnTick(uint64_t now_ms) {
         SendRequest(message::kRequestUpdate);
         deadline_ms_ = now_ms + config_.chunk_timeout_ms;
       } else {
-        EndSession(SessionEnd::kStalled, now_ms, config_.check_interval_ms);
+        EndSession(SessionEnd::kStalled, now_ms);
       }
       break;
     case AgentState::kPending: break;
@@ -279,17 +279,39 @@ void Agent::SendBootReport() {
   }
 }
 
-void Agent::EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms) {
+void Agent::EndSession(SessionEnd why, uint64_t now_ms) {
   transport_.Unsubscribe(unique_topic());
   slots_ = {};
   status_.last_end = why;
   ++status_.sessions_ended;
   status_.state = why == SessionEnd::kInstalled ? AgentState::kPending : AgentState::kIdle;
+  const uint32_t next_check_ms = NextCheckAfter(why);
   // Up to a tenth earlier, at random: devices powered on together (a
   // building after a power cut) do not poll in step forever.
   const uint64_t jitter =
       next_check_ms / 10 == 0 ? 0 : entropy_.Random64() % (next_check_ms / 10 + 1);
   deadline_ms_ = now_ms + next_check_ms - jitter;
+}
+
+// A session the network let down (no job came, or chunks stopped coming) is
+// tried again soon, backing off while they keep failing, never later than
+// the next regular check: a lost message costs seconds, not a poll interval,
+// and a server that is down is not hammered. A stalled session that got
+// chunks made progress: its retry starts the back-off over.
+uint32_t Agent::NextCheckAfter(SessionEnd why) {
+  if (why == SessionEnd::kInstalled) return 0;
+  const bool network = why == SessionEnd::kNoJob || why == SessionEnd::kStalled;
+  if (!network || config_.retry_delay_ms == 0) {
+    failed_sessions_ = 0;
+    return config_.check_interval_ms;
+  }
+  if (why == SessionEnd::kStalled && status_.granules_present > status_.granules_at_start) {
+    failed_sessions_ = 0;
+  }
+  const uint32_t shift = std::min<uint32_t>(failed_sessions_, 16);
+  ++failed_sessions_;
+  const uint64_t delay = static_cast<uint64_t>(config_.retry_delay_ms) << shift;
+  return static_cast<uint32_t>(std::min<uint64_t>(delay, config_.check_interval_ms));
 }
 
 void Agent::OnMessage(std::string_view topic, std::span<const uint8_t> payload, uint64_t now_ms) {
@@ -356,7 +378,7 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
     ++status_.ignored_messages;
     return;
   }
-  if (!parsed.ok()) return EndSession(SessionEnd::kBadJob, now_ms, config_.check_interval_ms);
+  if (!parsed.ok()) return EndSession(SessionEnd::kBadJob, now_ms);
   const JobDocument& job = *parsed;
   status_.offered = job.version;
   SessionEnd refused = SessionEnd::kNone;
@@ -371,7 +393,7 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
              (job.port != 0 && job.port != config_.broker_port)) {
     refused = SessionEnd::kRedirect;
   }
-  if (refused != SessionEnd::kNone) return EndSession(refused, now_ms, config_.check_interval_ms);
+  if (refused != SessionEnd::kNone) return EndSession(refused, now_ms);
   job_ = job;
   status_.state = AgentState::kDownloading;
   // mqota-server says how it cuts the image: the device pulls. A reference
@@ -397,8 +419,7 @@ bool Agent::BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms
     const bool flash = begun.error().code == DownloadErrc::kFlash;
     SendResult(false, outcome::kFailed, job_.version,
                flash ? "flash error" : Describe(begun.error().code));
-    EndSession(flash ? SessionEnd::kFlashError : SessionEnd::kTooLarge, now_ms,
-               config_.check_interval_ms);
+    EndSession(flash ? SessionEnd::kFlashError : SessionEnd::kTooLarge, now_ms);
     return false;
   }
   download_begun_ = true;
@@ -461,7 +482,7 @@ bool Agent::Resend(size_t slot, uint64_t now_ms) {
     // A server that offers pull but never answers a chunk request (a broken
     // or half-compatible one): use the reference push flow from now on.
     if (status_.granules_present == status_.granules_at_start) status_.pull_refused = true;
-    EndSession(SessionEnd::kStalled, now_ms, config_.check_interval_ms);
+    EndSession(SessionEnd::kStalled, now_ms);
     return false;
   }
   ++status_.retries;
@@ -535,7 +556,7 @@ void Agent::HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader&
   if (!written.ok()) {
     if (written.error().code == DownloadErrc::kFlash) {
       SendResult(false, outcome::kFailed, job_.version, "flash error");
-      return EndSession(SessionEnd::kFlashError, now_ms, config_.check_interval_ms);
+      return EndSession(SessionEnd::kFlashError, now_ms);
     }
     ++status_.bad_chunks;  // wrong length for its place: its request times out
     return;
@@ -586,7 +607,7 @@ void Agent::HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms) {
   if (!written.ok()) {
     if (written.error().code == DownloadErrc::kFlash) {
       SendResult(false, outcome::kFailed, job_.version, "flash error");
-      return EndSession(SessionEnd::kFlashError, now_ms, config_.check_interval_ms);
+      return EndSession(SessionEnd::kFlashError, now_ms);
     }
     ++status_.bad_chunks;  // wrong length or index for this image
     return;
@@ -621,10 +642,10 @@ void Agent::FinishDownload(uint64_t now_ms) {
     Blocklist(job_.version);
     SendResult(false, outcome::kRefused, job_.version,
                valid.ok() ? "version mismatch" : image::Describe(valid.error().code));
-    return EndSession(SessionEnd::kVerifyFailed, now_ms, config_.check_interval_ms);
+    return EndSession(SessionEnd::kVerifyFailed, now_ms);
   }
   SendResult(true, outcome::kPending, job_.version, {});
-  EndSession(SessionEnd::kInstalled, now_ms, 0);
+  EndSession(SessionEnd::kInstalled, now_ms);
 }
 
 void Agent::SendRequest(std::string_view message_text, uint32_t granule) {

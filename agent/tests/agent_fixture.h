@@ -97,6 +97,12 @@ class AgentTest : public ::testing::Test {
                                      boot::TrailerGeometry{8, 8, 128});
   }
 
+  // A new agent with config_ as it is now (tests change it first).
+  void Rebuild() {
+    agent_ = std::make_unique<Agent>(config_, transport_, entropy_, store_, secondary_,
+                                     boot::TrailerGeometry{8, 8, 128});
+  }
+
   std::vector<uint8_t> SignedImage(image::ImageVersion v, size_t payload_bytes,
                                    const host::Key* key = nullptr) {
     host::SignOptions o;
@@ -192,11 +198,6 @@ class AgentTest : public ::testing::Test {
 class PullTest : public AgentTest {
  protected:
   PullTest() : image_(SignedImage({1, 1, 0, 0}, 60000)) {}
-
-  void Rebuild() {
-    agent_ = std::make_unique<Agent>(config_, transport_, entropy_, store_, secondary_,
-                                     boot::TrailerGeometry{8, 8, 128});
-  }
 
   // mqota-server's job document: the reference fields plus the extensions.
   std::string PullJob(bool crc = true, const std::string& chunk_size = "4096") const {

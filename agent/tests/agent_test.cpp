@@ -185,8 +185,40 @@ TEST_F(AgentTest, NoJobBeforeTheTimeoutEndsTheSession) {
   agent_->OnTick(now_);
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kNoJob);
   EXPECT_EQ(agent_->status().state, AgentState::kIdle);
-  EXPECT_LE(agent_->next_deadline_ms(), now_ + config_.check_interval_ms);
-  EXPECT_GE(agent_->next_deadline_ms(), now_ + config_.check_interval_ms * 9 / 10);
+}
+
+// A job document lost on the way costs seconds, not a poll interval; a
+// server that is down gets fewer and fewer tries, never fewer than the
+// regular checks; the first answer starts the back-off over.
+TEST_F(AgentTest, SessionsWithoutAnAnswerAreRetriedSoonBackingOffToTheInterval) {
+  config_.check_interval_ms = 60000;
+  config_.retry_delay_ms = 2000;
+  Rebuild();
+  Start();
+  std::vector<uint64_t> waits;
+  for (int session = 0; session < 8; ++session) {
+    ASSERT_EQ(agent_->status().state, AgentState::kAwaitingJob);
+    now_ = agent_->next_deadline_ms();  // the job timeout: nothing came
+    agent_->OnTick(now_);
+    ASSERT_EQ(agent_->status().last_end, SessionEnd::kNoJob);
+    waits.push_back(agent_->next_deadline_ms() - now_);
+    now_ = agent_->next_deadline_ms();
+    agent_->OnTick(now_);
+  }
+  const uint64_t expected[] = {2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000};
+  for (size_t i = 0; i < waits.size(); ++i) {
+    EXPECT_LE(waits[i], expected[i]) << "retry " << i;
+    EXPECT_GE(waits[i], expected[i] * 9 / 10) << "retry " << i;
+  }
+  // An answer: the next failure is retried after 2 s again.
+  Deliver(Topic(), R"({"Message": "No Update Available"})");
+  EXPECT_GE(agent_->next_deadline_ms() - now_, config_.check_interval_ms * 9 / 10);
+  now_ = agent_->next_deadline_ms();
+  agent_->OnTick(now_);
+  now_ = agent_->next_deadline_ms();
+  agent_->OnTick(now_);
+  ASSERT_EQ(agent_->status().last_end, SessionEnd::kNoJob);
+  EXPECT_LE(agent_->next_deadline_ms() - now_, 2000u);
 }
 
 // Polling is the fallback to push: every device polls at the interval less
@@ -666,6 +698,10 @@ TEST_F(PullTest, AStalledPullThatGotChunksStaysPull) {
   }
   EXPECT_EQ(agent_->status().last_end, SessionEnd::kStalled);
   EXPECT_FALSE(agent_->status().pull_refused);
+  // It made progress: the next session starts after the first retry delay,
+  // not after the poll interval (nor a longer back-off).
+  EXPECT_LE(agent_->next_deadline_ms() - now_, config_.retry_delay_ms);
+  EXPECT_GE(agent_->next_deadline_ms() - now_, config_.retry_delay_ms * 9 / 10);
 }
 
 TEST_F(PullTest, AfterAResetOnlyMissingGranulesAreFetched) {

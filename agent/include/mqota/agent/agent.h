@@ -81,6 +81,10 @@ struct AgentConfig {
   uint32_t first_check_delay_ms = 0;
   uint32_t check_interval_ms = 10000;  // between sessions, less up to a tenth at random
   uint32_t job_timeout_ms = 30000;     // wait for the job document
+  // After a session the network let down (no job document, or chunks that
+  // stopped coming): the next one starts after this, doubled per such
+  // session in a row, at most check_interval_ms. 0 = wait for the next check.
+  uint32_t retry_delay_ms = 2000;
   // Push mode (the reference flow: a job without "ChunkSize"/"ImageSize"):
   uint32_t chunk_timeout_ms = 15000;  // no new chunk for this long: ask again
   uint32_t max_requests = 3;          // requests per session before giving up (resume later)
@@ -225,7 +229,8 @@ class Agent {
 
  private:
   void StartSession(uint64_t now_ms);
-  void EndSession(SessionEnd why, uint64_t now_ms, uint32_t next_check_ms);
+  void EndSession(SessionEnd why, uint64_t now_ms);
+  uint32_t NextCheckAfter(SessionEnd why);
   void HandleJob(std::span<const uint8_t> payload, uint64_t now_ms);
   void HandleChunk(std::span<const uint8_t> payload, uint64_t now_ms);
   void HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader& h,
@@ -272,6 +277,7 @@ class Agent {
   bool started_ = false;
   uint32_t requests_ = 0;
   uint64_t deadline_ms_ = 0;
+  uint32_t failed_sessions_ = 0;  // in a row, let down by the network
   // Pull mode: one slot per request in flight.
   struct Slot {
     bool used = false;
