@@ -248,77 +248,98 @@ bool SqliteRegistryImpl::Barred(const std::string& device, const std::string& ve
 }
 
 RecordedEvent SqliteRegistryImpl::Record(const DeviceEvent& event) {
+  return Write([&] { return RecordLocked(event); });
+}
+
+std::vector<RecordOutcome> SqliteRegistryImpl::RecordAll(std::span<const DeviceEvent> events) {
+  return Write([&] {
+    std::vector<RecordOutcome> outcomes(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      // A savepoint per event: a refused one leaves nothing behind, the
+      // others stay in the transaction.
+      db_.Execute("SAVEPOINT event");
+      try {
+        outcomes[i].recorded = RecordLocked(events[i]);
+        db_.Execute("RELEASE event");
+      } catch (const RegistryRefusal& refusal) {
+        db_.Execute("ROLLBACK TO event");
+        db_.Execute("RELEASE event");
+        outcomes[i].refusal = refusal.what();
+      }
+    }
+    return outcomes;
+  });
+}
+
+RecordedEvent SqliteRegistryImpl::RecordLocked(const DeviceEvent& event) {
   const std::string version = StoredVersion(event.version);
   const std::string kind(EventKindName(event.kind));
-  return Write([&] {
-    if (!DeviceExists(event.device)) throw RegistryRefusal("no device " + event.device);
-    // The campaign it belongs to, and whether that campaign is live (its
-    // tallies still matter: running, or paused or halted and to be resumed)
-    // and is rolling out this very version.
-    std::optional<int64_t> campaign = event.campaign;
-    bool moves_stage = false;
-    if (campaign) {
-      Query q = db_.Prepare(
-          "SELECT c.status IN ('running', 'paused', 'halted') AND i.version = ?2 "
-          "FROM campaigns c JOIN images i ON i.id = c.image WHERE c.id = ?1");
-      if (!q.BindAll(*campaign, version).Step()) {
-        throw RegistryRefusal("no campaign " + std::to_string(*campaign));
-      }
-      moves_stage = q.Int(0) != 0;
-    } else {
-      Query q = db_.Prepare(
-          "SELECT c.id FROM campaign_devices cd "
-          "JOIN campaigns c ON c.id = cd.campaign JOIN images i ON i.id = c.image "
-          "WHERE cd.device = ?1 AND i.version = ?2 "
-          "AND c.status IN ('running', 'paused', 'halted') ORDER BY c.id DESC LIMIT 1");
-      if (q.BindAll(event.device, version).Step()) {
-        campaign = q.Int(0);
-        moves_stage = true;
-      }
+  if (!DeviceExists(event.device)) throw RegistryRefusal("no device " + event.device);
+  // The campaign it belongs to, and whether that campaign is live (its
+  // tallies still matter: running, or paused or halted and to be resumed)
+  // and is rolling out this very version.
+  std::optional<int64_t> campaign = event.campaign;
+  bool moves_stage = false;
+  if (campaign) {
+    Query q = db_.Prepare(
+        "SELECT c.status IN ('running', 'paused', 'halted') AND i.version = ?2 "
+        "FROM campaigns c JOIN images i ON i.id = c.image WHERE c.id = ?1");
+    if (!q.BindAll(*campaign, version).Step()) {
+      throw RegistryRefusal("no campaign " + std::to_string(*campaign));
     }
-    std::optional<int64_t> percent;
-    if (event.percent) percent = *event.percent;
-    db_.Prepare(
-           "INSERT INTO events (time, device, kind, version, campaign, percent, reason, verified) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-        .BindAll(event.time, event.device, kind, version, campaign, percent, event.reason,
-                 int64_t{event.verified})
-        .Run();
-    RecordedEvent recorded;
-    recorded.id = db_.LastInsertId();
-    // Workers record in the order they finish, not the order things
-    // happened: the state follows the newest event by time.
-    db_.Prepare(
-           "UPDATE devices SET last_seen = MAX(last_seen, ?3), "
-           "state = CASE WHEN ?3 >= state_time THEN ?2 ELSE state END, "
-           "state_time = MAX(state_time, ?3) WHERE id = ?1")
-        .BindAll(event.device, kind, event.time)
-        .Run();
-    if (!moves_stage) return recorded;
+    moves_stage = q.Int(0) != 0;
+  } else {
+    Query q = db_.Prepare(
+        "SELECT c.id FROM campaign_devices cd "
+        "JOIN campaigns c ON c.id = cd.campaign JOIN images i ON i.id = c.image "
+        "WHERE cd.device = ?1 AND i.version = ?2 "
+        "AND c.status IN ('running', 'paused', 'halted') ORDER BY c.id DESC LIMIT 1");
+    if (q.BindAll(event.device, version).Step()) {
+      campaign = q.Int(0);
+      moves_stage = true;
+    }
+  }
+  std::optional<int64_t> percent;
+  if (event.percent) percent = *event.percent;
+  db_.Prepare(
+         "INSERT INTO events (time, device, kind, version, campaign, percent, reason, verified) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+      .BindAll(event.time, event.device, kind, version, campaign, percent, event.reason,
+               int64_t{event.verified})
+      .Run();
+  RecordedEvent recorded;
+  recorded.id = db_.LastInsertId();
+  // Workers record in the order they finish, not the order things
+  // happened: the state follows the newest event by time.
+  db_.Prepare(
+         "UPDATE devices SET last_seen = MAX(last_seen, ?3), "
+         "state = CASE WHEN ?3 >= state_time THEN ?2 ELSE state END, "
+         "state_time = MAX(state_time, ?3) WHERE id = ?1")
+      .BindAll(event.device, kind, event.time)
+      .Run();
+  if (!moves_stage) return recorded;
 
-    std::optional<Stage> stage;
-    {
-      Query q =
-          db_.Prepare("SELECT stage FROM campaign_devices WHERE campaign = ?1 AND device = ?2");
-      if (!q.BindAll(*campaign, event.device).Step()) return recorded;  // not one of its devices
-      stage = ParseStage(q.Text(0));
-    }
-    if (!stage) throw RegistryError(db_.name() + ": a campaign device has an unknown stage");
-    const std::optional<Stage> next = StageAfter(*stage, event.kind);
-    // Any news of the image's version refreshes updated_at: an offer with
-    // recent news still holds its in-flight slot.
-    db_.Prepare(
-           "UPDATE campaign_devices SET stage = ?3, "
-           "updated_at = MAX(COALESCE(updated_at, ?4), ?4), "
-           "first_offered_at = CASE WHEN ?5 THEN COALESCE(first_offered_at, ?4) "
-           "ELSE first_offered_at END "
-           "WHERE campaign = ?1 AND device = ?2")
-        .BindAll(*campaign, event.device, StageName(next.value_or(*stage)), event.time,
-                 int64_t{*stage == Stage::kWaiting && next.has_value()})
-        .Run();
-    if (next) recorded.campaign_changed = campaign;
-    return recorded;
-  });
+  std::optional<Stage> stage;
+  {
+    Query q = db_.Prepare("SELECT stage FROM campaign_devices WHERE campaign = ?1 AND device = ?2");
+    if (!q.BindAll(*campaign, event.device).Step()) return recorded;  // not one of its devices
+    stage = ParseStage(q.Text(0));
+  }
+  if (!stage) throw RegistryError(db_.name() + ": a campaign device has an unknown stage");
+  const std::optional<Stage> next = StageAfter(*stage, event.kind);
+  // Any news of the image's version refreshes updated_at: an offer with
+  // recent news still holds its in-flight slot.
+  db_.Prepare(
+         "UPDATE campaign_devices SET stage = ?3, "
+         "updated_at = MAX(COALESCE(updated_at, ?4), ?4), "
+         "first_offered_at = CASE WHEN ?5 THEN COALESCE(first_offered_at, ?4) "
+         "ELSE first_offered_at END "
+         "WHERE campaign = ?1 AND device = ?2")
+      .BindAll(*campaign, event.device, StageName(next.value_or(*stage)), event.time,
+               int64_t{*stage == Stage::kWaiting && next.has_value()})
+      .Run();
+  if (next) recorded.campaign_changed = campaign;
+  return recorded;
 }
 
 std::optional<Image> SqliteRegistryImpl::SelectImage(int64_t id) {

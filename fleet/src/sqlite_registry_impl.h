@@ -46,6 +46,7 @@ class SqliteRegistryImpl final : public SqliteRegistry {
   std::vector<DeviceEvent> History(const std::string& device, uint32_t limit) override;
   bool Barred(const std::string& device, const std::string& version) override;
   RecordedEvent Record(const DeviceEvent& event) override;
+  std::vector<RecordOutcome> RecordAll(std::span<const DeviceEvent> events) override;
 
   int64_t AddImage(const Image& image) override;
   std::vector<Image> ListImages() override;
@@ -78,6 +79,7 @@ class SqliteRegistryImpl final : public SqliteRegistry {
   }
 
   // Inside a transaction, the mutex held.
+  RecordedEvent RecordLocked(const DeviceEvent& event);
   bool DeviceExists(const std::string& device);
   std::vector<std::string> TagsOf(const std::string& device);
   std::optional<Image> SelectImage(int64_t id);

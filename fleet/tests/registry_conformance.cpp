@@ -466,6 +466,49 @@ TEST_P(RegistryConformance, EventsOfTheImageVersionMoveTheStageOnceAndOnlyForwar
   EXPECT_EQ(waves[0].failed, 1u);
 }
 
+// RecordAll is Record for many at one commit: the same outcomes, in order,
+// and a refused event costs only itself.
+TEST_P(RegistryConformance, RecordAllRecordsInOrderAndLeavesOutOnlyWhatItRefuses) {
+  AddDevices("kit", 2, "1.0.0");
+  const int64_t id = Create(AddImage("kit", "1.2.0"));
+  const auto event = [](const std::string& device, EventKind kind, TimeMs time) {
+    DeviceEvent e;
+    e.device = device;
+    e.kind = kind;
+    e.version = "1.2.0";
+    e.time = time;
+    return e;
+  };
+  const std::vector<DeviceEvent> events = {
+      event("dev-00", EventKind::kOffered, 3000),     event("nobody", EventKind::kOffered, 3001),
+      event("dev-00", EventKind::kDownloading, 3002), event("dev-01", EventKind::kReverted, 3003),
+      event("dev-00", EventKind::kConfirmed, 3004),
+  };
+  const std::vector<RecordOutcome> outcomes = registry().RecordAll(events);
+  ASSERT_EQ(outcomes.size(), 5u);
+  ASSERT_TRUE(outcomes[0].recorded);
+  EXPECT_EQ(outcomes[0].recorded->campaign_changed, id);
+  EXPECT_FALSE(outcomes[1].recorded);
+  EXPECT_EQ(outcomes[1].refusal, "no device nobody");
+  ASSERT_TRUE(outcomes[2].recorded);
+  EXPECT_FALSE(outcomes[2].recorded->campaign_changed);
+  ASSERT_TRUE(outcomes[3].recorded);
+  EXPECT_EQ(outcomes[3].recorded->campaign_changed, id);
+  ASSERT_TRUE(outcomes[4].recorded);
+  EXPECT_EQ(outcomes[4].recorded->campaign_changed, id);
+  EXPECT_LT(outcomes[0].recorded->id, outcomes[2].recorded->id);
+  EXPECT_LT(outcomes[2].recorded->id, outcomes[4].recorded->id);
+
+  const auto history = registry().History("dev-00", 10);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].kind, EventKind::kConfirmed);
+  EXPECT_EQ(history[2].kind, EventKind::kOffered);
+  EXPECT_FALSE(registry().FindDevice("nobody"));
+  EXPECT_EQ(StageOf(registry(), id, "dev-00"), Stage::kConfirmed);
+  EXPECT_EQ(StageOf(registry(), id, "dev-01"), Stage::kFailed);
+  EXPECT_TRUE(registry().RecordAll({}).empty());
+}
+
 TEST_P(RegistryConformance, AnEventNamingItsCampaignIsCheckedAndStillNeedsItsVersion) {
   AddDevices("kit", 2, "1.0.0");
   const int64_t id = Create(AddImage("kit", "1.2.0"));

@@ -44,7 +44,11 @@ fleet::TimeMs WallClockMs() {
 }
 
 FleetService::FleetService(fleet::Registry& registry, Logger& log, FleetOptions options)
-    : registry_(registry), log_(log), options_(std::move(options)) {}
+    : registry_(registry),
+      log_(log),
+      options_(std::move(options)),
+      writer_(registry, log, options_.max_pending_events,
+              [this](int64_t campaign, fleet::TimeMs now) { Evaluate(campaign, now); }) {}
 
 void FleetService::SyncCatalog(const Catalog& catalog, fleet::TimeMs now) {
   for (const EntryPtr& e : catalog.entries()) {
@@ -181,7 +185,10 @@ bool FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
   event.verified = r.report->verified;
   KnowDevice(r, now);
   CheckOffered(event);
-  RecordEvent(event, now);
+  // An answer that acknowledges the report ("Result Received") waits for it
+  // to be on disk; a progress report has none and does not wait.
+  writer_.Record(event, now,
+                 r.publish.empty() ? EventWriter::Then::kWrite : EventWriter::Then::kWait);
   return true;
 }
 
@@ -202,37 +209,58 @@ void FleetService::KnowDevice(const Response& r, fleet::TimeMs now) {
   }
 }
 
+// Before the answer goes out, so that what the device says once it has the
+// answer (its progress, its result) is queued behind it: otherwise a report
+// written by another worker first, in the same millisecond, would look older
+// than the offer it answers.
+void FleetService::RecordOffer(const Response& r, fleet::TimeMs now) {
+  if (r.device.empty() || !r.remember_offer || Claimed(r) || !Admit(r.device, now)) return;
+  // An offer to a device heard of for the first time (--offer-newest): file
+  // it first, or the offer would be refused for want of a device.
+  if (r.sighting) FileIfUnknown(*r.sighting, now);
+  fleet::DeviceEvent offered;
+  offered.device = r.device;
+  offered.time = now;
+  offered.kind = fleet::EventKind::kOffered;
+  offered.version = r.remember_offer->ProtocolVersion();
+  offered.campaign = r.campaign;
+  offered.verified = r.verified;
+  writer_.Record(offered, now, EventWriter::Then::kQueue);
+}
+
+// After the answer: the device need not wait for the disk.
 void FleetService::RecordAnswer(const Response& r, fleet::TimeMs now) {
-  // A reference device names no device: nothing to file it under.
-  if (r.device.empty() || (!r.sighting && !r.remember_offer) || Claimed(r) ||
-      !Admit(r.device, now)) {
-    return;
+  // A reference device names no device: nothing to file it under. An offer
+  // was admitted (or not) by RecordOffer.
+  if (!r.device.empty() && r.sighting && !Claimed(r) &&
+      (r.remember_offer || Admit(r.device, now))) {
+    Sighted(*r.sighting, now);
   }
-  if (r.sighting) {
-    fleet::DeviceSighting seen;
-    seen.device = r.sighting->device;
-    seen.board = r.sighting->board;
-    seen.version = VersionText(r.sighting->version);
-    seen.verified = r.sighting->verified;
-    seen.time = now;
-    try {
-      registry_.SeeDevice(seen);
-      // It just spoke: online (one read, and a write only when it changes).
-      const auto known = registry_.FindDevice(seen.device);
-      if (known && !known->online) registry_.SetOnline(seen.device, true, now);
-    } catch (const fleet::RegistryError& e) {
-      RegistryFailed("recording that " + Printable(seen.device, 64) + " asked", e);
-    }
+  writer_.Flush(now);
+}
+
+void FleetService::Sighted(const DeviceSighting& sighting, fleet::TimeMs now) {
+  fleet::DeviceSighting seen;
+  seen.device = sighting.device;
+  seen.board = sighting.board;
+  seen.version = VersionText(sighting.version);
+  seen.verified = sighting.verified;
+  seen.time = now;
+  try {
+    registry_.SeeDevice(seen);
+    // It just spoke: online (one read, and a write only when it changes).
+    const auto known = registry_.FindDevice(seen.device);
+    if (known && !known->online) registry_.SetOnline(seen.device, true, now);
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("recording that " + Printable(seen.device, 64) + " asked", e);
   }
-  if (r.remember_offer) {
-    fleet::DeviceEvent offered;
-    offered.device = r.device;
-    offered.time = now;
-    offered.kind = fleet::EventKind::kOffered;
-    offered.version = r.remember_offer->ProtocolVersion();
-    offered.campaign = r.campaign;
-    offered.verified = r.verified;
-    RecordEvent(offered, now);
+}
+
+void FleetService::FileIfUnknown(const DeviceSighting& sighting, fleet::TimeMs now) {
+  try {
+    if (!registry_.FindDevice(sighting.device)) Sighted(sighting, now);
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed("reading " + Printable(sighting.device, 64), e);
   }
 }
 
@@ -243,58 +271,6 @@ bool FleetService::SpeaksForItself(const std::string& device) {
   } catch (const fleet::RegistryError& e) {
     RegistryFailed("reading " + Printable(device, 64), e);
     return true;  // unknown: do not take a claim for its word
-  }
-}
-
-void FleetService::RecordEvent(const fleet::DeviceEvent& event, fleet::TimeMs now) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!pending_.empty()) {
-      // Keep the order: behind what is waiting already.
-      pending_.push_back(event);
-      return;
-    }
-  }
-  if (TryRecord(event, now)) return;
-  std::lock_guard lock(mutex_);
-  pending_.push_back(event);
-}
-
-bool FleetService::TryRecord(const fleet::DeviceEvent& event, fleet::TimeMs now) {
-  std::optional<int64_t> changed;
-  try {
-    changed = registry_.Record(event).campaign_changed;
-  } catch (const fleet::RegistryRefusal& e) {
-    // Not the disk: the event itself does not fit (e.g. a device the
-    // registry never saw). Retrying cannot help.
-    log_.Warn("registry: " + Printable(event.device, 64) + "'s \"" +
-              std::string(fleet::EventKindName(event.kind)) + "\" not recorded: " + e.what());
-    return true;
-  } catch (const fleet::RegistryError& e) {
-    RegistryFailed("recording " + Printable(event.device, 64) + "'s \"" +
-                       std::string(fleet::EventKindName(event.kind)) + "\" (kept, retried)",
-                   e);
-    return false;
-  }
-  if (changed) Evaluate(*changed, now);
-  return true;
-}
-
-void FleetService::RetryPending(fleet::TimeMs now) {
-  for (;;) {
-    fleet::DeviceEvent event;
-    {
-      std::lock_guard lock(mutex_);
-      if (pending_.empty()) {
-        if (failing_) log_.Info("registry: working again; no event was lost");
-        failing_ = false;
-        return;
-      }
-      event = pending_.front();
-    }
-    if (!TryRecord(event, now)) return;
-    std::lock_guard lock(mutex_);
-    pending_.pop_front();
   }
 }
 
@@ -310,7 +286,7 @@ void FleetService::Evaluate(int64_t campaign, fleet::TimeMs now) {
 
 std::vector<Publication> FleetService::Tick(fleet::TimeMs now) {
   std::vector<Publication> nudges;
-  RetryPending(now);
+  writer_.Retry(now);
   try {
     uint32_t budget = options_.nudges_per_second;
     for (int64_t campaign : registry_.RunningCampaigns()) {
@@ -321,6 +297,8 @@ std::vector<Publication> FleetService::Tick(fleet::TimeMs now) {
       // gets what is left of the second's budget.
       budget -= std::min<uint32_t>(budget, static_cast<uint32_t>(nudges.size() - before));
     }
+    std::lock_guard lock(mutex_);
+    failing_ = false;  // it answered: the next failure is news
   } catch (const fleet::RegistryError& e) {
     RegistryFailed("running the campaigns", e);
   }
@@ -368,19 +346,11 @@ void FleetService::Nudge(int64_t campaign, uint32_t budget, fleet::TimeMs now,
 
 void FleetService::RegistryFailed(const std::string& what, const std::exception& e) {
   std::lock_guard lock(mutex_);
-  if (pending_.size() > options_.max_pending_events) {
-    pending_.pop_front();
-    log_.Error("registry: " + std::to_string(options_.max_pending_events) +
-               " events waiting; dropped the oldest");
-  }
   if (failing_) return;
   failing_ = true;
   log_.Error("registry: " + what + ": " + e.what());
 }
 
-size_t FleetService::pending_events() const {
-  std::lock_guard lock(mutex_);
-  return pending_.size();
-}
+size_t FleetService::pending_events() const { return writer_.waiting(); }
 
 }  // namespace mqota::server

@@ -227,6 +227,7 @@ void Server::Handle(const IncomingMessage& message) {
   if (r.remember_offer) {
     offers_.Remember(r.device_topic, r.remember_offer, now, r.awaits_follow_up);
   }
+  fleet_.RecordOffer(r, wall);
   for (const auto& p : r.publish) {
     if (!Publish(p.topic, p.payload)) {
       log_.Warn(Printable(p.topic) + ": could not publish the answer: " + client_->error());

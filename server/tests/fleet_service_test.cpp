@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "flaky_registry.h"
 #include "mqota/fleet/sqlite_registry.h"
 #include "mqota/testing/files.h"
 #include "test_images.h"
@@ -18,50 +19,6 @@ namespace {
 namespace mt = mqota::testing;
 
 constexpr fleet::TimeMs kNow = 1'765'000'000'000;
-
-// The SQLite registry, failing every call while `failing` is set: a disk
-// that is full for a while.
-class FlakyRegistry final : public fleet::Registry {
- public:
-  explicit FlakyRegistry(fleet::Registry& real) : real_(real) {}
-  bool failing = false;
-
-#define MQOTA_FORWARD(ret, name, params, args)                           \
-  ret name params override {                                             \
-    if (failing) throw fleet::RegistryError("database or disk is full"); \
-    return real_.name args;                                              \
-  }
-  MQOTA_FORWARD(void, SeeDevice, (const fleet::DeviceSighting& s), (s))
-  MQOTA_FORWARD(void, SetOnline, (const std::string& d, bool o, fleet::TimeMs t), (d, o, t))
-  MQOTA_FORWARD(void, SetTags, (const std::string& d, const std::vector<std::string>& t), (d, t))
-  MQOTA_FORWARD(std::optional<fleet::Device>, FindDevice, (const std::string& d), (d))
-  MQOTA_FORWARD(std::vector<fleet::Device>, ListDevices, (const fleet::DeviceFilter& f), (f))
-  MQOTA_FORWARD(std::vector<fleet::DeviceEvent>, History, (const std::string& d, uint32_t n),
-                (d, n))
-  MQOTA_FORWARD(bool, Barred, (const std::string& d, const std::string& v), (d, v))
-  MQOTA_FORWARD(fleet::RecordedEvent, Record, (const fleet::DeviceEvent& e), (e))
-  MQOTA_FORWARD(int64_t, AddImage, (const fleet::Image& i), (i))
-  MQOTA_FORWARD(std::vector<fleet::Image>, ListImages, (), ())
-  MQOTA_FORWARD(std::optional<fleet::Image>, FindImage, (int64_t id), (id))
-  MQOTA_FORWARD(int64_t, CreateCampaign, (const fleet::NewCampaign& c), (c))
-  MQOTA_FORWARD(std::vector<fleet::Campaign>, ListCampaigns, (), ())
-  MQOTA_FORWARD(std::optional<fleet::Campaign>, FindCampaign, (int64_t id), (id))
-  MQOTA_FORWARD(std::vector<fleet::CampaignLogEntry>, CampaignLog, (int64_t id), (id))
-  MQOTA_FORWARD(std::vector<fleet::CampaignDevice>, CampaignDevices, (int64_t id), (id))
-  MQOTA_FORWARD(fleet::CampaignState, LoadState, (int64_t id, fleet::TimeMs t), (id, t))
-  MQOTA_FORWARD(void, ApplyStep, (int64_t id, const fleet::Step& s, fleet::TimeMs t), (id, s, t))
-  MQOTA_FORWARD(std::vector<fleet::Step>, Advance, (int64_t id, fleet::TimeMs t), (id, t))
-  MQOTA_FORWARD(fleet::Campaign, Control,
-                (int64_t id, Command c, const std::string& who, fleet::TimeMs t), (id, c, who, t))
-  MQOTA_FORWARD(std::vector<int64_t>, RunningCampaigns, (), ())
-  MQOTA_FORWARD(std::optional<fleet::DeviceCampaign>, CampaignOf,
-                (const std::string& d, fleet::TimeMs t), (d, t))
-  MQOTA_FORWARD(std::vector<std::string>, DevicesToNotify, (int64_t c, uint32_t n), (c, n))
-#undef MQOTA_FORWARD
-
- private:
-  fleet::Registry& real_;
-};
 
 class FleetServiceTest : public ::testing::Test {
  protected:
@@ -138,7 +95,7 @@ class FleetServiceTest : public ::testing::Test {
 
   mt::TempDir dir_;
   std::unique_ptr<fleet::SqliteRegistry> sqlite_;
-  FlakyRegistry registry_;
+  testing::FlakyRegistry registry_;
   std::vector<std::string> lines_;
   Logger log_;
   Catalog catalog_;

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -129,6 +130,12 @@ struct RecordedEvent {
   std::optional<int64_t> campaign_changed;
 };
 
+// What RecordAll did with one event: recorded, or refused and why.
+struct RecordOutcome {
+  std::optional<RecordedEvent> recorded;
+  std::string refusal;  // RegistryRefusal's sentence, when not recorded
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -157,6 +164,11 @@ class Registry {
   // has that version, if any (docs/spec/fleet-registry.md#recording-an-event).
   // RegistryRefusal for an unknown device or campaign.
   virtual RecordedEvent Record(const DeviceEvent& event) = 0;
+  // Events in order, each as Record would, all in one transaction (one
+  // commit for many: the registry's write rate is its commit rate). An event
+  // Record would refuse is left out and its outcome says why; any other
+  // failure (RegistryError) writes none of them. One outcome per event.
+  virtual std::vector<RecordOutcome> RecordAll(std::span<const DeviceEvent> events) = 0;
 
   // Images. AddImage returns the existing id when the same board, version
   // and hash are there already; a different hash for the same board and

@@ -10,14 +10,14 @@
 //                            waves nudged on their notify topic at a bounded rate,
 //                            events the registry refused retried
 //
-// A registry that fails at run time (disk full, I/O error) costs no event:
-// the event waits in a bounded queue and is retried every tick, and the
-// failure is logged once per outage. Thread-safe (workers call Choose and
+// Events go to the registry through an EventWriter (group commit): a
+// registry that fails at run time (disk full, I/O error) costs no event, the
+// events wait in a bounded queue and are retried every tick, and the failure
+// is logged once per outage. Thread-safe (workers call Choose and
 // Record at once; the housekeeping thread calls Tick).
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +28,7 @@
 
 #include "mqota/fleet/registry.h"
 #include "mqota/server/catalog.h"
+#include "mqota/server/event_writer.h"
 #include "mqota/server/log.h"
 #include "mqota/server/request_handler.h"
 
@@ -66,22 +67,27 @@ class FleetService {
   // Whether the device reported this version as reverted, rejected or refused.
   bool Barred(std::string_view device, const image::ImageVersion& version);
 
-  // What a handled request tells the fleet: its report (before the answer
-  // goes out, so "Result Received" means the report is on disk), then the
-  // sighting and the offer made (after: the device need not wait for them).
-  // False when the report is a claim in the name of a device that has its
-  // own topic: not recorded, and not to be acknowledged either, so that the
-  // device (if it was the device) tells it again on its own topic.
+  // What a handled request tells the fleet, around its answer going out:
+  // RecordReport and RecordOffer before (so "Result Received" means the
+  // report is on disk, and the offer is queued ahead of what the device says
+  // next), RecordAnswer after (the sighting, and the queue written: the
+  // device need not wait for them). RecordReport returns false when the
+  // report is a claim in the name of a device that has its own topic: not
+  // recorded, and not to be acknowledged either, so that the device (if it
+  // was the device) tells it again on its own topic.
   bool RecordReport(const Response& response, fleet::TimeMs now);
+  void RecordOffer(const Response& response, fleet::TimeMs now);
   void RecordAnswer(const Response& response, fleet::TimeMs now);
   void Record(const Response& response, fleet::TimeMs now) {
-    RecordReport(response, now);
+    if (!RecordReport(response, now)) return;
+    RecordOffer(response, now);
     RecordAnswer(response, now);
   }
 
   // The nudges to publish now.
   std::vector<Publication> Tick(fleet::TimeMs now);
 
+  // Events waiting for the registry (after a failure, or a write under way).
   size_t pending_events() const;
 
  private:
@@ -91,23 +97,23 @@ class FleetService {
   bool Claimed(const Response& response);
   // Files a device the registry does not know yet under its board.
   void KnowDevice(const Response& response, fleet::TimeMs now);
+  // The device asked: its board, version and last sighting, and online.
+  void Sighted(const DeviceSighting& sighting, fleet::TimeMs now);
+  void FileIfUnknown(const DeviceSighting& sighting, fleet::TimeMs now);
   // The device's budget of recorded messages (a token bucket); false when spent.
   bool Admit(const std::string& device, fleet::TimeMs now);
   // Logs a report about a version the device was never offered.
   void CheckOffered(const fleet::DeviceEvent& event);
-  void RecordEvent(const fleet::DeviceEvent& event, fleet::TimeMs now);
-  bool TryRecord(const fleet::DeviceEvent& event, fleet::TimeMs now);
   void Evaluate(int64_t campaign, fleet::TimeMs now);
-  void RetryPending(fleet::TimeMs now);
   void Nudge(int64_t campaign, uint32_t budget, fleet::TimeMs now, std::vector<Publication>& out);
   void RegistryFailed(const std::string& what, const std::exception& e);
 
   fleet::Registry& registry_;
   Logger& log_;
   const FleetOptions options_;
+  EventWriter writer_;
   mutable std::mutex mutex_;  // the members below
-  std::deque<fleet::DeviceEvent> pending_;
-  bool failing_ = false;  // an outage is being logged
+  bool failing_ = false;      // a failure to read or run campaigns is logged
   // (campaign, device) -> when: a device nudged for one campaign is nudged
   // again for the next.
   std::map<std::pair<int64_t, std::string>, fleet::TimeMs> nudged_;
