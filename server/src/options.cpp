@@ -158,6 +158,11 @@ ServerConfig MakeServerConfig(const ServerOptions& o) {
   // libmosquitto's own cap on unacknowledged QoS 1 messages: room for every
   // active stream's window, so the per-stream windows are what limits.
   config.mqtt.max_inflight_messages = std::min(65535, o.window * o.max_streams + 16);
+  // What the broker has not taken yet, at most: a worker that would go past
+  // it waits, so a slow broker backs requests up in the request queue (a few
+  // hundred bytes each, bounded by --queue) instead of answers in memory
+  // (4 KiB each, unbounded). 8 MiB keeps loopback's pipe full.
+  config.mqtt.max_unacked_bytes = size_t{8} << 20;
   config.handler.prefix = o.prefix;
   config.handler.job_port = static_cast<uint16_t>(o.job_port);
   config.streams.window = static_cast<uint32_t>(o.window);

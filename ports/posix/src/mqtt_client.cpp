@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
@@ -42,6 +43,7 @@
 #include <utility>
 
 #include "broker_addresses.h"
+#include "publish_flow.h"
 
 namespace mqota::posix {
 namespace {
@@ -111,13 +113,16 @@ bool IsIpAddress(const std::string& host) {
 
 struct MqttClient::Impl {
   explicit Impl(MqttOptions o)
-      : options(std::move(o)), endpoint(options.host + ":" + std::to_string(options.port)) {}
+      : options(std::move(o)),
+        endpoint(options.host + ":" + std::to_string(options.port)),
+        flow(options.max_unacked_bytes) {}
   ~Impl();
 
   // libmosquitto and OpenSSL callbacks; `self` is the Impl.
   static void OnConnect(mosquitto* mosq, void* self, int rc);
   static void OnDisconnect(mosquitto* mosq, void* self, int rc);
   static void OnMessage(mosquitto* mosq, void* self, const mosquitto_message* message);
+  static void OnPublish(mosquitto* mosq, void* self, int mid);
   static void OnLog(mosquitto* mosq, void* self, int level, const char* text);
   static int OnVerify(int preverify_ok, X509_STORE_CTX* store);
 
@@ -140,7 +145,9 @@ struct MqttClient::Impl {
   ConnectionHandler connection_handler;
   mosquitto* mosq = nullptr;
   SslCtxPtr tls;
+  PublishFlow flow;
   std::thread loop;
+  std::atomic<std::thread::id> loop_id{};  // the loop's thread, once it runs
 
   mutable std::mutex mutex;
   std::condition_variable changed;  // connected or stopping changed
@@ -326,6 +333,10 @@ void MqttClient::Impl::MarkDisconnected() {
   }
 }
 
+void MqttClient::Impl::OnPublish(mosquitto*, void* self_ptr, int mid) {
+  static_cast<Impl*>(self_ptr)->flow.Acknowledged(mid);
+}
+
 void MqttClient::Impl::OnMessage(mosquitto*, void* self_ptr, const mosquitto_message* message) {
   auto& self = *static_cast<Impl*>(self_ptr);
   if (!self.message_handler || message == nullptr || message->topic == nullptr) return;
@@ -398,6 +409,7 @@ bool MqttClient::Impl::WaitBackoff() {
 }
 
 void MqttClient::Impl::Run(bool connect_first) {
+  loop_id = std::this_thread::get_id();
   bool need_connect = connect_first;
   Clock::time_point attempt_start = Clock::now();
   while (!stopping_now()) {
@@ -505,6 +517,7 @@ bool MqttClient::Start() {
   mosquitto_connect_callback_set(s.mosq, &Impl::OnConnect);
   mosquitto_disconnect_callback_set(s.mosq, &Impl::OnDisconnect);
   mosquitto_message_callback_set(s.mosq, &Impl::OnMessage);
+  mosquitto_publish_callback_set(s.mosq, &Impl::OnPublish);
   mosquitto_log_callback_set(s.mosq, &Impl::OnLog);
   if (s.options.tls_enabled) {
     s.tls = s.MakeTlsContext();
@@ -571,12 +584,24 @@ bool MqttClient::Publish(std::string_view topic, std::span<const uint8_t> payloa
     impl_->SetError("cannot publish on \"" + t + "\": payload too large");
     return false;
   }
-  const int rc = mosquitto_publish(impl_->mosq, nullptr, t.c_str(),
-                                   static_cast<int>(payload.size()), payload.data(), qos, retain);
+  const size_t bytes = t.size() + payload.size();
+  // The loop thread takes the acknowledgements: it must not wait for them.
+  if (std::this_thread::get_id() != impl_->loop_id.load() &&
+      !impl_->flow.WaitForRoom(bytes, impl_->options.publish_wait)) {
+    impl_->SetError("cannot publish on \"" + t + "\": the broker has not acknowledged " +
+                    std::to_string(impl_->flow.unacked_bytes()) + " bytes for " +
+                    std::to_string(impl_->options.publish_wait.count()) + " ms");
+    return false;
+  }
+  int mid = 0;
+  const int rc = mosquitto_publish(impl_->mosq, &mid, t.c_str(), static_cast<int>(payload.size()),
+                                   payload.data(), qos, retain);
   if (rc != MOSQ_ERR_SUCCESS) {
     impl_->SetError("cannot publish on \"" + t + "\": " + mosquitto_strerror(rc));
+    return false;
   }
-  return rc == MOSQ_ERR_SUCCESS;
+  impl_->flow.Sent(mid, bytes);
+  return true;
 }
 
 std::string MqttClient::error() const {

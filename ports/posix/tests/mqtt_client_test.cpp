@@ -286,6 +286,46 @@ TEST(MqttClient, NoBrokerYetThenOneAppears) {
   EXPECT_TRUE(c.WaitConnected(10s)) << c.error();
 }
 
+// A broker that stops acknowledging: the client holds at most its bound of
+// unacknowledged bytes, a publish beyond it fails after its wait with a
+// sentence, and once the broker goes on, so does the client.
+TEST(MqttClient, UnacknowledgedBytesAreBoundedWhileTheBrokerStalls) {
+  mt::TempDir dir;
+  mt::MosquittoBroker broker(dir.path(), {});
+  MqttOptions o = Plain(broker);
+  o.max_unacked_bytes = 256 * 1024;
+  o.publish_wait = 300ms;
+  MqttClient c(o);
+  ASSERT_TRUE(c.Start());
+  ASSERT_TRUE(c.WaitConnected(5s)) << c.error();
+  const std::vector<uint8_t> payload(64 * 1024, 0x5a);
+  ASSERT_TRUE(c.Publish("mqota/test/flow", payload));  // acknowledged: the path works
+  broker.Freeze();
+  int accepted = 0;
+  bool refused = false;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20 && !refused; ++i) {
+    if (c.Publish("mqota/test/flow", payload)) {
+      ++accepted;
+    } else {
+      refused = true;
+    }
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  broker.Thaw();
+  // 256 KiB hold three 64 KiB messages and their topics (and perhaps the
+  // first one's acknowledgement had not come yet).
+  EXPECT_GE(accepted, 2);
+  EXPECT_LE(accepted, 3);
+  ASSERT_TRUE(refused);
+  EXPECT_GE(waited, 300ms);
+  EXPECT_NE(c.error().find("the broker has not acknowledged"), std::string::npos) << c.error();
+  // Room again once the broker catches up (a few waits at most, on a busy machine).
+  bool sent = false;
+  for (int i = 0; i < 10 && !sent; ++i) sent = c.Publish("mqota/test/flow", payload);
+  EXPECT_TRUE(sent) << c.error();
+}
+
 // Runs `body` in a child process that sees `hosts` as its /etc/hosts (a
 // private mount namespace); returns its exit status, or kCannotIsolate when
 // this machine does not let the test make one (not root, no namespaces).

@@ -141,6 +141,14 @@ void MosquittoBroker::Kill() {
   pid_ = -1;
 }
 
+void MosquittoBroker::Freeze() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void MosquittoBroker::Thaw() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 void MosquittoBroker::Restart() {
   Kill();
   Launch();
@@ -156,6 +164,7 @@ std::string MosquittoBroker::Log() const {
 MosquittoBroker::~MosquittoBroker() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
+    kill(pid_, SIGCONT);  // a frozen broker takes its SIGTERM only once thawed
     waitpid(pid_, nullptr, 0);
   }
 }

@@ -65,6 +65,10 @@ class MosquittoBroker {
   // SIGKILL now (a broker crash); Restart() brings it back on the same port.
   void Kill();
   void Restart();
+  // SIGSTOP / SIGCONT: a broker that stops answering (its connections stay
+  // open, nothing is acknowledged), then goes on.
+  void Freeze();
+  void Thaw();
   std::string Log() const;
 
  private:

@@ -44,6 +44,12 @@ struct MqttOptions {
   int keepalive_seconds = 30;
   // Messages the client may have in flight (QoS 1); 0 = libmosquitto default.
   int max_inflight_messages = 0;
+  // Bytes (topic + payload) published and not yet acknowledged by the broker
+  // at most; 0 = no bound. Beyond it Publish waits for room, at most
+  // `publish_wait`, then fails (a publish from the client's own handlers
+  // never waits: only their thread takes the acknowledgements).
+  size_t max_unacked_bytes = 0;
+  std::chrono::milliseconds publish_wait{5000};
   // Reconnection back-off: the wait after a failed attempt or a drop doubles
   // from min to max (with jitter), and resets once connected. An attempt with
   // no CONNACK after connect_timeout is abandoned and retried.
