@@ -26,10 +26,83 @@ if(MQOTA_CROSS)
     INSTALL_COMMAND ""
     BUILD_ALWAYS ON
     USES_TERMINAL_BUILD ON)
+  # Every check passes (status 0), and the ECDSA checks on the target (mbedTLS
+  # for the M4) are among them by name: a self-test that lost them fails here.
   add_test(NAME cortex_m4.selftest_on_qemu
-    COMMAND ${MQOTA_SOURCE_DIR}/ports/qemu-mps2/run-on-qemu.sh ${MQOTA_QEMU_ARM}
-            ${MQOTA_CORTEX_M4_DIR}/ports/qemu-mps2/mqota-selftest.elf)
+    COMMAND ${MQOTA_SOURCE_DIR}/ports/qemu-mps2/expect-uart.sh ${MQOTA_QEMU_ARM}
+            ${MQOTA_CORTEX_M4_DIR}/ports/qemu-mps2/mqota-selftest.elf 0
+            "ok image.ecdsa_signature_verifies"
+            "ok image.flipped_signature_bit_is_bad_signature"
+            "ok image.tampered_payload_is_refused"
+            "ok image.backend_verifies_only_the_exact_digest")
   set_tests_properties(cortex_m4.selftest_on_qemu PROPERTIES LABELS "cross" TIMEOUT 60)
+
+  # Budgets (ports/qemu-mps2/README.md#budgets), in the default suite: text
+  # without crypto (mbedTLS and its backend are shown apart) and static RAM of
+  # the two linked firmwares, from their link maps; the agent core's peak
+  # stack painted on QEMU. A miss fails with "MISSED by N bytes". The budgets
+  # are the issue's (docs: 10 KB = 10240, 8 KB = 8192 bytes); they are not
+  # to be raised to make a test pass.
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  set(qemu_mps2 ${MQOTA_SOURCE_DIR}/ports/qemu-mps2)
+  set(firmware_dir ${MQOTA_CORTEX_M4_DIR}/ports/qemu-mps2)
+  add_test(NAME size.budget.bootloader
+    COMMAND ${Python3_EXECUTABLE} ${qemu_mps2}/size_report.py
+            --map ${firmware_dir}/mqota-boot.map --name mqota-boot.elf --budget-text 10240)
+  # Static RAM: 4 KiB plus one chunk buffer (4096 + the 36-byte header, the
+  # MQTT client's receive buffer that agent_core/main.cpp declares).
+  add_test(NAME size.budget.agent_core
+    COMMAND ${Python3_EXECUTABLE} ${qemu_mps2}/size_report.py
+            --map ${firmware_dir}/mqota-agent-core.map --name mqota-agent-core.elf
+            --budget-text 8192 --budget-ram 8228 --stack-line "agent-core: stack"
+            --run ${qemu_mps2}/run-on-qemu.sh ${MQOTA_QEMU_ARM}
+                  ${firmware_dir}/mqota-agent-core.elf)
+  set_tests_properties(size.budget.bootloader size.budget.agent_core PROPERTIES
+    LABELS "budget" TIMEOUT 60)
+
+  # Signed images for mqota-boot.elf (ports/qemu-mps2/README.md#booting-signed-images):
+  # the app firmware built by the sub-build, signed with `mqota image sign` and
+  # the imgtool test key, as app/CMakeLists.txt signs the demo firmware. The
+  # primary's image has no trailer (confirmed); the secondary's is padded to
+  # the slot with the trailer magic (a pending test upgrade); the tampered one
+  # is that with one payload byte changed.
+  if(TARGET mqota)
+    set(images ${CMAKE_BINARY_DIR}/cortex-m4-images)
+    set(key ${MQOTA_SOURCE_DIR}/tests/vectors/imgtool/ecdsa-p256-test-key.pem)
+    set(sign $<TARGET_FILE:mqota> image sign -k ${key} -H 0x400 --pad-header --align 8
+             -S 0x20000 -M 32)
+    add_custom_command(
+      OUTPUT ${images}/app-1.0.0.bin ${images}/app-2.0.0-pending.bin
+             ${images}/app-2.0.0-pending-tampered.bin
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${images}
+      COMMAND ${sign} --version 1.0.0 ${firmware_dir}/mqota-app-1.0.0.bin
+              ${images}/app-1.0.0.bin
+      COMMAND ${sign} --version 2.0.0 --pad ${firmware_dir}/mqota-app-2.0.0.bin
+              ${images}/app-2.0.0-pending.bin
+      COMMAND ${Python3_EXECUTABLE} -c
+              "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[0x400 + 100] ^= 1; open(sys.argv[2], 'wb').write(b)"
+              ${images}/app-2.0.0-pending.bin ${images}/app-2.0.0-pending-tampered.bin
+      DEPENDS cortex_m4 mqota ${key}
+      COMMENT "Signing the app firmware for mqota-boot"
+      VERBATIM)
+    add_custom_target(cortex_m4_images ALL DEPENDS ${images}/app-1.0.0.bin)
+    set(primary "-device loader,file=${images}/app-1.0.0.bin,addr=0x40000,force-raw=on")
+    add_test(NAME cortex_m4.boot.upgrade_boots_new_image
+      COMMAND ${CMAKE_COMMAND} -E env
+              "MQOTA_QEMU_EXTRA=${primary} -device loader,file=${images}/app-2.0.0-pending.bin,addr=0x60000,force-raw=on"
+              ${qemu_mps2}/expect-uart.sh ${MQOTA_QEMU_ARM} ${firmware_dir}/mqota-boot.elf 0
+              "mqota-boot: swap TEST" "mqota-boot: booting 2.0.0+0 (on trial)"
+              "app: version 2.0.0" "app: on trial, confirming")
+    add_test(NAME cortex_m4.boot.tampered_image_refused
+      COMMAND ${CMAKE_COMMAND} -E env
+              "MQOTA_QEMU_EXTRA=${primary} -device loader,file=${images}/app-2.0.0-pending-tampered.bin,addr=0x60000,force-raw=on"
+              ${qemu_mps2}/expect-uart.sh ${MQOTA_QEMU_ARM} ${firmware_dir}/mqota-boot.elf 0
+              "mqota-boot: swap NONE"
+              "mqota-boot: rejected the image failed validation: image has an invalid hash (offset *"
+              "mqota-boot: booting 1.0.0+0 (confirmed)" "app: version 1.0.0" "app: confirmed")
+    set_tests_properties(cortex_m4.boot.upgrade_boots_new_image
+      cortex_m4.boot.tampered_image_refused PROPERTIES LABELS "cross" TIMEOUT 60)
+  endif()
 endif()
 
 if(MQOTA_FUZZ)

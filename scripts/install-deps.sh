@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages mqota needs, only those missing. Runs
 # `apt-get update` first (only when something is missing). Needs root, or
-# sudo, for the install itself.
+# sudo, for the install itself. Then fetches the mbedTLS sources the Cortex-M4
+# build compiles (scripts/fetch-mbedtls-source.sh; cached, fetched once).
 set -eu
+here=$(dirname "$0")
 
 packages="
-  build-essential cmake ninja-build pkg-config git python3
+  build-essential dpkg-dev cmake ninja-build pkg-config git python3
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl libssl-dev libmbedtls-dev nlohmann-json3-dev libcli11-dev
   clang libclang-rt-14-dev clang-format clang-tidy
@@ -23,17 +25,21 @@ for p in $packages; do
   esac
 done
 
-if [ -z "$missing" ]; then
-  echo "install-deps: all packages present"
-  exit 0
-fi
-
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root to install:$missing" >&2; exit 1; }
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo (packages:${missing:- none}; the mbedTLS source cache)" >&2; exit 1; }
   sudo=sudo
 fi
-echo "install-deps: installing:$missing"
-$sudo apt-get update -q
-# shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+else
+  echo "install-deps: installing:$missing"
+  $sudo apt-get update -q
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The default cache (/var/cache/mqota) needs root to create; MQOTA_CACHE_DIR
+# points elsewhere.
+$sudo env ${MQOTA_CACHE_DIR:+MQOTA_CACHE_DIR="$MQOTA_CACHE_DIR"} "$here/fetch-mbedtls-source.sh"

@@ -24,10 +24,13 @@ if [ ! -f "$elf" ]; then
   exit 2
 fi
 
+# MQOTA_QEMU_EXTRA: more QEMU arguments (word-split), e.g. the slot images:
+#   -device loader,file=slot.bin,addr=0x60000,force-raw=on
 # -serial stdio needs a stdin QEMU can make non-blocking: hence </dev/null.
 # Semihosting must be on: the firmware exits through it (SYS_EXIT_EXTENDED).
 timeout -k 5 "${MQOTA_QEMU_TIMEOUT:-20}" "$qemu" -M mps2-an386 -display none -monitor none \
-  -semihosting-config enable=on,target=native -serial stdio -kernel "$elf" </dev/null
+  -semihosting-config enable=on,target=native -serial stdio -kernel "$elf" \
+  ${MQOTA_QEMU_EXTRA:-} </dev/null
 status=$?
 
 case $status in

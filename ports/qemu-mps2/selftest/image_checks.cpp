@@ -9,10 +9,11 @@
 // defined in its own translation unit so nothing here is folded at compile
 // time. Checks that change bytes work on a copy in static RAM.
 //
-// Signature verification on the target is out of scope: there is no P-256
-// implementation for arm-none-eabi here (Debian packages no mbedTLS for it), so
-// the backend's Verify answers kUnsupported (HashOnlyCrypto, test_crypto.h).
-// The host tests verify this image's signature (image/tests/vector_test.cpp).
+// Two backends: HashOnlyCrypto (test_crypto.h: this file's own SHA-256, no
+// signatures), for the checks of parsing and hashing, and the device's real
+// one, ports/mbedtls (mbedTLS compiled for the M4 from Debian's source
+// package), which verifies the image's ECDSA P-256 signature here, on the
+// target, and refuses tampered copies.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -34,7 +35,10 @@
 #include "mqota/image/tlv.h"
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
+#include "mqota/ports/mbedtls/mbedtls_crypto.h"
+#include "mqota/qemu_mps2/console.h"
 #include "sha256.h"
+#include "stack_probe.h"
 #include "test_crypto.h"
 #include "vector_image.h"
 
@@ -313,6 +317,95 @@ const char* ValidatesFromFlashArea() {
   return ValidatesAsRecorded(source, crypto);
 }
 
+// --- ECDSA P-256 on the target (ports/mbedtls) ------------------------------
+
+const image::TrustedKey kTrustedKeys[] = {{image::SignatureType::kEcdsaP256, kEcdsaPublicKeyDer}};
+
+ValidationOptions SignedOptions() {
+  ValidationOptions options;
+  options.trusted_keys = kTrustedKeys;  // require_signature stays true
+  return options;
+}
+
+// mbedTLS's SHA-256 gives the recorded digests too (FIPS 180-2 "abc", and the
+// image's hashed region).
+const char* MbedtlsSha256MatchesRecord() {
+  ports::MbedtlsCrypto crypto;
+  Digest abc{};
+  crypto.Sha256(Text(Opaque("abc")), abc);
+  MQOTA_EXPECT(abc == Sha256Of(Text("abc")));
+  Digest hashed{};
+  crypto.Sha256(kImage.first(Opaque(kHashedSize)), hashed);
+  MQOTA_EXPECT(hashed == kImageDigest);
+  return nullptr;
+}
+
+// The imgtool image, signed with ecdsa-p256-test-key.pem, validates with its
+// public key trusted and a signature required: the bootloader's own check.
+// Its stack need is printed ("measure ..."), for the budgets.
+const char* EcdsaSignatureVerifies() {
+  MemoryImageSource source(kImage);
+  ports::MbedtlsCrypto crypto;
+  std::optional<ImageResult<ValidatedImage>> result;
+  const uint32_t stack_bytes = MeasureStackBytes(
+      [&] { result.emplace(image::ValidateImage(source, crypto, SignedOptions())); });
+  EXPECT_IMAGE_OK(*result);
+  MQOTA_EXPECT((*result)->signing_key_index == 0u);
+  MQOTA_EXPECT((*result)->digest == kImageDigest);
+  qemu_mps2::ConsoleWrite("measure image.validate_ecdsa_stack_bytes ");
+  qemu_mps2::ConsoleWriteDec(stack_bytes);
+  qemu_mps2::ConsoleWrite("\n");
+  return nullptr;
+}
+
+// One bit of the signature's r changed: the hash still matches, the key is
+// known, and ECDSA says no.
+const char* FlippedSignatureBitIsBadSignature() {
+  const std::span<uint8_t> copy = CopyImageToRam();
+  MemoryImageSource source(copy);
+  ports::MbedtlsCrypto crypto;
+  EXPECT_IMAGE_OK(image::ValidateImage(source, crypto, SignedOptions()));  // the copy is good
+  // ECDSA_SIG value: 30 44 02 20 <r: 32 bytes> ...; byte 10 is inside r.
+  copy[kRecordedTlvs[2].value_offset + Opaque(10u)] ^= 0x04;
+  EXPECT_IMAGE_ERROR(image::ValidateImage(source, crypto, SignedOptions()),
+                     ImageErrc::kBadSignature, kHashedSize);
+  return nullptr;
+}
+
+// A tampered payload with the signature required: refused, at the hash,
+// before any signature is looked at.
+const char* TamperedPayloadIsRefused() {
+  const std::span<uint8_t> copy = CopyImageToRam();
+  MemoryImageSource source(copy);
+  ports::MbedtlsCrypto crypto;
+  copy[kHdrSize + Opaque(777u)] ^= 0x80;
+  EXPECT_IMAGE_ERROR(image::ValidateImage(source, crypto, SignedOptions()),
+                     ImageErrc::kHashMismatch, kSha256TlvValueOffset);
+  return nullptr;
+}
+
+// The backend alone: the recorded signature over the recorded digest is
+// valid; over a digest one bit away it is not, nor with a key that is not a
+// P-256 SubjectPublicKeyInfo, nor with a signature that is not DER.
+const char* BackendVerifiesOnlyTheExactDigest() {
+  ports::MbedtlsCrypto crypto;
+  const auto signature = kImage.subspan(kRecordedTlvs[2].value_offset, kRecordedTlvs[2].length);
+  Digest digest = kImageDigest;
+  MQOTA_EXPECT(crypto.Verify(image::SignatureType::kEcdsaP256, kEcdsaPublicKeyDer, digest,
+                             signature) == image::SignatureCheck::kValid);
+  digest[Opaque(31u)] ^= 0x01;
+  MQOTA_EXPECT(crypto.Verify(image::SignatureType::kEcdsaP256, kEcdsaPublicKeyDer, digest,
+                             signature) == image::SignatureCheck::kInvalid);
+  MQOTA_EXPECT(crypto.Verify(image::SignatureType::kEcdsaP256,
+                             std::span(kEcdsaPublicKeyDer).first(90), kImageDigest,
+                             signature) == image::SignatureCheck::kInvalid);
+  MQOTA_EXPECT(crypto.Verify(image::SignatureType::kEcdsaP256, kEcdsaPublicKeyDer, kImageDigest,
+                             signature.subspan(1)) == image::SignatureCheck::kInvalid);
+  MQOTA_EXPECT(crypto.Verify(image::SignatureType::kEd25519, kEcdsaPublicKeyDer, kImageDigest,
+                             signature) == image::SignatureCheck::kUnsupported);
+  return nullptr;
+}
+
 constexpr Check kChecks[] = {
     {"sha256_known_answers", Sha256KnownAnswers},
     {"vector_is_embedded_whole", VectorIsEmbeddedWhole},
@@ -325,6 +418,11 @@ constexpr Check kChecks[] = {
     {"truncated_source_is_truncated", TruncatedSourceIsTruncated},
     {"corrupted_magic_is_bad_magic", CorruptedMagicIsBadMagic},
     {"validates_from_flash_area", ValidatesFromFlashArea},
+    {"mbedtls_sha256_matches_record", MbedtlsSha256MatchesRecord},
+    {"ecdsa_signature_verifies", EcdsaSignatureVerifies},
+    {"flipped_signature_bit_is_bad_signature", FlippedSignatureBitIsBadSignature},
+    {"tampered_payload_is_refused", TamperedPayloadIsRefused},
+    {"backend_verifies_only_the_exact_digest", BackendVerifiesOnlyTheExactDigest},
 };
 
 }  // namespace

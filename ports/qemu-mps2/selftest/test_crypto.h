@@ -1,9 +1,8 @@
-// The image layer's crypto seam as the self-test has it on the target: a real
-// SHA-256 (sha256.h) and no signature verification. There is no P-256 for
-// arm-none-eabi here (Debian packages no mbedTLS for it), so Verify answers
-// kUnsupported; the host tests verify signatures (image/tests/vector_test.cpp,
-// boot/tests/swap_boot_test.cpp). A device uses its port's backend
-// (ports/mbedtls) instead.
+// A test double of the image layer's crypto seam: a real SHA-256 (sha256.h,
+// independent of mbedTLS) and no signature verification: Verify answers
+// kUnsupported and records the call. The checks of parsing and hashing use it;
+// signatures are verified with the device's backend, ports/mbedtls
+// (image_checks.cpp).
 #pragma once
 
 #include <cstddef>

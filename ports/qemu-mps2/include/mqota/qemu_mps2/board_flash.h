@@ -1,0 +1,43 @@
+// The flash map of the emulated board, shared by the bootloader
+// (ports/qemu-mps2/boot) and the application it boots (ports/qemu-mps2/app),
+// as MCUboot's flash_map is shared by the bootloader and the app:
+//
+//   0x00000000  256 KiB  the bootloader (mps2-an386.ld: FLASH)
+//   0x00040000  128 KiB  primary slot: the running image, header first; the
+//                        app's vector table at +0x400 (imgtool -H 0x400)
+//   0x00060000  128 KiB  secondary slot: the update
+//   0x00080000    4 KiB  scratch (swap-scratch)
+//
+// One flash device of 65 sectors of 4 KiB, program unit 8 bytes, erased 0xFF.
+// QEMU loads signed images into the slots (`-device loader,file=...,addr=`);
+// the memory is RAM, so MemoryFlash keeps the chip's rules (see its header).
+#pragma once
+
+#include <cstdint>
+
+#include "mqota/boot/trailer_format.h"
+#include "mqota/flash/flash_device.h"
+
+namespace mqota::qemu_mps2::board {
+
+inline constexpr uintptr_t kFlashBase = 0x00040000;
+inline constexpr uint32_t kSectorBytes = 4096;
+inline constexpr uint32_t kSlotSectors = 32;
+inline constexpr uint32_t kSlotBytes = kSlotSectors * kSectorBytes;
+inline constexpr uint32_t kPrimaryOffset = 0;
+inline constexpr uint32_t kSecondaryOffset = kSlotBytes;
+inline constexpr uint32_t kScratchOffset = 2 * kSlotBytes;
+inline constexpr uint32_t kScratchBytes = kSectorBytes;
+inline constexpr uint32_t kChipSectors = 2 * kSlotSectors + 1;
+
+inline constexpr flash::SectorRun kSectors[] = {{kChipSectors, kSectorBytes}};
+inline constexpr flash::FlashGeometry kGeometry{kSectors, 8, 0xFF};
+// W = the program unit, M = 8, one status entry set per slot sector.
+inline constexpr boot::TrailerGeometry kTrailer{8, 8, kSlotSectors};
+
+// Where the running image's header starts, and its vector table (the image
+// header's size, as the build signs it: -H 0x400).
+inline constexpr uintptr_t kPrimaryAddress = kFlashBase + kPrimaryOffset;
+inline constexpr uint32_t kImageHeaderBytes = 0x400;
+
+}  // namespace mqota::qemu_mps2::board
