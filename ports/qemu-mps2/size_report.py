@@ -5,11 +5,16 @@
         prints one table: text, data and bss per part of the firmware
         (core: mqota's device libraries; crypto: mbedTLS and its backend;
         port: startup, console, flash driver, main; runtime: libc, libgcc)
-    size_report.py --map FW.map --name FW.elf --budget-text N [--budget-ram N]
-                   [--stack-line PREFIX --run CMD...]
+    size_report.py --map FW.map --name FW.elf --budget-text N [--ceiling-text N]
+                   [--budget-ram N] [--stack-line PREFIX --run CMD...]
         also runs CMD (the firmware on QEMU), reads the painted stack from the
         UART line "PREFIX <bytes>", and fails (exit 1) when text or static RAM
         (data + bss) without crypto exceeds its budget, printing by how much.
+        A budget the code does not meet yet is a known miss with a ceiling:
+        the miss is printed on every run, and the gate is the ceiling (the
+        size when the miss was recorded), so the firmware cannot grow while
+        it is over budget; it fails too when the text falls far enough below
+        the ceiling that the ceiling should come down.
 
 Counted from the linker's map after --gc-sections: what the firmware really
 holds, unlike `size` over the archives. text = code + read-only data (and the
@@ -129,6 +134,7 @@ def main():
     ap.add_argument("--map", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--budget-text", type=int)
+    ap.add_argument("--ceiling-text", type=int)
     ap.add_argument("--budget-ram", type=int)
     ap.add_argument("--stack-line")
     ap.add_argument("--run", nargs=argparse.REMAINDER)
@@ -153,7 +159,22 @@ def main():
         verdict = f"MISSED by {over} bytes" if over > 0 else f"ok, {-over} bytes to spare"
         print(f"budget {args.name}: text without crypto {nc['text']} <= {args.budget_text}: "
               f"{verdict}")
-        failed |= over > 0
+        if over > 0 and args.ceiling_text is not None:
+            # A known miss: the gate is the ceiling it was recorded at.
+            above = nc["text"] - args.ceiling_text
+            if above > 0:
+                print(f"budget {args.name}: text {nc['text']} is {above} bytes above its "
+                      f"ceiling {args.ceiling_text}: the firmware grew while over budget")
+                failed = True
+            elif -above > 512:
+                print(f"budget {args.name}: text {nc['text']} is {-above} bytes below its "
+                      f"ceiling {args.ceiling_text}: lower the ceiling to keep the gain")
+                failed = True
+            else:
+                print(f"budget {args.name}: known miss (ports/qemu-mps2/README.md#budgets); "
+                      f"ceiling {args.ceiling_text}: ok")
+        else:
+            failed |= over > 0
     if args.budget_ram is not None:
         ram = nc["data"] + nc["bss"]
         over = ram - args.budget_ram
