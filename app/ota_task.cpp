@@ -12,6 +12,7 @@
 #include "mqota/board/layout.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/flash/flash_area.h"
+#include "mqota/image/digest.h"
 #include "mqota/ports/mbedtls/mbedtls_crypto.h"
 #include "mqota/ports/posix/file_flash.h"
 #include "mqota/ports/posix/mqtt_transport.h"
@@ -42,6 +43,7 @@ class Task final : public OtaTask {
         primary_(internal_, board::kPrimaryOffset, board::kSlotBytes),
         secondary_(external_, board::kSecondaryOffset, board::kSlotBytes),
         journal_(external_, board::kJournalOffset, board::kJournalBytes),
+        running_digest_(StatedDigest(primary_)),
         store_(secondary_, journal_,
                agent::DownloadLimits{board::kSlotBytes - board::kTrailer.trailer_bytes()}, bitmap_),
         trusted_{{image::SignatureType::kEcdsaP256, facts_.trusted_key_der}},
@@ -97,6 +99,14 @@ class Task final : public OtaTask {
     return o;
   }
 
+  static std::optional<std::array<uint8_t, image::kSha256DigestBytes>> StatedDigest(
+      const flash::FlashArea& primary) {
+    image::FlashImageSource source(primary);
+    auto digest = image::ReadStatedDigest(source);
+    if (!digest.ok()) return std::nullopt;
+    return *digest;
+  }
+
   agent::AgentConfig AgentConfig() const {
     agent::AgentConfig c;
     c.topic_prefix = facts_.topic_prefix;
@@ -104,6 +114,7 @@ class Task final : public OtaTask {
     c.identity.board = facts_.board;
     c.identity.serial_number = facts_.serial_number;
     c.running_version = record_ ? record_->booted_version : image::ImageVersion{};
+    if (running_digest_) c.running_image_digest = *running_digest_;
     c.trusted_keys = trusted_;
     c.crypto = &crypto_;
     c.broker_host = facts_.broker_host;
@@ -185,6 +196,8 @@ class Task final : public OtaTask {
   posix::FileFlash internal_, external_;
   const std::optional<boot::BootRecord> record_;
   const flash::FlashArea primary_, secondary_, journal_;
+  // The running image's SHA256 TLV, told to the server; empty when unknown.
+  const std::optional<std::array<uint8_t, image::kSha256DigestBytes>> running_digest_;
   std::array<uint8_t, 256> bitmap_{};
   agent::DownloadStore store_;
   const image::TrustedKey trusted_[1];

@@ -674,6 +674,17 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
         .Add(key::kBoardName, config_.identity.board)
         .Add(key::kVersion, FormatProtocolVersion(config_.running_version, version))
         .Add(key::kUniqueTopicName, unique_topic());
+    // Only to an mqota-server: the reference's requests stay as they are.
+    std::array<char, 2 * image::kSha256DigestBytes> digest{};
+    if (message_text == message::kUpdateAvailability && UseDeviceTopics() &&
+        config_.running_image_digest.size() == image::kSha256DigestBytes) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (size_t i = 0; i < image::kSha256DigestBytes; ++i) {
+        digest[2 * i] = kHex[config_.running_image_digest[i] >> 4];
+        digest[2 * i + 1] = kHex[config_.running_image_digest[i] & 0xf];
+      }
+      w.Add(key::kImageSha256, std::string_view(digest.data(), digest.size()));
+    }
   }
   auto text = w.Finish();
   if (!text.ok()) return;

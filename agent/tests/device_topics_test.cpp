@@ -60,6 +60,29 @@ TEST_F(DeviceTopicsTest, AnAnnouncementStartsTheWaitingSessionAtOnceOnTheDeviceT
   EXPECT_TRUE(Requests().empty());  // nothing on the shared topic
 }
 
+// The running image's digest goes to an mqota-server only: the reference's
+// "Update Availability" stays as the reference sends it.
+TEST_F(DeviceTopicsTest, TheRunningImagesDigestIsToldOnlyToAnAnnouncedServer) {
+  std::array<uint8_t, 32> digest{};
+  for (size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<uint8_t>(i * 9);
+  config_.running_image_digest = digest;
+  Rebuild();
+  Connect();
+  agent_->CheckNow(now_);
+  now_ = agent_->next_deadline_ms();
+  agent_->OnTick(now_);  // no announcement: the shared topic
+  ASSERT_EQ(Requests().size(), 1u);
+  EXPECT_FALSE(Requests()[0].contains("ImageSha256"));
+
+  Rebuild();
+  Connect();
+  Announce();
+  agent_->CheckNow(now_);
+  ASSERT_EQ(DeviceRequests().size(), 1u);
+  EXPECT_EQ(DeviceRequests()[0]["ImageSha256"],
+            "0009121b242d363f48515a636c757e879099a2abb4bdc6cfd8e1eaf3fc050e17");
+}
+
 TEST_F(DeviceTopicsTest, AWholeDownloadReportsProgressAndItsResultOnTheDeviceTopic) {
   Connect();
   Announce();

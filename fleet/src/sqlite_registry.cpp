@@ -144,15 +144,17 @@ void SqliteRegistryImpl::SeeDevice(const DeviceSighting& sighting) {
   if (sighting.device.empty()) throw RegistryRefusal("a device sighting needs a device id");
   Write([&] {
     // Empty board, version or hash: the message did not say; keep what is
-    // known. `verified` once set stays set.
+    // known, except a hash that belonged to another version. `verified`
+    // once set stays set.
     db_.Prepare(
            "INSERT INTO devices (id, board, version, image_hash, verified, first_seen, last_seen) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "
            "ON CONFLICT (id) DO UPDATE SET "
            "board = CASE WHEN excluded.board = '' THEN board ELSE excluded.board END, "
            "version = CASE WHEN excluded.version = '' THEN version ELSE excluded.version END, "
-           "image_hash = CASE WHEN excluded.image_hash = '' THEN image_hash "
-           "ELSE excluded.image_hash END, "
+           "image_hash = CASE WHEN excluded.image_hash <> '' THEN excluded.image_hash "
+           "WHEN excluded.version <> '' AND excluded.version <> version THEN '' "
+           "ELSE image_hash END, "
            "verified = verified OR excluded.verified, "
            "last_seen = MAX(last_seen, excluded.last_seen)")
         .BindAll(sighting.device, sighting.board,

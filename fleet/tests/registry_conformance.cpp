@@ -129,14 +129,15 @@ TEST_P(RegistryConformance, ASightingCreatesADeviceAndLaterOnesUpdateIt) {
   EXPECT_EQ(d->first_seen, 1000);
   EXPECT_EQ(d->last_seen, 1000);
 
-  registry().SeeDevice({"d1", "kit", "", "", true, 3000});      // says nothing of its version
+  registry().SeeDevice({"d1", "kit", "", "", true, 3000});  // says nothing of its version
+  EXPECT_EQ(registry().FindDevice("d1")->image_hash, "abcd");
   registry().SeeDevice({"d1", "kit", "1.1", "", false, 4000});  // unverified this time
   registry().SeeDevice({"d1", "", "", "", false, 2000});        // delayed: time goes not back
   d = registry().FindDevice("d1");
   EXPECT_EQ(d->board, "kit");
   EXPECT_EQ(d->version, "1.1.0");
-  EXPECT_EQ(d->image_hash, "abcd");
-  EXPECT_TRUE(d->verified);  // once verified, always
+  EXPECT_EQ(d->image_hash, "");  // that hash was 1.0.0's; 1.1.0's is not known
+  EXPECT_TRUE(d->verified);      // once verified, always
   EXPECT_EQ(d->first_seen, 1000);
   EXPECT_EQ(d->last_seen, 4000);
 

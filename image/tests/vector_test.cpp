@@ -2,6 +2,7 @@
 // validated exactly as expected.json records them, and every corruption caught.
 #include <gtest/gtest.h>
 
+#include "mqota/image/digest.h"
 #include "mqota/image/layout.h"
 #include "mqota/image/tlv.h"
 #include "mqota/image/validate.h"
@@ -96,6 +97,25 @@ TEST_P(ImgtoolVectors, ValidatesWithBothBackendsAndTheRecordedDigest) {
       EXPECT_EQ(result->signing_key_index, 1u);  // rotation: the second trusted key
     }
   }
+}
+
+// What a device reports as its running image: the digest imgtool wrote,
+// read without hashing.
+TEST_P(ImgtoolVectors, TheStatedDigestIsImgtoolsWithoutHashing) {
+  MemoryImageSource source(bytes_);
+  auto digest = ReadStatedDigest(source);
+  ASSERT_TRUE(digest.ok()) << Describe(digest.error().code);
+  EXPECT_EQ(ToHex(*digest), expected_["sha256_digest"].get<std::string>());
+  // An image without its hash TLV states none.
+  auto layout = ParseLayout(source);
+  ASSERT_TRUE(layout.ok());
+  auto no_hash = std::vector<uint8_t>(bytes_.begin(), bytes_.begin() + layout->tlv_offset);
+  const uint8_t empty_info[] = {0x07, 0x69, 0x04, 0x00};  // IMAGE_TLV_INFO_MAGIC, 4 bytes
+  no_hash.insert(no_hash.end(), std::begin(empty_info), std::end(empty_info));
+  MemoryImageSource without(no_hash);
+  auto none = ReadStatedDigest(without);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ImageErrc::kNoHash);
 }
 
 TEST_P(ImgtoolVectors, FlippingAnyHashedByteIsCaught) {

@@ -245,6 +245,7 @@ void FleetService::Sighted(const DeviceSighting& sighting, fleet::TimeMs now) {
   seen.board = sighting.board;
   seen.version = VersionText(sighting.version);
   seen.verified = sighting.verified;
+  seen.image_hash = sighting.image_sha256;
   seen.time = now;
   try {
     registry_.SeeDevice(seen);

@@ -1,6 +1,7 @@
 #include "mqota/server/request_handler.h"
 
 #include <array>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -202,14 +203,30 @@ class Handler {
     response_.publish.push_back({request_.unique_topic, Bytes(document)});
   }
 
+  // The running image's digest an mqota device states
+  // (docs/spec/mqota-protocol.md#running-image); "" when absent or not 64
+  // hex digits (kept in lower case, as the catalog's).
+  std::string RunningImageDigest() const {
+    auto stated = StringMember(request_.object, key::kImageSha256);
+    if (!stated || stated->size() != 64) return "";
+    std::string digest;
+    digest.reserve(64);
+    for (const char c : *stated) {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+      digest += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return digest;
+  }
+
   Response UpdateAvailability() {
     if (!request_.version) return Refuse("\"Update Availability\" without a valid Version");
     const std::string who = Who() + ": " + Printable(request_.board) + " at " +
                             VersionText(*request_.version) + BoardNote();
     response_.level = LogLevel::kInfo;
     if (!response_.device.empty()) {
-      response_.sighting = DeviceSighting{response_.device, std::string(request_.board),
-                                          *request_.version, response_.verified};
+      response_.sighting =
+          DeviceSighting{response_.device, std::string(request_.board), *request_.version,
+                         response_.verified, RunningImageDigest()};
     }
     if (choose_) return UpdateAvailabilityFromFleet(who);
     std::string skipped;

@@ -124,8 +124,9 @@ TEST_F(EventWriterTest, AFailingRegistryKeepsTheNewestEventsUntilARetryWritesThe
   registry_.failing = true;
   for (uint8_t i = 1; i <= 5; ++i) writer.Record(Progress(Id(0), i), 0, EventWriter::Then::kWait);
   EXPECT_EQ(writer.waiting(), 3u);
-  EXPECT_TRUE(Logged("registry: recording dev-0's \"downloading\" (kept, retried): "
-                     "database or disk is full"));
+  EXPECT_TRUE(
+      Logged("registry: recording dev-0's \"downloading\" (kept, retried): "
+             "database or disk is full"));
   EXPECT_TRUE(Logged("registry: 3 events waiting; dropped the oldest"));
   writer.Retry(0);  // still failing: kept
   EXPECT_EQ(writer.waiting(), 3u);
@@ -143,8 +144,7 @@ TEST_F(EventWriterTest, ARefusedEventIsLoggedAndCostsOnlyItself) {
   EventWriter writer = Writer();
   writer.Record(Progress("nobody", 1), 0, EventWriter::Then::kWait);
   writer.Record(Progress(Id(0), 2), 0, EventWriter::Then::kWait);
-  EXPECT_TRUE(
-      Logged("registry: nobody's \"downloading\" not recorded: no device nobody"));
+  EXPECT_TRUE(Logged("registry: nobody's \"downloading\" not recorded: no device nobody"));
   EXPECT_EQ(sqlite_->History(Id(0), 10).size(), 1u);
   EXPECT_EQ(writer.waiting(), 0u);
 }

@@ -49,7 +49,7 @@ class FleetServiceTest : public ::testing::Test {
     Response r;
     r.device = device;
     r.verified = verified;
-    r.sighting = DeviceSighting{device, "BOARD_A", v, verified};
+    r.sighting = DeviceSighting{device, "BOARD_A", v, verified, ""};
     r.remember_offer = choice.entry;
     r.campaign = choice.campaign;
     fleet_.Record(r, now_);

@@ -114,6 +114,23 @@ TEST_F(RequestHandlerTest, OffersTheNewestNewerImageAsAJobDocument) {
   EXPECT_TRUE(parsed->chunk_crc32c);
 }
 
+// docs/spec/mqota-protocol.md#running-image: the digest a device states is
+// kept in the catalog's lower case; anything but 64 hex digits is not a digest.
+TEST_F(RequestHandlerTest, TheRunningImagesDigestGoesWithTheSighting) {
+  const std::string upper(64, 'A');
+  Response r =
+      Handle(Request("Update Availability", "1.0.0", kDeviceTopic, {{"ImageSha256", upper}}),
+             "mqota/BOARD_A/device/dev-1/request");
+  ASSERT_TRUE(r.sighting);
+  EXPECT_EQ(r.sighting->image_sha256, std::string(64, 'a'));
+  for (const std::string& bad : {std::string(63, 'a'), std::string(64, 'g'), std::string()}) {
+    r = Handle(Request("Update Availability", "1.0.0", kDeviceTopic, {{"ImageSha256", bad}}),
+               "mqota/BOARD_A/device/dev-1/request");
+    ASSERT_TRUE(r.sighting);
+    EXPECT_EQ(r.sighting->image_sha256, "") << bad;
+  }
+}
+
 TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {
   for (const auto& [topic, device] :
        {std::pair{std::string(kRequestTopic), std::string(kDeviceTopic)},

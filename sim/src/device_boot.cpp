@@ -4,6 +4,7 @@
 
 #include "mqota/boot/app_api.h"
 #include "mqota/boot/bootloader.h"
+#include "mqota/image/digest.h"
 #include "sim_device.h"
 
 namespace mqota::sim {
@@ -82,6 +83,10 @@ void SimDevice::PowerOn(uint64_t now_ms) {
   }
   const boot::BootRecord record = boot::MakeBootRecord(*outcome);
   running_ = record.booted_version;
+  image::FlashImageSource primary(flash_.primary());
+  const auto digest = image::ReadStatedDigest(primary);
+  running_digest_known_ = digest.ok();
+  if (digest.ok()) running_digest_ = *digest;
   const bool on_trial = record.swap == boot::SwapType::kTest && !record.confirmed;
   Update([&](DeviceStatus& s) {
     s.running = running_;

@@ -241,6 +241,7 @@ agent::AgentConfig SimDevice::AgentConfig() {
   c.identity.board = fleet_.options.board;
   c.identity.serial_number = id_;
   c.running_version = running_;
+  if (running_digest_known_) c.running_image_digest = running_digest_;
   c.trusted_keys = fleet_.trusted;
   c.crypto = &crypto_;
   // The broker the job documents name: a proxy in between is the network's

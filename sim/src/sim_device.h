@@ -11,6 +11,7 @@
 // connection); only the flash survives, and the next boot starts from it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -120,6 +121,9 @@ class SimDevice final : public Serviced, public agent::Transport {
   uint64_t watchdog_at_ms_ = 0;
   uint64_t busy_until_ms_ = 0;  // slow flash: the device works until then
   image::ImageVersion running_{};
+  // Its SHA256 TLV (told to the server); empty when the primary states none.
+  std::array<uint8_t, image::kSha256DigestBytes> running_digest_{};
+  bool running_digest_known_ = false;
 
   // The application, rebuilt at every boot.
   std::optional<PooledMqtt> mqtt_;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -225,6 +226,20 @@ TEST_F(Rollout, AGoodReleaseRollsThroughABadOneHaltsOnTheCanaryAFixedOneComplete
   ASSERT_TRUE(WaitFor([&] { return StatusIs(fixed, "completed"); }, 60s))
       << Campaign(fixed).dump(2) << ServerLog();
   for (const auto& s : fleet_->statuses()) EXPECT_EQ(sim::VersionText(s.running), "1.2.1") << s.id;
+
+  // Each device told which build it runs: 1.2.1's digest, as the catalog has it.
+  std::string digest;
+  const json images = Fleet({"images"});  // named: a loop over a temporary's member dangles
+  for (const json& i : images["images"]) {
+    if (i["version"] == "1.2.1") digest = i["sha256"];
+  }
+  ASSERT_EQ(digest.size(), 64u);
+  const auto all_run_it = [&] {
+    const json devices = Devices();
+    return std::all_of(devices.begin(), devices.end(),
+                       [&](const json& d) { return d["image_hash"] == digest; });
+  };
+  EXPECT_TRUE(WaitFor(all_run_it, 10s)) << Devices().dump(2);
 }
 
 TEST_F(Rollout, AKilledServerLosesNoReportedEventAndTheCampaignContinues) {

@@ -71,6 +71,11 @@ struct AgentConfig {
   std::string_view topic_prefix;  // <P> of "<P>/<B>/publish_notify"
   DeviceIdentity identity;
   image::ImageVersion running_version;
+  // The running image's SHA-256 digest (its SHA256 TLV: image::ReadStatedDigest
+  // on the primary slot), 32 bytes, or empty when unknown. Told to an
+  // mqota-server in "Update Availability" as "ImageSha256", so the fleet
+  // knows which build each device runs, not only its version.
+  std::span<const uint8_t> running_image_digest;
   std::span<const image::TrustedKey> trusted_keys;
   image::CryptoBackend* crypto = nullptr;
   // The broker the device is connected to: a job naming another is refused

@@ -66,13 +66,13 @@ class EventWriter {
   mutable std::mutex mutex_;  // the members below
   std::condition_variable written_;
   std::deque<fleet::DeviceEvent> queue_;
-  uint64_t queued_ = 0;       // events ever queued: the last one's number
-  uint64_t done_ = 0;         // of those, written, refused or dropped (a prefix)
-  uint64_t dropped_ = 0;      // of those, dropped for room
-  uint64_t failures_ = 0;     // writes that failed: a durable waiter's cue to give up
-  bool writing_ = false;      // a caller is writing the queue
-  bool held_ = false;         // the last write failed: only Retry writes
-  bool outage_ = false;       // a failure was logged, its end is not yet
+  uint64_t queued_ = 0;    // events ever queued: the last one's number
+  uint64_t done_ = 0;      // of those, written, refused or dropped (a prefix)
+  uint64_t dropped_ = 0;   // of those, dropped for room
+  uint64_t failures_ = 0;  // writes that failed: a durable waiter's cue to give up
+  bool writing_ = false;   // a caller is writing the queue
+  bool held_ = false;      // the last write failed: only Retry writes
+  bool outage_ = false;    // a failure was logged, its end is not yet
   uint64_t dropped_at_outage_ = 0;
 };
 

@@ -56,6 +56,7 @@ struct DeviceSighting {
   std::string board;
   image::ImageVersion version{};
   bool verified = false;
+  std::string image_sha256;  // 64 lowercase hex digits, or "" when it did not say
 };
 
 struct Response {
