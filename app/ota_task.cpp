@@ -96,6 +96,14 @@ class Task final : public OtaTask {
     o.tls_enabled = facts_.tls;
     if (facts_.tls) o.tls = {facts_.ca_file, facts_.cert_file, facts_.key_file, ""};
     o.reconnect_delay_max = 2000ms;
+    // Presence (docs/spec/mqota-protocol.md#presence): online while connected;
+    // the broker says offline for it when the connection is lost.
+    const std::string status = facts_.topic_prefix + "/" + facts_.board + "/" +
+                               std::string(agent::kDeviceTopicPart) + "/" + facts_.device_id + "/" +
+                               std::string(agent::kDeviceStatusLeaf);
+    o.will = posix::MqttWill{status, std::string(agent::kStatusOffline), /*retain=*/true};
+    o.will_on_stop = true;
+    o.birth = posix::MqttWill{status, std::string(agent::kStatusOnline), /*retain=*/true};
     return o;
   }
 

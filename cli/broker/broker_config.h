@@ -16,6 +16,7 @@
 // well (use_username_as_clientid), so no client can take over another's. The
 // ACL gives (docs/spec/mqota-protocol.md#device-topics)
 //   a device:   write <prefix>/<board>/device/<id>/request  (its own requests)
+//               write <prefix>/<board>/device/<id>/status   (presence: birth and will)
 //               read  <prefix>/<board>/device/<id>/notify   (nudges)
 //               read  <prefix>/mqota-server/announce
 //               write <prefix>/<board>/publish_notify  (the shared request topic)

@@ -101,11 +101,13 @@ void DeviceGrants(std::ostream& out, const BrokerConfigOptions& options, const B
   out << "\n# Device " << d.id << (d.board.empty() ? ", any board" : ", board " + d.board)
       << ": asks on its own request topic (only it may: the server knows who asks)\n"
       << "# or, without an mqota-server, on its board's shared one; reads only its own answers\n"
-      << "# and nudges, and the server's announcement"
+      << "# and nudges, and the server's announcement; says it is online or offline (its will)\n"
+      << "# on its status topic"
       << (options.reference_devices ? ", and the board's reference-device answers (above)" : "")
       << ".\n"
       << "user " << d.id << "\n"
       << "topic write " << own << "request\n"
+      << "topic write " << own << "status\n"
       << "topic read " << own << "notify\n"
       << "topic read " << p << "/mqota-server/announce\n"
       << "topic write " << p << "/" << board << "/publish_notify\n"

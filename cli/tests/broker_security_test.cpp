@@ -304,6 +304,32 @@ TEST_F(BrokerSecurity, AForgedReportFromOneDeviceAboutAnotherIsRefusedByTheBroke
   for (const auto& m : server->inbox.All()) EXPECT_EQ(m.topic, own);
 }
 
+// docs/spec/mqota-protocol.md#presence: a device says it is online on its
+// own status topic and offline when it goes; it cannot speak for another
+// device's presence.
+TEST_F(BrokerSecurity, ADeviceTellsOnlyItsOwnPresence) {
+  auto server = Connect("mqota-server");
+  ASSERT_TRUE(server->mqtt.Subscribe("mqota/+/device/+/status"));
+  MqttOptions o = Options("dev-a");
+  o.will = posix::MqttWill{"mqota/BOARD1/device/dev-a/status", R"({"Online":false})", true};
+  o.will_on_stop = true;
+  o.birth = posix::MqttWill{"mqota/BOARD1/device/dev-a/status", R"({"Online":true})", true};
+  auto a = std::make_unique<Client>(o);
+  ASSERT_TRUE(a->mqtt.Start());
+  ASSERT_TRUE(a->mqtt.WaitConnected(5s)) << a->mqtt.error() << broker_->Log();
+  ASSERT_TRUE(server->inbox.WaitFor(R"({"Online":true})")) << broker_->Log();
+  // Another device's presence, forged: dropped by the broker.
+  ASSERT_TRUE(a->mqtt.Publish("mqota/BOARD1/device/dev-b/status", Bytes("forged"), 1, true));
+  ASSERT_TRUE(a->mqtt.Publish("mqota/BOARD1/device/dev-a/status", Bytes("after-the-forgery")));
+  ASSERT_TRUE(server->inbox.WaitFor("after-the-forgery"));
+  EXPECT_FALSE(server->inbox.Has("forged"));
+  // A clean stop: MQTT drops the will on DISCONNECT, so the client says it
+  // (will_on_stop); the broker's own will, on a lost connection, is what the
+  // fleet test's devices get (tests/fleet/rollout_test.cpp).
+  a.reset();
+  EXPECT_TRUE(server->inbox.WaitFor(R"({"Online":false})")) << broker_->Log();
+}
+
 TEST_F(BrokerSecurity, ADeviceReadsTheAnnouncementAndOnlyItsOwnNudges) {
   auto server = Connect("mqota-server");
   ASSERT_TRUE(server->mqtt.Publish("mqota/mqota-server/announce",

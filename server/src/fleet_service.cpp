@@ -265,6 +265,28 @@ void FleetService::FileIfUnknown(const DeviceSighting& sighting, fleet::TimeMs n
   }
 }
 
+void FleetService::RecordPresence(const std::string& board, const std::string& device, bool online,
+                                  fleet::TimeMs now) {
+  if (!Admit(device, now)) return;
+  try {
+    const auto known = registry_.FindDevice(device);
+    if (!known) {
+      fleet::DeviceSighting seen;
+      seen.device = device;
+      seen.board = board;
+      seen.verified = true;  // its status topic is its own (broker ACL)
+      seen.time = now;
+      registry_.SeeDevice(seen);
+    } else if (known->online == online) {
+      return;  // a write only when it changes (a retained status at every restart)
+    }
+    registry_.SetOnline(device, online, now);
+  } catch (const fleet::RegistryError& e) {
+    RegistryFailed(
+        "recording that " + Printable(device, 64) + " is " + (online ? "online" : "offline"), e);
+  }
+}
+
 bool FleetService::SpeaksForItself(const std::string& device) {
   try {
     const auto known = registry_.FindDevice(device);

@@ -1,5 +1,6 @@
 #include "mqota/server/server.h"
 
+#include <nlohmann/json.hpp>
 #include <utility>
 #include <variant>
 
@@ -134,6 +135,7 @@ void Server::OnConnection(bool connected) {
   // Every (re)connection: a clean session has forgotten the subscriptions.
   client_->Subscribe(request_topics);
   client_->Subscribe(DeviceRequestSubscription(config_.handler.prefix));
+  client_->Subscribe(DeviceStatusSubscription(config_.handler.prefix));
   client_->Subscribe(flow_topic_);
   // After the subscriptions: a device that switches to its own topic at once
   // is heard.
@@ -207,7 +209,25 @@ void Server::ReplaceCatalog(std::shared_ptr<const Catalog> catalog) {
   catalog_ = std::move(catalog);
 }
 
+// docs/spec/mqota-protocol.md#presence: {"Online": true|false}, retained; an
+// empty payload clears it and says nothing.
+void Server::HandleStatus(const RequestOrigin& origin, const IncomingMessage& message) {
+  if (message.payload.empty()) return;
+  const auto j = nlohmann::json::parse(message.payload.begin(), message.payload.end(), nullptr,
+                                       /*allow_exceptions=*/false);
+  const auto online = j.is_object() ? j.find("Online") : j.end();
+  if (!j.is_object() || online == j.end() || !online->is_boolean()) {
+    log_.Warn(Printable(message.topic) + ": not a presence message; ignored");
+    return;
+  }
+  fleet_.RecordPresence(std::string(origin.board), std::string(origin.device), online->get<bool>(),
+                        WallClockMs());
+}
+
 void Server::Handle(const IncomingMessage& message) {
+  if (const auto origin = OriginOfStatusTopic(config_.handler.prefix, message.topic)) {
+    return HandleStatus(*origin, message);
+  }
   const auto now = Clock::now();
   const OfferLookup offered = [&](std::string_view topic) { return offers_.Find(topic, now); };
   const RefusedLookup refused = [&](std::string_view device, const image::ImageVersion& v) {

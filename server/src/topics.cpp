@@ -41,6 +41,15 @@ std::string DeviceRequestSubscription(std::string_view prefix) {
   return topic;
 }
 
+std::string DeviceStatusSubscription(std::string_view prefix) {
+  std::string topic(prefix);
+  topic += "/+/";
+  topic += agent::kDeviceTopicPart;
+  topic += "/+/";
+  topic += agent::kDeviceStatusLeaf;
+  return topic;
+}
+
 std::string NotifyTopic(std::string_view prefix, std::string_view board, std::string_view device) {
   std::string topic(prefix);
   topic += '/';
@@ -61,9 +70,12 @@ std::string AnnounceTopic(std::string_view prefix) {
   return topic;
 }
 
-std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix, std::string_view topic) {
-  if (auto board = BoardOfRequestTopic(prefix, topic)) return RequestOrigin{*board, {}};
-  // "<prefix>/" then exactly four levels: board, "device", device, "request".
+namespace {
+
+// "<prefix>/<board>/device/<device>/<leaf>": its board and device, or nullopt.
+std::optional<RequestOrigin> DeviceTopicOrigin(std::string_view prefix, std::string_view topic,
+                                               std::string_view leaf) {
+  // "<prefix>/" then exactly four levels: board, "device", device, leaf.
   if (topic.size() <= prefix.size() + 1 || !topic.starts_with(prefix) ||
       topic[prefix.size()] != '/') {
     return std::nullopt;
@@ -76,10 +88,19 @@ std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix, std::
     if (levels[i].empty() || (i < 3) == (slash == std::string_view::npos)) return std::nullopt;
     rest = i < 3 ? rest.substr(slash + 1) : std::string_view();
   }
-  if (levels[1] != agent::kDeviceTopicPart || levels[3] != agent::kDeviceRequestLeaf) {
-    return std::nullopt;
-  }
+  if (levels[1] != agent::kDeviceTopicPart || levels[3] != leaf) return std::nullopt;
   return RequestOrigin{levels[0], levels[2]};
+}
+
+}  // namespace
+
+std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix, std::string_view topic) {
+  if (auto board = BoardOfRequestTopic(prefix, topic)) return RequestOrigin{*board, {}};
+  return DeviceTopicOrigin(prefix, topic, agent::kDeviceRequestLeaf);
+}
+
+std::optional<RequestOrigin> OriginOfStatusTopic(std::string_view prefix, std::string_view topic) {
+  return DeviceTopicOrigin(prefix, topic, agent::kDeviceStatusLeaf);
 }
 
 std::optional<std::string_view> BoardOfRequestTopic(std::string_view prefix,

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <utility>
 
+#include "mqota/agent/protocol.h"
+
 namespace mqota::sim {
 namespace {
 
@@ -55,6 +57,11 @@ bool PooledMqtt::Open(uint64_t now_ms) {
   }
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
+  if (!endpoint_.status_topic.empty()) {
+    mosquitto_will_set(mosq_, endpoint_.status_topic.c_str(),
+                       static_cast<int>(agent::kStatusOffline.size()), agent::kStatusOffline.data(),
+                       1, /*retain=*/true);
+  }
   mosquitto_connect_callback_set(mosq_, &PooledMqtt::OnConnect);
   mosquitto_disconnect_callback_set(mosq_, &PooledMqtt::OnDisconnect);
   mosquitto_message_callback_set(mosq_, &PooledMqtt::OnMessage);
@@ -228,6 +235,12 @@ void PooledMqtt::OnConnect(mosquitto*, void* self_ptr, int rc) {
   self.failures_ = 0;
   self.new_connection_ = true;
   self.error_.clear();
+  if (!self.endpoint_.status_topic.empty()) {
+    self.Publish(self.endpoint_.status_topic,
+                 {reinterpret_cast<const uint8_t*>(agent::kStatusOnline.data()),
+                  agent::kStatusOnline.size()},
+                 /*retain=*/true);
+  }
 }
 
 void PooledMqtt::OnDisconnect(mosquitto*, void* self_ptr, int) {
@@ -251,11 +264,11 @@ bool PooledMqtt::Unsubscribe(std::string_view topic) {
   return mosquitto_unsubscribe(mosq_, nullptr, std::string(topic).c_str()) == MOSQ_ERR_SUCCESS;
 }
 
-bool PooledMqtt::Publish(std::string_view topic, std::span<const uint8_t> payload) {
+bool PooledMqtt::Publish(std::string_view topic, std::span<const uint8_t> payload, bool retain) {
   if (!connected_ || payload.size() > static_cast<size_t>(INT_MAX)) return false;
   return mosquitto_publish(mosq_, nullptr, std::string(topic).c_str(),
                            static_cast<int>(payload.size()), payload.data(), 1,
-                           false) == MOSQ_ERR_SUCCESS;
+                           retain) == MOSQ_ERR_SUCCESS;
 }
 
 void PooledMqtt::Drop() {

@@ -30,6 +30,10 @@ struct MqttEndpoint {
   bool tls = false;
   std::string ca_file, cert_file, key_file;
   int keepalive_s = 30;
+  // Presence (docs/spec/mqota-protocol.md#presence): when set, "online" is
+  // published there (retained) on every connection and the will says
+  // "offline" when the connection is lost.
+  std::string status_topic;
 };
 
 struct InboxMessage {
@@ -65,7 +69,7 @@ class PooledMqtt {
   // QoS 1; false when not connected or libmosquitto refused.
   bool Subscribe(std::string_view topic);
   bool Unsubscribe(std::string_view topic);
-  bool Publish(std::string_view topic, std::span<const uint8_t> payload);
+  bool Publish(std::string_view topic, std::span<const uint8_t> payload, bool retain = false);
 
   // A fault: the network drops the connection (no DISCONNECT, no FIN
   // exchange first); it reconnects after its back-off.

@@ -258,6 +258,9 @@ MqttEndpoint SimDevice::Endpoint() const {
   e.port =
       faults_.latency && fleet_.proxy_port != 0 ? fleet_.proxy_port : fleet_.options.broker_port;
   e.client_id = id_;
+  e.status_topic = fleet_.options.prefix + "/" + fleet_.options.board + "/" +
+                   std::string(agent::kDeviceTopicPart) + "/" + id_ + "/" +
+                   std::string(agent::kDeviceStatusLeaf);
   e.tls = fleet_.options.tls;
   if (e.tls) {
     e.ca_file = fleet_.options.certs_dir + "/ca.crt";

@@ -242,6 +242,22 @@ TEST_F(Rollout, AGoodReleaseRollsThroughABadOneHaltsOnTheCanaryAFixedOneComplete
   EXPECT_TRUE(WaitFor(all_run_it, 10s)) << Devices().dump(2);
 }
 
+// docs/spec/mqota-protocol.md#presence: each device's connection says it is
+// online; when the devices go (their sockets closed without a goodbye, as a
+// power cut does) the broker's wills say offline, and the registry follows.
+TEST_F(Rollout, DevicesAreOnlineWhileConnectedAndOfflineOnceGone) {
+  ASSERT_NO_FATAL_FAILURE(StartFleet());
+  const auto count_online = [&](bool online) {
+    const json devices = Devices();
+    return static_cast<size_t>(std::count_if(devices.begin(), devices.end(),
+                                             [&](const json& d) { return d["online"] == online; }));
+  };
+  EXPECT_TRUE(WaitFor([&] { return count_online(true) == kDevices; }, 10s)) << Devices().dump(2);
+  fleet_->Stop();
+  EXPECT_TRUE(WaitFor([&] { return count_online(false) == kDevices; }, 10s))
+      << Devices().dump(2) << ServerLog();
+}
+
 TEST_F(Rollout, AKilledServerLosesNoReportedEventAndTheCampaignContinues) {
   ASSERT_NO_FATAL_FAILURE(StartFleet());
   const int64_t id = CreateCampaign("1.1.0", "100%", {"--max-in-flight", "4"});

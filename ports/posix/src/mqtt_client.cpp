@@ -137,6 +137,10 @@ struct MqttClient::Impl {
     std::lock_guard lock(mutex);
     return stopping;
   }
+  bool connected_now() const {
+    std::lock_guard lock(mutex);
+    return connected;
+  }
 
   const MqttOptions options;
   const std::string endpoint;                // "host:port", for messages
@@ -172,7 +176,13 @@ MqttClient::Impl::~Impl() {
       std::lock_guard lock(mutex);
       stopping = true;
     }
-    changed.notify_all();        // ends a back-off wait
+    changed.notify_all();  // ends a back-off wait
+    // A clean DISCONNECT makes the broker drop the will: say it ourselves.
+    if (options.will && options.will_on_stop && connected_now()) {
+      const MqttWill& will = *options.will;
+      mosquitto_publish(mosq, nullptr, will.topic.c_str(), static_cast<int>(will.payload.size()),
+                        will.payload.data(), 1, will.retain);
+    }
     mosquitto_disconnect(mosq);  // queues DISCONNECT and wakes the loop's select()
     loop.join();
   }
@@ -290,6 +300,21 @@ void MqttClient::Impl::OnConnect(mosquitto* mosq, void* self_ptr, int rc) {
     self.failures = 0;
     self.nodelay = nodelay_on;
     self.tls_protocol = ssl ? SSL_get_version(ssl) : "";
+  }
+  if (self.options.birth) {
+    const MqttWill& birth = *self.options.birth;
+    int mid = 0;
+    const int birth_rc =
+        mosquitto_publish(mosq, &mid, birth.topic.c_str(), static_cast<int>(birth.payload.size()),
+                          birth.payload.data(), 1, birth.retain);
+    // Counted like any publish (its acknowledgement comes on this thread,
+    // after this callback returns).
+    if (birth_rc == MOSQ_ERR_SUCCESS)
+      self.flow.Sent(mid, birth.topic.size() + birth.payload.size());
+    if (birth_rc != MOSQ_ERR_SUCCESS) {
+      self.SetError("cannot publish the birth message on \"" + birth.topic +
+                    "\": " + mosquitto_strerror(birth_rc));
+    }
   }
   if (self.connection_handler && !self.stopping_now()) {
     try {

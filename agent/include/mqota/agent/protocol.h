@@ -37,6 +37,13 @@ inline constexpr std::string_view kDirectTopicPart = "OTAImage";
 inline constexpr std::string_view kDeviceTopicPart = "device";
 inline constexpr std::string_view kDeviceRequestLeaf = "request";
 inline constexpr std::string_view kDeviceNotifyLeaf = "notify";
+// "<prefix>/<board>/device/<device id>/status": the device's presence
+// (docs/spec/mqota-protocol.md#presence), retained; set by the port's MQTT
+// connection (a birth message on connecting, the will when it is lost), not
+// by the agent.
+inline constexpr std::string_view kDeviceStatusLeaf = "status";
+inline constexpr std::string_view kStatusOnline = R"({"Online":true})";
+inline constexpr std::string_view kStatusOffline = R"({"Online":false})";
 inline constexpr std::string_view kServerAnnounce = "mqota-server/announce";
 
 // "Message" values.

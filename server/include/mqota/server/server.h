@@ -27,6 +27,7 @@
 #include "mqota/server/offer_book.h"
 #include "mqota/server/request_handler.h"
 #include "mqota/server/stream_scheduler.h"
+#include "mqota/server/topics.h"
 #include "mqota/server/work_queue.h"
 
 namespace mqota::server {
@@ -95,7 +96,8 @@ class Server {
 
  private:
   void OnMessage(const posix::MqttMessage& message);  // network thread
-  void OnConnection(bool connected);                  // network thread
+  void HandleStatus(const RequestOrigin& origin, const IncomingMessage& message);
+  void OnConnection(bool connected);  // network thread
   void WorkerLoop();
   void HousekeepingLoop();
   void WarnUnfollowedOffers(std::chrono::steady_clock::time_point now);

@@ -19,6 +19,9 @@ std::string RequestSubscription(std::string_view prefix);
 // "<prefix>/+/device/+/request": every device's own request topic
 // (docs/spec/mqota-protocol.md#device-topics).
 std::string DeviceRequestSubscription(std::string_view prefix);
+// "<prefix>/+/device/+/status": every device's presence
+// (docs/spec/mqota-protocol.md#presence).
+std::string DeviceStatusSubscription(std::string_view prefix);
 // "<prefix>/<board>/device/<device>/notify": where a device is told to check now.
 std::string NotifyTopic(std::string_view prefix, std::string_view board, std::string_view device);
 // "<prefix>/mqota-server/announce": the server's retained announcement.
@@ -37,6 +40,10 @@ struct RequestOrigin {
 // The origin of "<prefix>/<board>/publish_notify" or
 // "<prefix>/<board>/device/<device>/request", or nullopt for any other topic.
 std::optional<RequestOrigin> OriginOfRequestTopic(std::string_view prefix, std::string_view topic);
+
+// The board and device of "<prefix>/<board>/device/<device>/status", or
+// nullopt. Only that device (and the broker, for its will) may publish there.
+std::optional<RequestOrigin> OriginOfStatusTopic(std::string_view prefix, std::string_view topic);
 
 // The board of a request topic "<prefix>/<board>/publish_notify", or nullopt.
 std::optional<std::string_view> BoardOfRequestTopic(std::string_view prefix,

@@ -57,6 +57,12 @@ struct MqttOptions {
   std::chrono::milliseconds reconnect_delay_max{8000};
   std::chrono::milliseconds connect_timeout{10000};
   std::optional<MqttWill> will;  // QoS 1
+  // Publish the will on a clean stop too (MQTT drops it on DISCONNECT): for
+  // a will that tells the client is gone, whichever way it went.
+  bool will_on_stop = false;
+  // Published (QoS 1) on every connection, before the connection handler
+  // runs: the will's counterpart ("online" where the will says "offline").
+  std::optional<MqttWill> birth;
 };
 
 struct MqttMessage {
