@@ -59,12 +59,14 @@ TEST(BrokerConfig, AclGivesEachDeviceItsOwnTopicsAndTheServerThePrefix) {
                                "topic readwrite fleet/eu/#",
                                "user dev-1",
                                "topic write fleet/eu/CY8CPROTO_062_4343W/device/dev-1/request",
+                               "topic write fleet/eu/CY8CPROTO_062_4343W/device/dev-1/status",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/device/dev-1/notify",
                                "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/CY8CPROTO_062_4343W/publish_notify",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/OTAImage/dev-1/#",
                                "user dev-2",
                                "topic write fleet/eu/+/device/dev-2/request",
+                               "topic write fleet/eu/+/device/dev-2/status",
                                "topic read fleet/eu/+/device/dev-2/notify",
                                "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/+/publish_notify",
@@ -88,6 +90,7 @@ TEST(BrokerConfig, ReferenceDevicesAlsoReadTheirBoardsReferenceTopics) {
                                "topic readwrite fleet/eu/#",
                                "user dev-1",
                                "topic write fleet/eu/CY8CPROTO_062_4343W/device/dev-1/request",
+                               "topic write fleet/eu/CY8CPROTO_062_4343W/device/dev-1/status",
                                "topic read fleet/eu/CY8CPROTO_062_4343W/device/dev-1/notify",
                                "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/CY8CPROTO_062_4343W/publish_notify",
@@ -96,6 +99,7 @@ TEST(BrokerConfig, ReferenceDevicesAlsoReadTheirBoardsReferenceTopics) {
                                "topic read fleet/eu/CY8CPROTO_062_4343W/subscriber/+",
                                "user dev-2",
                                "topic write fleet/eu/+/device/dev-2/request",
+                               "topic write fleet/eu/+/device/dev-2/status",
                                "topic read fleet/eu/+/device/dev-2/notify",
                                "topic read fleet/eu/mqota-server/announce",
                                "topic write fleet/eu/+/publish_notify",
@@ -154,8 +158,8 @@ TEST(BrokerConfig, TlsConfigurationRequiresCertificatesOnLoopback) {
   EXPECT_NE(Text(files.config).find("download window of 8 chunks"), std::string::npos);
   // Devices: every client certificate but the server's.
   EXPECT_EQ(Settings(Text(files.acl))[2], "user dev-a");
-  EXPECT_EQ(Settings(Text(files.acl))[8], "user dev-b");
-  EXPECT_EQ(Settings(Text(files.acl)).size(), 14u);
+  EXPECT_EQ(Settings(Text(files.acl))[9], "user dev-b");
+  EXPECT_EQ(Settings(Text(files.acl)).size(), 16u);
   // The broker's own files, copied; never the CA's key.
   const PkiLayout pki(tmp / "pki");
   EXPECT_EQ(ReadFileBytes(files.broker_key), ReadFileBytes(pki.broker_key()));

@@ -265,21 +265,15 @@ void FleetService::FileIfUnknown(const DeviceSighting& sighting, fleet::TimeMs n
   }
 }
 
-void FleetService::RecordPresence(const std::string& board, const std::string& device, bool online,
-                                  fleet::TimeMs now) {
+void FleetService::RecordPresence(const std::string& device, bool online, fleet::TimeMs now) {
   if (!Admit(device, now)) return;
   try {
+    // Unknown: its first request files it with its version, online. Filing
+    // it here would make a device without a version, which no campaign can
+    // target yet. Known and unchanged: no write (the retained statuses come
+    // again at every restart).
     const auto known = registry_.FindDevice(device);
-    if (!known) {
-      fleet::DeviceSighting seen;
-      seen.device = device;
-      seen.board = board;
-      seen.verified = true;  // its status topic is its own (broker ACL)
-      seen.time = now;
-      registry_.SeeDevice(seen);
-    } else if (known->online == online) {
-      return;  // a write only when it changes (a retained status at every restart)
-    }
+    if (!known || known->online == online) return;
     registry_.SetOnline(device, online, now);
   } catch (const fleet::RegistryError& e) {
     RegistryFailed(

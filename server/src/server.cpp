@@ -220,8 +220,7 @@ void Server::HandleStatus(const RequestOrigin& origin, const IncomingMessage& me
     log_.Warn(Printable(message.topic) + ": not a presence message; ignored");
     return;
   }
-  fleet_.RecordPresence(std::string(origin.board), std::string(origin.device), online->get<bool>(),
-                        WallClockMs());
+  fleet_.RecordPresence(std::string(origin.device), online->get<bool>(), WallClockMs());
 }
 
 void Server::Handle(const IncomingMessage& message) {

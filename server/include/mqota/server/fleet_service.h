@@ -85,10 +85,9 @@ class FleetService {
   }
 
   // A device's presence from its status topic (its birth message or its
-  // will: docs/spec/mqota-protocol.md#presence). A device heard of for the
-  // first time is filed under the topic's board.
-  void RecordPresence(const std::string& board, const std::string& device, bool online,
-                      fleet::TimeMs now);
+  // will: docs/spec/mqota-protocol.md#presence); ignored for a device the
+  // registry does not know yet.
+  void RecordPresence(const std::string& device, bool online, fleet::TimeMs now);
 
   // The nudges to publish now.
   std::vector<Publication> Tick(fleet::TimeMs now);
