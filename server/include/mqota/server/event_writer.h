@@ -25,6 +25,7 @@
 
 #include "mqota/fleet/registry.h"
 #include "mqota/server/log.h"
+#include "mqota/server/metrics.h"
 
 namespace mqota::server {
 
@@ -34,8 +35,9 @@ class EventWriter {
   // tallies a write moved (once per write, not per event).
   using CampaignMoved = std::function<void(int64_t campaign, fleet::TimeMs now)>;
 
+  // `metrics`, when given, observes every write (its time, its events).
   EventWriter(fleet::Registry& registry, Logger& log, size_t max_waiting,
-              CampaignMoved campaign_moved);
+              CampaignMoved campaign_moved, Metrics* metrics = nullptr);
 
   enum class Then : uint8_t {
     kWait,   // write the queue, or wait for the write under way to take the event;
@@ -62,17 +64,18 @@ class EventWriter {
   Logger& log_;
   const size_t max_waiting_;
   const CampaignMoved campaign_moved_;
+  Metrics* const metrics_;
 
   mutable std::mutex mutex_;  // the members below
   std::condition_variable written_;
   std::deque<fleet::DeviceEvent> queue_;
-  uint64_t queued_ = 0;       // events ever queued: the last one's number
-  uint64_t done_ = 0;         // of those, written, refused or dropped (a prefix)
-  uint64_t dropped_ = 0;      // of those, dropped for room
-  uint64_t failures_ = 0;     // writes that failed: a durable waiter's cue to give up
-  bool writing_ = false;      // a caller is writing the queue
-  bool held_ = false;         // the last write failed: only Retry writes
-  bool outage_ = false;       // a failure was logged, its end is not yet
+  uint64_t queued_ = 0;    // events ever queued: the last one's number
+  uint64_t done_ = 0;      // of those, written, refused or dropped (a prefix)
+  uint64_t dropped_ = 0;   // of those, dropped for room
+  uint64_t failures_ = 0;  // writes that failed: a durable waiter's cue to give up
+  bool writing_ = false;   // a caller is writing the queue
+  bool held_ = false;      // the last write failed: only Retry writes
+  bool outage_ = false;    // a failure was logged, its end is not yet
   uint64_t dropped_at_outage_ = 0;
 };
 
