@@ -17,8 +17,8 @@ constexpr std::array<std::string_view, 5> kOutcomes = {"failed", "refused", "rev
                                                        "interrupted"};
 // Device states shown one series each; anything else is "other".
 constexpr std::array<std::string_view, 13> kStates = {
-    "seen",    "offered",   "downloading", "downloaded", "verified", "pending",    "booted",
-    "confirmed", "reverted", "rejected",   "refused",    "failed",   "interrupted"};
+    "seen",      "offered",  "downloading", "downloaded", "verified", "pending",    "booted",
+    "confirmed", "reverted", "rejected",    "refused",    "failed",   "interrupted"};
 // Board/version series at most; the smallest groups beyond it are summed
 // under board="other", version="other".
 constexpr size_t kMaxVersionSeries = 100;
@@ -134,10 +134,9 @@ void RenderRegistry(Writer& w, const fleet::FleetCounts& c) {
   }
 
   w.Family("mqota_campaigns", "gauge", "Campaigns by status.");
-  for (const auto status :
-       {fleet::CampaignStatus::kRunning, fleet::CampaignStatus::kPaused,
-        fleet::CampaignStatus::kHalted, fleet::CampaignStatus::kCancelled,
-        fleet::CampaignStatus::kCompleted}) {
+  for (const auto status : {fleet::CampaignStatus::kRunning, fleet::CampaignStatus::kPaused,
+                            fleet::CampaignStatus::kHalted, fleet::CampaignStatus::kCancelled,
+                            fleet::CampaignStatus::kCompleted}) {
     const std::string name(fleet::CampaignStatusName(status));
     const auto it = c.campaigns.find(name);
     w.Sample("mqota_campaigns", Label("status", name), it == c.campaigns.end() ? 0 : it->second);
