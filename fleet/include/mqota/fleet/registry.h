@@ -155,7 +155,7 @@ struct FleetCounts {
 };
 
 // One wave of a campaign by where its devices are, finer than WaveTally:
-// the stage split by the device's last event (docs/spec/fleet-api.md#campaigns).
+// the stage split by the device's last event (docs/spec/fleet-api.md#summary-and-progress).
 // The split reads the device's current state, so a device that moved on to
 // another campaign's image counts where that one put it.
 struct WaveProgress {
