@@ -94,10 +94,10 @@ Api::Api(fleet::Registry& registry, std::string token, std::function<void()> cha
       viewer_token_(std::move(viewer_token)),
       changed_(std::move(changed)) {}
 
-Role Api::Authorize(std::string_view header) const {
+Role Api::Authorize(std::string_view authorization) const {
   constexpr std::string_view kBearer = "Bearer ";
-  if (!header.starts_with(kBearer)) return Role::kNone;
-  const std::string_view offered = header.substr(kBearer.size());
+  if (!authorization.starts_with(kBearer)) return Role::kNone;
+  const std::string_view offered = authorization.substr(kBearer.size());
   if (!token_.empty() && SameSecret(offered, token_)) return Role::kOperator;
   if (!viewer_token_.empty() && SameSecret(offered, viewer_token_)) return Role::kViewer;
   return Role::kNone;

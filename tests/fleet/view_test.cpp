@@ -9,9 +9,9 @@
 
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "mqota/host/child_process.h"
@@ -75,8 +75,8 @@ class FleetView : public ::testing::Test {
                         (dir_ / "catalog").string(), "--verify-key", (dir_ / "key.pem").string(),
                         "--api", "127.0.0.1:" + std::to_string(api_port_), "--log-level", "info"},
                     dir_ / "server.log");
-    EXPECT_TRUE(WaitFor([&] { return ServerLog().find(" dashboard: http") != std::string::npos; },
-                        10s))
+    EXPECT_TRUE(
+        WaitFor([&] { return ServerLog().find(" dashboard: http") != std::string::npos; }, 10s))
         << ServerLog();
     operator_token_ = FirstLine(dir_ / "fleet.db.token");
     viewer_token_ = FirstLine(dir_ / "fleet.db.viewer-token");
@@ -126,15 +126,15 @@ class FleetView : public ::testing::Test {
       hostile_->Start();
       ++expected;
     }
-    ASSERT_TRUE(WaitFor([&] { return Get("/api/v1/summary").value("devices", 0u) == expected; },
-                        20s))
+    ASSERT_TRUE(
+        WaitFor([&] { return Get("/api/v1/summary").value("devices", 0u) == expected; }, 20s))
         << ServerLog();
   }
 
   std::string ServerLog() const { return host::Tail(dir_ / "server.log", 40); }
 
-  httplib::Result Http(const std::string& method, const std::string& path,
-                       const std::string& token, const std::string& body = "") {
+  httplib::Result Http(const std::string& method, const std::string& path, const std::string& token,
+                       const std::string& body = "") {
     httplib::Client client("127.0.0.1", api_port_);
     client.set_read_timeout(10, 0);
     httplib::Headers headers;
@@ -156,7 +156,9 @@ class FleetView : public ::testing::Test {
     EXPECT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
     return r ? json::parse(r->body, nullptr, false).value("id", int64_t{0}) : 0;
   }
-  std::string Status(int64_t id) { return Get("/api/v1/campaigns/" + std::to_string(id)).value("status", ""); }
+  std::string Status(int64_t id) {
+    return Get("/api/v1/campaigns/" + std::to_string(id)).value("status", "");
+  }
   std::map<std::string, double> Scrape() {
     const auto r = Http("GET", "/metrics", viewer_token_);
     EXPECT_TRUE(r && r->status == 200);
@@ -208,8 +210,9 @@ TEST_F(FleetView, MetricsMoveAsDevicesWorkAndPassPromtool) {
   ASSERT_TRUE(WaitFor([&] { return Status(bad) == "halted"; }, 30s)) << ServerLog();
   ASSERT_TRUE(WaitFor(
       [&] {
-        return Scrape()["mqota_device_outcomes_total{outcome=\"reverted\",reason=\"not confirmed "
-                        "after the update: the bootloader reverted it\"}"] == 1;
+        return Scrape()
+                   ["mqota_device_outcomes_total{outcome=\"reverted\",reason=\"not confirmed "
+                    "after the update: the bootloader reverted it\"}"] == 1;
       },
       5s))
       << last_scrape_;
@@ -228,11 +231,12 @@ TEST_F(FleetView, DashboardInHeadlessChromium) {
   ASSERT_NO_FATAL_FAILURE(StartFleet(true));
   const std::filesystem::path shots = std::filesystem::path(MQOTA_BUILD_DIR) / "dashboard";
   std::filesystem::create_directories(shots);
-  const mt::ProcessResult r = mt::RunProcess(
-      {"/usr/bin/python3", MQOTA_DASHBOARD_SCRIPT, "--url", "http://127.0.0.1:" + std::to_string(api_port_),
-       "--token", operator_token_, "--viewer-token", viewer_token_, "--devices",
-       std::to_string(kDevices), "--board", kBoard, "--shots", shots.string()},
-      150s);
+  const mt::ProcessResult r =
+      mt::RunProcess({"/usr/bin/python3", MQOTA_DASHBOARD_SCRIPT, "--url",
+                      "http://127.0.0.1:" + std::to_string(api_port_), "--token", operator_token_,
+                      "--viewer-token", viewer_token_, "--devices", std::to_string(kDevices),
+                      "--board", kBoard, "--shots", shots.string()},
+                     150s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << ServerLog();
   std::cout << r.out;
 }
