@@ -184,6 +184,12 @@ class FleetStory {
                                     fleet::LoadToken((work_ / "fleet.db.token").string())});
     Say("server", "mqota-server: registry fleet.db, API on 127.0.0.1:" + std::to_string(api_port_) +
                       ", catalog 1.1.0 and 1.2.0");
+    // The demo's token dies with its work folder, so the address carries it
+    // (in the fragment, which the browser keeps to itself): one click to watch.
+    Say("dashboard",
+        "watch it at http://127.0.0.1:" + std::to_string(api_port_) +
+            "/ui/login#token=" + fleet::LoadToken((work_ / "fleet.db.token").string()) +
+            "  (Prometheus: /metrics, same token)");
 
     sim::FleetOptions f;
     f.devices = static_cast<size_t>(o_.devices);

@@ -64,6 +64,8 @@ class SqliteRegistryImpl final : public SqliteRegistry {
   std::vector<int64_t> RunningCampaigns() override;
   std::optional<DeviceCampaign> CampaignOf(const std::string& device, TimeMs now) override;
   std::vector<std::string> DevicesToNotify(int64_t campaign, uint32_t limit) override;
+  std::vector<WaveProgress> CampaignProgress(int64_t campaign) override;
+  FleetCounts Counts() override;
 
  private:
   // `work` under the mutex, in one transaction.

@@ -812,3 +812,61 @@ TEST_P(RegistryConformance, CallsFromSeveralThreadsAreEachWholeAndNoneIsLost) {
 
 }  // namespace
 }  // namespace mqota::fleet
+
+namespace mqota::fleet {
+namespace {
+
+// ---- Counts ----------------------------------------------------------------
+
+TEST_P(RegistryConformance, CountsGroupDevicesByVersionAndStateAndCampaignsByStatus) {
+  AddDevices("B", 3, "1.0.0", "b-");
+  AddDevices("C", 2, "2.0.0", "c-");
+  registry().SetOnline("c-01", false, 1500);
+  const int64_t campaign = Create(AddImage("B", "1.1.0"), "1,2,100%");
+  const std::vector<std::string> order = Order(registry(), campaign);
+  Report(order[0], EventKind::kOffered, "1.1.0", 3000);
+  Report(order[0], EventKind::kReverted, "1.1.0", 3100);
+
+  const FleetCounts counts = registry().Counts();
+  EXPECT_EQ(counts.devices, 5u);
+  EXPECT_EQ(counts.online, 4u);
+  ASSERT_EQ(counts.versions.size(), 2u);
+  EXPECT_EQ(counts.versions[0].board, "B");
+  EXPECT_EQ(counts.versions[0].version, "1.0.0");
+  EXPECT_EQ(counts.versions[0].devices, 3u);
+  EXPECT_EQ(counts.versions[1].board, "C");
+  EXPECT_EQ(counts.versions[1].online, 1u);
+  EXPECT_EQ(counts.states, (std::map<std::string, uint64_t>{{"reverted", 1}, {"seen", 4}}));
+  EXPECT_EQ(counts.campaigns, (std::map<std::string, uint64_t>{{"running", 1}}));
+
+  registry().Control(campaign, Registry::Command::kPause, "test", 4000);
+  EXPECT_EQ(registry().Counts().campaigns, (std::map<std::string, uint64_t>{{"paused", 1}}));
+}
+
+TEST_P(RegistryConformance, CampaignProgressSplitsStagesByTheDevicesLastEvent) {
+  AddDevices("B", 4, "1.0.0", "b-");
+  const int64_t campaign = Create(AddImage("B", "1.1.0"), "2,100%");
+  const std::vector<std::string> order = Order(registry(), campaign);
+  Report(order[0], EventKind::kOffered, "1.1.0", 3000);
+  Report(order[1], EventKind::kOffered, "1.1.0", 3000);
+  Report(order[1], EventKind::kDownloading, "1.1.0", 3050);
+  std::vector<WaveProgress> waves = registry().CampaignProgress(campaign);
+  ASSERT_EQ(waves.size(), 2u);
+  EXPECT_EQ(waves[0].devices, 2u);
+  EXPECT_EQ(waves[0].offered, 1u);
+  EXPECT_EQ(waves[0].downloading, 1u);
+  EXPECT_EQ(waves[1].devices, 2u);
+  EXPECT_EQ(waves[1].waiting, 2u);
+
+  Report(order[0], EventKind::kConfirmed, "1.1.0", 3100);
+  Report(order[1], EventKind::kReverted, "1.1.0", 3100);
+  waves = registry().CampaignProgress(campaign);
+  EXPECT_EQ(waves[0].confirmed, 1u);
+  EXPECT_EQ(waves[0].reverted, 1u);
+  EXPECT_EQ(waves[0].offered + waves[0].downloading + waves[0].failed, 0u);
+  EXPECT_EQ(Refusal([&] { registry().CampaignProgress(campaign + 100); }),
+            "no campaign " + std::to_string(campaign + 100));
+}
+
+}  // namespace
+}  // namespace mqota::fleet

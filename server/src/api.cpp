@@ -87,22 +87,33 @@ std::string NewApiToken() {
   return token;
 }
 
-Api::Api(fleet::Registry& registry, std::string token, std::function<void()> changed)
-    : registry_(registry), token_(std::move(token)), changed_(std::move(changed)) {}
+Api::Api(fleet::Registry& registry, std::string token, std::function<void()> changed,
+         std::string viewer_token)
+    : registry_(registry),
+      token_(std::move(token)),
+      viewer_token_(std::move(viewer_token)),
+      changed_(std::move(changed)) {}
 
-bool Api::Authorized(const ApiRequest& request) const {
+Role Api::Authorize(std::string_view authorization) const {
   constexpr std::string_view kBearer = "Bearer ";
-  const std::string_view header = request.authorization;
-  return !token_.empty() && header.starts_with(kBearer) &&
-         SameSecret(header.substr(kBearer.size()), token_);
+  if (!authorization.starts_with(kBearer)) return Role::kNone;
+  const std::string_view offered = authorization.substr(kBearer.size());
+  if (!token_.empty() && SameSecret(offered, token_)) return Role::kOperator;
+  if (!viewer_token_.empty() && SameSecret(offered, viewer_token_)) return Role::kViewer;
+  return Role::kNone;
 }
 
 ApiResponse Api::Handle(const ApiRequest& request, fleet::TimeMs now) const {
-  if (!Authorized(request)) {
+  const Role role = Authorize(request.authorization);
+  if (role == Role::kNone) {
     return Error(401, request.authorization.empty()
                           ? "no token: send \"Authorization: Bearer <token>\" (the token is in "
                             "mqota-server's --api-token-file)"
                           : "wrong token");
+  }
+  if (role == Role::kViewer && request.method != "GET") {
+    return Error(403, "the viewer's token may only read (GET); " + request.method +
+                          " needs the operator's token");
   }
   if (request.body.size() > api::kMaxBodyBytes) {
     return Error(413, "the body is larger than 64 KiB");
@@ -136,6 +147,10 @@ ApiResponse Api::Route(const ApiRequest& r, fleet::TimeMs now) const {
   if (p.size() == 3 && p[0] == "devices" && p[2] == "tags") {
     if (auto refused = method("PUT")) return *refused;
     return SetTags(p[1], r);
+  }
+  if (p.size() == 1 && p[0] == "summary") {
+    if (auto refused = method("GET")) return *refused;
+    return Summary();
   }
   if (p.size() == 1 && p[0] == "images") {
     if (auto refused = method("GET")) return *refused;
@@ -215,14 +230,21 @@ ApiResponse Api::Images() const {
 
 ApiResponse Api::Campaigns() const {
   json list = json::array();
-  for (const auto& c : registry_.ListCampaigns()) list.push_back(api::ToJson(c));
+  for (const auto& c : registry_.ListCampaigns()) {
+    json j = api::ToJson(c);
+    api::AddProgress(j, registry_.CampaignProgress(c.id));
+    list.push_back(std::move(j));
+  }
   return Json(200, {{"campaigns", list}});
 }
+
+ApiResponse Api::Summary() const { return Json(200, api::ToJson(registry_.Counts())); }
 
 ApiResponse Api::Campaign(int64_t id) const {
   const auto campaign = registry_.FindCampaign(id);
   if (!campaign) return Error(404, "no campaign " + std::to_string(id));
   json j = api::ToJson(*campaign);
+  api::AddProgress(j, registry_.CampaignProgress(id));
   json log = json::array();
   for (const auto& entry : registry_.CampaignLog(id)) log.push_back(api::ToJson(entry));
   j["log"] = log;

@@ -221,6 +221,29 @@ json ToJson(const fleet::Campaign& c) {
   return j;
 }
 
+json ToJson(const fleet::FleetCounts& c) {
+  json versions = json::array();
+  for (const auto& v : c.versions) {
+    versions.push_back(
+        {{"board", v.board}, {"version", v.version}, {"devices", v.devices}, {"online", v.online}});
+  }
+  return {{"devices", c.devices},
+          {"online", c.online},
+          {"versions", versions},
+          {"states", c.states},
+          {"campaigns", c.campaigns}};
+}
+
+void AddProgress(json& campaign, const std::vector<fleet::WaveProgress>& progress) {
+  json& waves = campaign["waves"];
+  for (size_t i = 0; i < progress.size() && i < waves.size(); ++i) {
+    const fleet::WaveProgress& p = progress[i];
+    waves[i]["progress"] = {{"waiting", p.waiting},         {"offered", p.offered},
+                            {"downloading", p.downloading}, {"confirmed", p.confirmed},
+                            {"reverted", p.reverted},       {"failed", p.failed}};
+  }
+}
+
 std::variant<CampaignRequest, std::string> ParseCampaignRequest(std::string_view body) {
   try {
     const json j = ParseObject(body);

@@ -1,6 +1,7 @@
 #include "mqota/server/event_writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <string>
 #include <utility>
@@ -23,11 +24,12 @@ std::string Describe(const fleet::DeviceEvent& event) {
 }  // namespace
 
 EventWriter::EventWriter(fleet::Registry& registry, Logger& log, size_t max_waiting,
-                         CampaignMoved campaign_moved)
+                         CampaignMoved campaign_moved, Metrics* metrics)
     : registry_(registry),
       log_(log),
       max_waiting_(std::max<size_t>(1, max_waiting)),
-      campaign_moved_(std::move(campaign_moved)) {}
+      campaign_moved_(std::move(campaign_moved)),
+      metrics_(metrics) {}
 
 void EventWriter::Record(const fleet::DeviceEvent& event, fleet::TimeMs now, Then then) {
   std::unique_lock lock(mutex_);
@@ -79,10 +81,15 @@ void EventWriter::WriteQueue(std::unique_lock<std::mutex>& lock, fleet::TimeMs n
     lock.unlock();
     std::vector<fleet::RecordOutcome> outcomes;
     std::string failure;
+    const auto started = std::chrono::steady_clock::now();
     try {
       outcomes = registry_.RecordAll(batch);
     } catch (const fleet::RegistryError& e) {
       failure = e.what();
+    }
+    if (metrics_) {
+      metrics_->ObserveRegistryWrite(std::chrono::steady_clock::now() - started, n,
+                                     !failure.empty());
     }
     lock.lock();
     if (!failure.empty()) {

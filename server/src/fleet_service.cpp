@@ -43,12 +43,14 @@ fleet::TimeMs WallClockMs() {
       .count();
 }
 
-FleetService::FleetService(fleet::Registry& registry, Logger& log, FleetOptions options)
+FleetService::FleetService(fleet::Registry& registry, Logger& log, FleetOptions options,
+                           Metrics* metrics)
     : registry_(registry),
       log_(log),
       options_(std::move(options)),
-      writer_(registry, log, options_.max_pending_events,
-              [this](int64_t campaign, fleet::TimeMs now) { Evaluate(campaign, now); }) {}
+      writer_(
+          registry, log, options_.max_pending_events,
+          [this](int64_t campaign, fleet::TimeMs now) { Evaluate(campaign, now); }, metrics) {}
 
 void FleetService::SyncCatalog(const Catalog& catalog, fleet::TimeMs now) {
   for (const EntryPtr& e : catalog.entries()) {

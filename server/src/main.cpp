@@ -70,12 +70,18 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpApiServer> http;
   if (options.api != "off") {
-    api = std::make_unique<Api>(*registry, ApiToken(options.api_token_file, log),
-                                [&server] { server.WakeFleet(); });
-    http = std::make_unique<HttpApiServer>(*api, log);
+    api = std::make_unique<Api>(
+        *registry, ApiToken(options.api_token_file, log), [&server] { server.WakeFleet(); },
+        ApiToken(options.viewer_token_file, log));
+    HttpOptions http_options;
+    http_options.metrics = [&server, &registry] { return server.RenderMetrics(*registry); };
+    http_options.counters = &server.metrics();
+    http = std::make_unique<HttpApiServer>(*api, log, http_options);
     http->Start(options.api_host, options.api_port);
-    log.Info("api: http://" + options.api_host + ":" + std::to_string(http->port()) +
-             "/api/v1/ (token in " + options.api_token_file + ")");
+    const std::string base = "http://" + options.api_host + ":" + std::to_string(http->port());
+    log.Info("api: " + base + "/api/v1/ (token in " + options.api_token_file + ")");
+    log.Info("dashboard: " + base + "/ui/ (operator's token in " + options.api_token_file +
+             ", viewer's in " + options.viewer_token_file + "); metrics: " + base + "/metrics");
   }
   log.Info("ready: " + std::to_string(catalog->entries().size()) + " images, broker " +
            options.host + ":" + std::to_string(options.port) + (options.tls ? " (TLS)" : "") +
@@ -131,7 +137,8 @@ int Run(int argc, char** argv) {
       "image of the device's running campaign (or, with --offer-newest, the newest newer "
       "image of its board), streams it on \"Request Update\", serves \"Request Data "
       "Chunk\", records results and progress, and serves the fleet API (--api) that `mqota "
-      "fleet` uses. Runs until SIGINT or SIGTERM; SIGHUP reloads the catalog."};
+      "fleet` uses, /metrics for Prometheus and a dashboard (/ui/) on the same listener. Runs "
+      "until SIGINT or SIGTERM; SIGHUP reloads the catalog."};
   app.name("mqota-server");
   app.set_version_flag("--version", "mqota-server 0.1.0");
   ServerOptions options;

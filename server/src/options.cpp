@@ -81,12 +81,18 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
                "reference publisher does (reference devices need it: their topics name no "
                "device). Without it only running campaigns offer anything");
   app.add_option("--api", o.api,
-                 "Address of the fleet's HTTP API (HOST:PORT, loopback unless told; \"off\" "
-                 "for none)")
+                 "Address of the HTTP listener: the fleet API (/api/v1/), Prometheus metrics "
+                 "(/metrics) and the dashboard (/ui/) (HOST:PORT, loopback unless told; "
+                 "\"off\" for none)")
       ->capture_default_str();
   app.add_option("--api-token-file", o.api_token_file,
-                 "File holding the API's bearer token; created with a fresh token when "
-                 "missing (default: <db>.token)");
+                 "File holding the operator's bearer token (everything: API, metrics, "
+                 "dashboard with its buttons); created with a fresh token when missing "
+                 "(default: <db>.token)");
+  app.add_option("--viewer-token-file", o.viewer_token_file,
+                 "File holding the viewer's bearer token (read only: GET on the API, metrics, "
+                 "dashboard without buttons); created when missing (default: "
+                 "<db>.viewer-token)");
   app.add_option("--shutdown-grace", o.shutdown_grace_s,
                  "On SIGINT/SIGTERM, seconds running streams get to finish")
       ->capture_default_str()
@@ -118,6 +124,7 @@ void CheckOptions(ServerOptions& o) {
   if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
   if (o.db.empty()) throw host::UsageError("--db needs a file name");
   if (o.api_token_file.empty()) o.api_token_file = o.db + ".token";
+  if (o.viewer_token_file.empty()) o.viewer_token_file = o.db + ".viewer-token";
   if (o.api != "off") {
     const size_t colon = o.api.rfind(':');
     const std::string port = colon == std::string::npos ? "" : o.api.substr(colon + 1);

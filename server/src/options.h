@@ -37,6 +37,7 @@ struct ServerOptions {
   bool offer_newest = false;
   std::string api = "127.0.0.1:8470";  // "off": no API
   std::string api_token_file;          // "": <db>.token
+  std::string viewer_token_file;       // "": <db>.viewer-token
   std::string api_host;                // from `api`, by CheckOptions
   int api_port = 0;
 };

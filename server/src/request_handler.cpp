@@ -95,6 +95,19 @@ class Handler {
         refused_(refused),
         choose_(choose) {}
 
+  // What the request said it is, once Parse has read its Message.
+  MessageKind kind() const {
+    const std::string& m = request_.message;
+    if (m == message::kUpdateAvailability) return MessageKind::kUpdateAvailability;
+    if (m == message::kRequestUpdate) return MessageKind::kRequestUpdate;
+    if (m == message::kRequestDataChunk) return MessageKind::kRequestDataChunk;
+    if (m == message::kProgress) return MessageKind::kProgress;
+    if (m == message::kSuccess || m == message::kFailure || m == message::kBootReport) {
+      return MessageKind::kResult;
+    }
+    return MessageKind::kOther;
+  }
+
   Response Run() {
     if (!Parse()) return std::move(response_);
     const std::string& m = request_.message;
@@ -435,7 +448,10 @@ Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
                        const Catalog& catalog, const OfferLookup& offered,
                        const HandlerConfig& config, const RefusedLookup& refused,
                        const ChooseImage& choose) {
-  return Handler(topic, payload, catalog, offered, config, refused, choose).Run();
+  Handler handler(topic, payload, catalog, offered, config, refused, choose);
+  Response response = handler.Run();
+  response.message = handler.kind();
+  return response;
 }
 
 // publisher.py's ota_update.json, with what this server knows instead of a

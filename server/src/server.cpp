@@ -37,7 +37,7 @@ Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog,
                fleet::Registry& registry, Logger& log)
     : config_(std::move(config)),
       catalog_(std::move(catalog)),
-      fleet_(registry, log, WithPrefix(config_.fleet, config_.handler.prefix)),
+      fleet_(registry, log, WithPrefix(config_.fleet, config_.handler.prefix), &metrics_),
       log_(log),
       flow_topic_(FlowTopic(config_.handler.prefix, config_.mqtt.client_id)),
       offers_(config_.max_offers, config_.offer_ttl),
@@ -45,7 +45,9 @@ Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog,
       scheduler_(
           config_.streams, flow_topic_,
           [this](std::string_view topic, std::span<const uint8_t> payload) {
-            return Publish(topic, payload);
+            if (!Publish(topic, payload)) return false;
+            if (topic != flow_topic_) metrics_.CountChunk(payload.size());  // else a marker
+            return true;
           },
           [this](uint64_t id) { queue_.PushPump(id); }, log) {
   probe_ = scheduler_.Marker(0, 0);  // stream ids start at 1: no stream sends this
@@ -241,7 +243,9 @@ void Server::Handle(const IncomingMessage& message) {
   const Response r = HandleRequest(message.topic, message.payload, *catalog, offered,
                                    config_.handler, refused, choose);
   log_.Write(r.level, r.log);
+  metrics_.CountRequest(r.message);
   if (!fleet_.RecordReport(r, wall)) return;  // a claim: no "Result Received" either
+  if (r.report) metrics_.CountOutcome(r.report->outcome, r.report->reason);
   if (r.forget_offer) offers_.Forget(r.device_topic);
   if (r.remember_offer) {
     offers_.Remember(r.device_topic, r.remember_offer, now, r.awaits_follow_up);
@@ -250,6 +254,8 @@ void Server::Handle(const IncomingMessage& message) {
   for (const auto& p : r.publish) {
     if (!Publish(p.topic, p.payload)) {
       log_.Warn(Printable(p.topic) + ": could not publish the answer: " + client_->error());
+    } else if (r.message == MessageKind::kRequestDataChunk) {
+      metrics_.CountChunk(p.payload.size());  // a single chunk, answered at once
     }
   }
   if (r.stream && !scheduler_.Start(r.device_topic, r.stream)) {
@@ -257,6 +263,20 @@ void Server::Handle(const IncomingMessage& message) {
   }
   // After the answer is out: the device need not wait for the disk.
   fleet_.RecordAnswer(r, wall);
+}
+
+std::string Server::RenderMetrics(fleet::Registry& registry) {
+  const auto stats = scheduler_.stats();
+  const Metrics::Live live{stats.active, stats.waiting, fleet_.pending_events()};
+  const auto started = Clock::now();
+  std::optional<fleet::FleetCounts> counts;
+  try {
+    counts = registry.Counts();
+  } catch (const fleet::RegistryError& e) {
+    log_.Warn(std::string("metrics: the registry could not be read: ") + e.what());
+  }
+  const double read_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return metrics_.Render(counts ? &*counts : nullptr, live, read_seconds);
 }
 
 void Server::WakeFleet() {

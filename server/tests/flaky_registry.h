@@ -58,6 +58,8 @@ class FlakyRegistry final : public fleet::Registry {
   MQOTA_FORWARD(std::optional<fleet::DeviceCampaign>, CampaignOf,
                 (const std::string& d, fleet::TimeMs t), (d, t))
   MQOTA_FORWARD(std::vector<std::string>, DevicesToNotify, (int64_t c, uint32_t n), (c, n))
+  MQOTA_FORWARD(std::vector<fleet::WaveProgress>, CampaignProgress, (int64_t c), (c))
+  MQOTA_FORWARD(fleet::FleetCounts, Counts, (), ())
 #undef MQOTA_FORWARD
 
  private:

@@ -24,8 +24,9 @@ TEST_P(FleetDemo, PlaysTheStoryOfAHaltedRollout) {
   // The beats of the story, in order.
   size_t at = 0;
   for (const char* beat :
-       {"20 devices registered", "campaign   #1 1.1.0: waves of 1, 1, 8, 10 devices",
-        "wave 1     1/1 confirmed after boot", "wave 2     opened",
+       {"dashboard  watch it at http://127.0.0.1:", "20 devices registered",
+        "campaign   #1 1.1.0: waves of 1, 1, 8, 10 devices", "wave 1     1/1 confirmed after boot",
+        "wave 2     opened",
         "campaign   #1 completed: every device confirmed or failed: 0 failed of 20",
         "campaign   #2 1.2.0", "campaign   #2 HALTED: 1 of 1 devices in the open waves failed",
         "reverted 1.2.0", "1.2.0 reached the canary only; 20 of 20 devices run 1.1.0",

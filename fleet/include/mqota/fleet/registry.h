@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -136,6 +137,37 @@ struct RecordOutcome {
   std::string refusal;  // RegistryRefusal's sentence, when not recorded
 };
 
+// How many devices and campaigns stand where: what /metrics and the
+// dashboard's fleet summary show. One read transaction whose cost grows with
+// the devices (a pass over the devices table), never with their events.
+struct FleetCounts {
+  struct Version {
+    std::string board;
+    std::string version;
+    uint64_t devices = 0;
+    uint64_t online = 0;
+  };
+  uint64_t devices = 0;
+  uint64_t online = 0;
+  std::vector<Version> versions;              // by board, then version
+  std::map<std::string, uint64_t> states;     // Device::state -> devices
+  std::map<std::string, uint64_t> campaigns;  // CampaignStatusName -> campaigns
+};
+
+// One wave of a campaign by where its devices are, finer than WaveTally:
+// the stage split by the device's last event (docs/spec/fleet-api.md#summary-and-progress).
+// The split reads the device's current state, so a device that moved on to
+// another campaign's image counts where that one put it.
+struct WaveProgress {
+  uint32_t devices = 0;
+  uint32_t waiting = 0;      // stage waiting
+  uint32_t offered = 0;      // stage offered, no download news yet
+  uint32_t downloading = 0;  // stage offered, last event downloading..booted
+  uint32_t confirmed = 0;    // stage confirmed
+  uint32_t reverted = 0;     // stage failed, last event reverted
+  uint32_t failed = 0;       // stage failed otherwise (rejected, refused, failed)
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -212,6 +244,11 @@ class Registry {
   // online, in the campaign's order, at most `limit`: whom to tell about the
   // campaign. Empty unless the campaign is running.
   virtual std::vector<std::string> DevicesToNotify(int64_t campaign, uint32_t limit) = 0;
+  // One per wave, in order; RegistryRefusal for an unknown campaign.
+  virtual std::vector<WaveProgress> CampaignProgress(int64_t campaign) = 0;
+
+  // The fleet counted (FleetCounts).
+  virtual FleetCounts Counts() = 0;
 };
 
 }  // namespace mqota::fleet

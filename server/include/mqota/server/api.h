@@ -26,14 +26,22 @@ struct ApiResponse {
   std::string body;  // JSON; errors are {"error": "<one sentence>"}
 };
 
+// Who a token says the caller is (docs/spec/fleet-api.md#access): the
+// operator's token may do everything, the viewer's may only read (GET).
+enum class Role : uint8_t { kNone, kViewer, kOperator };
+
 class Api {
  public:
-  // `token`: every request must carry "Authorization: Bearer <token>".
+  // `token`: the operator's; every request must carry "Authorization: Bearer
+  // <token>" (or the viewer's token, `viewer_token`, for GET; "" for none).
   // `changed` runs after a campaign is created or resumed, so the server
   // tells its devices at once rather than at its next tick.
-  Api(fleet::Registry& registry, std::string token, std::function<void()> changed = {});
+  Api(fleet::Registry& registry, std::string token, std::function<void()> changed = {},
+      std::string viewer_token = "");
 
   ApiResponse Handle(const ApiRequest& request, fleet::TimeMs now) const;
+  // The role of an Authorization header's bearer token.
+  Role Authorize(std::string_view authorization) const;
 
  private:
   ApiResponse Route(const ApiRequest& request, fleet::TimeMs now) const;
@@ -43,12 +51,13 @@ class Api {
   ApiResponse Images() const;
   ApiResponse Campaigns() const;
   ApiResponse Campaign(int64_t id) const;
+  ApiResponse Summary() const;
   ApiResponse CreateCampaign(const ApiRequest& request, fleet::TimeMs now) const;
   ApiResponse Control(int64_t id, const std::string& command, fleet::TimeMs now) const;
-  bool Authorized(const ApiRequest& request) const;
 
   fleet::Registry& registry_;
   const std::string token_;
+  const std::string viewer_token_;
   const std::function<void()> changed_;
 };
 

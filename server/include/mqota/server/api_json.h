@@ -26,6 +26,9 @@ json ToJson(const fleet::DeviceEvent& event);
 json ToJson(const fleet::Image& image);
 json ToJson(const fleet::Campaign& campaign);
 json ToJson(const fleet::CampaignLogEntry& entry);
+json ToJson(const fleet::FleetCounts& counts);
+// Adds each wave's "progress" (fleet::WaveProgress) to a campaign's "waves".
+void AddProgress(json& campaign, const std::vector<fleet::WaveProgress>& progress);
 
 // The body of POST /api/v1/campaigns. The image is named by id or by board
 // and version; it is resolved against the registry by the caller.

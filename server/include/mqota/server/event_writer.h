@@ -25,6 +25,7 @@
 
 #include "mqota/fleet/registry.h"
 #include "mqota/server/log.h"
+#include "mqota/server/metrics.h"
 
 namespace mqota::server {
 
@@ -34,8 +35,9 @@ class EventWriter {
   // tallies a write moved (once per write, not per event).
   using CampaignMoved = std::function<void(int64_t campaign, fleet::TimeMs now)>;
 
+  // `metrics`, when given, observes every write (its time, its events).
   EventWriter(fleet::Registry& registry, Logger& log, size_t max_waiting,
-              CampaignMoved campaign_moved);
+              CampaignMoved campaign_moved, Metrics* metrics = nullptr);
 
   enum class Then : uint8_t {
     kWait,   // write the queue, or wait for the write under way to take the event;
@@ -62,6 +64,7 @@ class EventWriter {
   Logger& log_;
   const size_t max_waiting_;
   const CampaignMoved campaign_moved_;
+  Metrics* const metrics_;
 
   mutable std::mutex mutex_;  // the members below
   std::condition_variable written_;

@@ -30,6 +30,7 @@
 #include "mqota/server/catalog.h"
 #include "mqota/server/event_writer.h"
 #include "mqota/server/log.h"
+#include "mqota/server/metrics.h"
 #include "mqota/server/request_handler.h"
 
 namespace mqota::server {
@@ -56,7 +57,9 @@ fleet::TimeMs WallClockMs();
 
 class FleetService {
  public:
-  FleetService(fleet::Registry& registry, Logger& log, FleetOptions options);
+  // `metrics`, when given, observes the registry's writes.
+  FleetService(fleet::Registry& registry, Logger& log, FleetOptions options,
+               Metrics* metrics = nullptr);
 
   // Every image of the catalog is in the registry's catalog (a campaign
   // names one). Throws fleet::RegistryError.

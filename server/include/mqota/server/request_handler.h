@@ -32,6 +32,18 @@ struct HandlerConfig {
   std::string flow_topic;    // the server's own flow topic: never a reply topic
 };
 
+// The message types a request is counted under (mqota_requests_total's
+// "message" label, docs/spec/metrics.md#counters).
+enum class MessageKind : uint8_t {
+  kUpdateAvailability,  // "Update Availability"
+  kRequestUpdate,       // "Request Update"
+  kRequestDataChunk,    // "Request Data Chunk"
+  kResult,              // "Success", "Failure", "Boot Report"
+  kProgress,            // "Progress"
+  kOther,               // unknown, unparsable, or without a Message
+};
+inline constexpr size_t kMessageKinds = 6;
+
 struct Publication {
   std::string topic;
   std::vector<uint8_t> payload;
@@ -60,6 +72,7 @@ struct DeviceSighting {
 };
 
 struct Response {
+  MessageKind message = MessageKind::kOther;  // what the request was, even when ignored
   LogLevel level = LogLevel::kWarn;
   std::string log;                     // one printable line, always set
   std::string device_topic;            // the (accepted) UniqueTopicName, "" if none

@@ -24,6 +24,7 @@
 #include "mqota/server/catalog.h"
 #include "mqota/server/fleet_service.h"
 #include "mqota/server/log.h"
+#include "mqota/server/metrics.h"
 #include "mqota/server/offer_book.h"
 #include "mqota/server/request_handler.h"
 #include "mqota/server/stream_scheduler.h"
@@ -89,6 +90,11 @@ class Server {
   // image under a version it knows).
   void ReplaceCatalog(std::shared_ptr<const Catalog> catalog);
   FleetService& fleet() { return fleet_; }
+  // The counters (docs/spec/metrics.md); the HTTP listener adds its own.
+  Metrics& metrics() { return metrics_; }
+  // /metrics' text: the counters, what is live in memory, and the
+  // registry's counts read now (docs/spec/metrics.md#cost).
+  std::string RenderMetrics(fleet::Registry& registry);
   // Runs the fleet's tick now (a campaign was created or resumed): its
   // devices are nudged within moments, not at the next second.
   void WakeFleet();
@@ -113,6 +119,7 @@ class Server {
   std::shared_ptr<const Catalog> CurrentCatalog() const;
   mutable std::mutex catalog_mutex_;
   std::shared_ptr<const Catalog> catalog_;  // guarded by catalog_mutex_
+  Metrics metrics_;                         // before fleet_, which writes through it
   FleetService fleet_;
   Logger& log_;
   const std::string flow_topic_;

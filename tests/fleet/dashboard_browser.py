@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""The dashboard as a person uses it, in headless Chromium (Debian's chromium,
+chromium-driver and python3-selenium), against a running mqota-server with a
+simulated fleet (started by view_test.cpp). Asserts what the browser shows,
+and what the registry then holds (through the API). Every wait is bounded.
+Writes a screenshot of each page into --shots. Exit 0: every check held."""
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ARGS = None
+
+
+def api(method, path, token, body=None):
+    req = urllib.request.Request(ARGS.url + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode())
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def api_json(path):
+    status, body = api("GET", path, ARGS.token)
+    assert status == 200, (path, status, body)
+    return json.loads(body)
+
+
+def wait(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except WebDriverException as e:  # an element replaced by the next poll
+            last = e
+        time.sleep(0.1)
+    raise AssertionError("timed out (%.0f s) waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def shot(driver, name):
+    path = "%s/%s.png" % (ARGS.shots, name)
+    driver.save_screenshot(path)
+    print("screenshot:", path)
+
+
+def create(version, waves):
+    status, body = api("POST", "/api/v1/campaigns", ARGS.token, {
+        "name": "release " + version, "image": {"board": ARGS.board, "version": version},
+        "waves": waves, "failure_percent": 0, "max_in_flight": 1})
+    assert status == 201, body
+    return json.loads(body)["id"]
+
+
+def bar_counts(driver, campaign):
+    counts = {}
+    for seg in driver.find_elements(By.CSS_SELECTOR, "#campaign-%d .bar span" % campaign):
+        kind = seg.get_attribute("class").replace("seg-", "")
+        counts[kind] = counts.get(kind, 0) + int(seg.get_attribute("data-count"))
+    return counts
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser()
+    for a in ("--url", "--token", "--viewer-token", "--board", "--shots"):
+        p.add_argument(a, required=True)
+    p.add_argument("--devices", type=int, required=True)
+    ARGS = p.parse_args()
+
+    # Without a token: the API, the metrics and the pages refuse.
+    for path in ("/api/v1/devices", "/metrics", "/ui/", "/ui/app.js", "/ui/session.json"):
+        status, _ = api("GET", path, None)
+        assert status == 401, (path, status)
+    status, _ = api("POST", "/api/v1/campaigns/1/pause", ARGS.viewer_token, {})
+    assert status == 403, status  # the viewer only reads
+    print("refused without a token: ok")
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1280,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(20)
+    alerts = []
+    try:
+        # Not logged in: the login page, no fleet data.
+        driver.get(ARGS.url + "/ui/")
+        assert driver.find_elements(By.ID, "login"), driver.page_source[:500]
+        assert "sim-0000" not in driver.page_source
+        # Logged in by the address the demo prints (token in the fragment).
+        driver.get(ARGS.url + "/ui/login#token=" + ARGS.token)
+        wait("the session", lambda: "operator" in driver.find_element(By.ID, "session").text, 10)
+        driver.execute_script("window.addEventListener('error', e => "
+                              "document.title = 'script error: ' + e.message)")
+
+        # Fleet: every simulated device with its version; the hostile id as text.
+        driver.get(ARGS.url + "/ui/#/fleet")
+        rows = wait("the device rows", lambda: [
+            r for r in driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")
+            if r.get_attribute("data-device").startswith("sim-")] if len(
+                driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) >= ARGS.devices + 1
+            else None, 10)
+        assert len(rows) == ARGS.devices, len(rows)
+        for r in rows:
+            assert r.find_element(By.CLASS_NAME, "version").text == "1.0.0", r.text
+        assert driver.find_element(By.ID, "online-count").text == str(ARGS.devices + 1)
+        hostile = [r for r in driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")
+                   if r.get_attribute("data-device").startswith("<script>")]
+        assert len(hostile) == 1, "the <script> device is not listed"
+        assert hostile[0].find_element(By.TAG_NAME, "a").text == "<script>x0000"
+        assert not driver.find_elements(By.CSS_SELECTOR, "#devices script")
+        print("fleet page lists %d devices at 1.0.0, the <script> id as text: ok" % ARGS.devices)
+        shot(driver, "fleet")
+
+        # Campaigns: one made through the API appears and its bars move.
+        good = create("1.1.0", "1,100%")
+        driver.get(ARGS.url + "/ui/#/campaigns")
+        wait("campaign %d" % good, lambda: driver.find_elements(By.ID, "campaign-%d" % good), 3)
+        first = bar_counts(driver, good)
+        wait("the bars to move", lambda: bar_counts(driver, good) != first and
+             bar_counts(driver, good).get("confirmed", 0) >= 1, 30)
+        print("campaign bars moved: %s -> %s" % (first, bar_counts(driver, good)))
+        # Pause, clicked: the registry says paused.
+        driver.find_element(By.CSS_SELECTOR, "#campaign-%d .cmd-pause" % good).click()
+        wait("paused in the registry",
+             lambda: api_json("/api/v1/campaigns/%d" % good)["status"] == "paused", 5)
+        wait("paused on the page", lambda: driver.find_element(
+            By.ID, "campaign-%d" % good).get_attribute("data-status") == "paused", 3)
+        print("Pause clicked: paused in the registry: ok")
+        shot(driver, "campaigns-paused")
+        # Resume, clicked (no confirmation: not destructive for a paused one).
+        driver.find_element(By.CSS_SELECTOR, "#campaign-%d .cmd-resume" % good).click()
+        wait("the good campaign to complete",
+             lambda: api_json("/api/v1/campaigns/%d" % good)["status"] == "completed", 60)
+
+        # A bad release halts on its canary; the page shows why, without a reload.
+        marker = driver.execute_script("window.notReloaded = 1; return window.notReloaded")
+        bad = create("1.2.0", "1,100%")
+        reason = wait("the halt reason on the page", lambda: [
+            e.text for e in driver.find_elements(By.CSS_SELECTOR, "#campaign-%d .reason" % bad)
+            if e.text], 40)[0]
+        assert driver.execute_script("return window.notReloaded") == marker, "the page reloaded"
+        assert reason == api_json("/api/v1/campaigns/%d" % bad)["status_reason"], reason
+        print("halt shown without a reload: %s" % reason)
+        shot(driver, "campaigns-halted")
+
+        # The canary's page: the revert with the bootloader's reason.
+        canary = [d["id"] for d in api_json("/api/v1/devices")["devices"]
+                  if d["state"] == "reverted"]
+        assert len(canary) == 1, canary
+        driver.get(ARGS.url + "/ui/#/device/" + canary[0])
+        row = wait("the reverted event", lambda: driver.find_elements(
+            By.CSS_SELECTOR, "#timeline tr[data-event=reverted]"), 5)[0]
+        assert "the bootloader reverted it" in row.find_element(By.CLASS_NAME, "reason").text
+        assert "1.2.0" in driver.find_element(By.ID, "barred").text
+        print("device page shows the revert: %s" % row.text)
+        shot(driver, "device")
+
+        # The hostile device's page: its id is text, nothing ran.
+        driver.get(ARGS.url + "/ui/#/device/" + urllib.request.quote("<script>x0000", safe=""))
+        wait("the hostile device's page", lambda: driver.find_element(
+            By.ID, "device-id").text == "<script>x0000", 5)
+        assert not driver.title.startswith("script error"), driver.title
+        shot(driver, "device-script-id")
+
+        driver.get(ARGS.url + "/ui/#/images")
+        wait("the images", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#images tbody tr")) >= 2, 5)
+        shot(driver, "images")
+        # Script errors (network ones are the 401s asked for above, and
+        # the favicon there is none of).
+        logs = [e for e in driver.get_log("browser")
+                if e["level"] == "SEVERE" and e.get("source") != "network"]
+        assert not logs, logs
+    finally:
+        driver.quit()
+    print("dashboard: every check held")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
