@@ -53,6 +53,14 @@ def wait(what, check, timeout):
     raise AssertionError("timed out (%.0f s) waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def click(driver, selector):
+    """Clicks `selector`, finding it again when the page's next poll replaced it."""
+    def attempt():
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+    wait("a click on " + selector, attempt, 5)
+
+
 def shot(driver, name):
     path = "%s/%s.png" % (ARGS.shots, name)
     driver.save_screenshot(path)
@@ -138,7 +146,7 @@ def main():
              bar_counts(driver, good).get("confirmed", 0) >= 1, 30)
         print("campaign bars moved: %s -> %s" % (first, bar_counts(driver, good)))
         # Pause, clicked: the registry says paused.
-        driver.find_element(By.CSS_SELECTOR, "#campaign-%d .cmd-pause" % good).click()
+        click(driver, "#campaign-%d .cmd-pause" % good)
         wait("paused in the registry",
              lambda: api_json("/api/v1/campaigns/%d" % good)["status"] == "paused", 5)
         wait("paused on the page", lambda: driver.find_element(
@@ -146,7 +154,7 @@ def main():
         print("Pause clicked: paused in the registry: ok")
         shot(driver, "campaigns-paused")
         # Resume, clicked (no confirmation: not destructive for a paused one).
-        driver.find_element(By.CSS_SELECTOR, "#campaign-%d .cmd-resume" % good).click()
+        click(driver, "#campaign-%d .cmd-resume" % good)
         wait("the good campaign to complete",
              lambda: api_json("/api/v1/campaigns/%d" % good)["status"] == "completed", 60)
 
