@@ -12,6 +12,7 @@ packages="
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
   qemu-system-arm
   mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev libcpp-httplib-dev
+  libdivsufsort-dev bsdiff xdelta3
 "
 
 missing=""

@@ -17,14 +17,16 @@ import re
 import subprocess
 import sys
 
-DEVICE = ["base", "flash", "image", "boot", "agent"]
+DEVICE = ["base", "flash", "image", "boot", "delta", "agent"]
 # layer -> the layers its production code may use (besides itself).
 ALLOWED = {
     "base": [],
     "flash": ["base"],
     "image": ["base", "flash"],
     "boot": ["base", "flash", "image"],
-    "agent": ["base", "flash", "image", "boot"],
+    # delta: the patch format and its decoder; the agent drives it during a download.
+    "delta": ["base", "flash", "image"],
+    "agent": ["base", "flash", "image", "boot", "delta"],
     "ports": DEVICE,
     "host": DEVICE + ["ports"],
     "fleet": DEVICE + ["host"],
