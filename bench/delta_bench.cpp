@@ -156,7 +156,7 @@ CutFigures CutEverywhere(const bench::ImagePair& pair, std::span<const uint8_t> 
       length |= uint32_t{byte & 0x7fu} << shift;
       if ((byte & 0x80u) == 0) break;
     }
-    at += delta::kBlockCrcBytes + length;
+    at += delta::kBlockCrcBytes + (length >> 1);  // bit 0: coded or stored
     f.largest_block = std::max(f.largest_block, at - start);
   }
   return f;

@@ -80,9 +80,11 @@ DeltaResult<size_t> Decoder::Consume(std::span<const uint8_t> bytes) {
     case State::kBlockLength: {
       MQOTA_TRY_ASSIGN(const bool complete, TakeVarintByte(bytes[0]));
       if (complete) {
-        // An empty body cannot produce a block's bytes.
-        if (varint_ == 0) return Corrupt();
-        body_length_ = varint_;
+        // Bit 0 says how the body is sent; an empty body cannot produce a
+        // block's bytes.
+        coded_ = (varint_ & 1u) != 0;
+        body_length_ = varint_ >> 1;
+        if (body_length_ == 0) return Corrupt();
         field_fill_ = 0;
         expected_crc_ = 0;
         state_ = State::kBlockCrc;
@@ -117,6 +119,7 @@ DeltaResult<size_t> Decoder::ConsumeBlockCrc(std::span<const uint8_t> bytes) {
 }
 
 DeltaResult<size_t> Decoder::ConsumeBody(std::span<const uint8_t> bytes) {
+  if (coded_) return ConsumeCodedBody(bytes);
   // A body that ends while its commands still need bytes.
   if (body_used_ == body_length_) return Corrupt();
   const size_t body_left = body_length_ - body_used_;
@@ -146,6 +149,81 @@ DeltaResult<size_t> Decoder::ConsumeBody(std::span<const uint8_t> bytes) {
   MQOTA_TRY_ASSIGN(const bool complete, TakeVarintByte(bytes[0]));
   if (complete) MQOTA_TRY(OnVarint(varint_));
   return size_t{1};
+}
+
+DeltaResult<size_t> Decoder::ConsumeCodedBody(std::span<const uint8_t> bytes) {
+  // Keep the unread coded bytes at the front, then top up from the input,
+  // never beyond this block's body.
+  std::copy(pending_.begin() + pending_read_, pending_.begin() + pending_fill_, pending_.begin());
+  pending_fill_ -= pending_read_;
+  pending_read_ = 0;
+  const size_t n = std::min(
+      {bytes.size(), size_t{kPendingBytes - pending_fill_}, size_t{body_length_ - body_used_}});
+  std::copy_n(bytes.begin(), n, pending_.begin() + pending_fill_);
+  pending_fill_ += static_cast<uint32_t>(n);
+  body_used_ += static_cast<uint32_t>(n);
+  const bool all_taken = body_used_ == body_length_;
+  auto next = [this](uint8_t& byte) {
+    if (pending_read_ == pending_fill_) return false;
+    byte = pending_[pending_read_++];
+    return true;
+  };
+  if (!range_started_) {
+    if (pending_fill_ < kRangeInitBytes && !all_taken) return n;
+    if (!range_.Init(next)) return Corrupt();
+    range_started_ = true;
+  }
+  // A symbol is decoded only when it cannot run out of input halfway, or when
+  // the whole body is here (then running out means the body is too short).
+  // Bounded: each symbol reads a byte or narrows the range, which must be
+  // renormalised with a byte within about 1,100 decisions.
+  while (InBody() && (pending_fill_ - pending_read_ >= kPendingBytes || all_taken)) {
+    uint8_t byte = 0;
+    if (!range_.DecodeByte(Context(), next, byte)) return Corrupt();
+    MQOTA_TRY(ProcessBodyByte(byte));
+  }
+  return n;
+}
+
+DeltaResult<void> Decoder::ProcessBodyByte(uint8_t byte) {
+  const std::span<const uint8_t> one(&byte, 1);
+  switch (state_) {
+    case State::kLiteral:
+      MQOTA_TRY(EmitLiteral(one));
+      if (--command_left_ == 0) return FinishCommand();
+      return {};
+    case State::kAddBytes:
+      MQOTA_TRY(EmitSource(1, one));
+      --command_left_;
+      if (--run_left_ == 0) {
+        if (command_left_ == 0) return FinishCommand();
+        state_ = State::kAddZeroRun;
+      }
+      return {};
+    default: {
+      MQOTA_TRY_ASSIGN(const bool complete, TakeVarintByte(byte));
+      if (complete) MQOTA_TRY(OnVarint(varint_));
+      return {};
+    }
+  }
+}
+
+BodyContext Decoder::Context() const {
+  if (varint_bytes_ > 0) return BodyContext::kVarintMore;
+  switch (state_) {
+    case State::kTag: return BodyContext::kTag;
+    case State::kDelta: return BodyContext::kDelta;
+    case State::kAddZeroRun: return BodyContext::kZeroRun;
+    case State::kAddCount: return BodyContext::kCount;
+    case State::kAddBytes:
+      return run_left_ == run_bytes_ ? BodyContext::kDiffFirst : BodyContext::kDiffNext;
+    default: return BodyContext::kLiteral;
+  }
+}
+
+bool Decoder::InBody() const {
+  return state_ == State::kTag || state_ == State::kDelta || state_ == State::kLiteral ||
+         state_ == State::kAddZeroRun || state_ == State::kAddCount || state_ == State::kAddBytes;
 }
 
 DeltaResult<bool> Decoder::TakeVarintByte(uint8_t byte) {
@@ -207,6 +285,7 @@ DeltaResult<void> Decoder::OnAddCount(uint32_t count) {
   if (count == 0 && zero_run_ == 0) return Corrupt();
   if (count > 0) {
     run_left_ = count;
+    run_bytes_ = count;
     state_ = State::kAddBytes;
     return {};
   }
@@ -242,6 +321,10 @@ DeltaResult<void> Decoder::BeginBlock() {
   if (!erased.ok()) return FlashFailed(erased.error());
   block_out_ = 0;
   body_used_ = 0;
+  pending_fill_ = 0;
+  pending_read_ = 0;
+  range_started_ = false;
+  if (coded_) range_.Reset();
   written_ = 0;
   write_fill_ = 0;
   crc_ = 0;
@@ -255,7 +338,8 @@ DeltaResult<void> Decoder::BeginBlock() {
 DeltaResult<void> Decoder::FinishCommand() {
   state_ = State::kTag;
   if (block_out_ < block_length_) return {};
-  if (body_used_ != body_length_) return Corrupt();
+  // The body must end exactly here: every byte taken and, coded, read.
+  if (body_used_ != body_length_ || pending_read_ != pending_fill_) return Corrupt();
   return FinishBlock();
 }
 

@@ -29,12 +29,11 @@ TEST_P(DeltaPowerCut, ResumesAtTheCheckpointAfterACutAtEveryOperation) {
   options.block_bytes = 1024;
   const auto patch = host::MakeDeltaPatch(source, target, options);
   const uint32_t blocks = static_cast<uint32_t>((target.size() + 1023) / 1024);
-  const auto offsets = testing::BlockOffsets(patch, blocks);
-  ASSERT_EQ(offsets.back(), patch.size());
+  const auto frames = testing::BlockFrames(patch, blocks);
+  ASSERT_EQ(frames.back().offset + frames.back().bytes, patch.size());
+  ASSERT_TRUE(std::any_of(frames.begin(), frames.end(), [](const auto& f) { return f.coded; }));
   size_t largest_block = 0;
-  for (size_t b = 0; b + 1 < offsets.size(); ++b) {
-    largest_block = std::max(largest_block, offsets[b + 1] - offsets[b]);
-  }
+  for (const auto& f : frames) largest_block = std::max(largest_block, f.bytes);
   constexpr size_t kPiece = 64;
 
   for (const Geometry g : {Geometry{1, 0xFF}, Geometry{8, 0xFF}, Geometry{8, 0x00}}) {

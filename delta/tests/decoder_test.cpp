@@ -34,7 +34,7 @@ Pair MakePair(uint32_t seed = 1, size_t size = size_t{16} * 1024) {
 // A patch whose header is real (sizes and digests of `pair`) and whose
 // single block is `body` with `crc`: for hand-made hostile blocks.
 std::vector<uint8_t> HandMade(const Pair& pair, std::span<const uint8_t> body, uint32_t crc,
-                              uint32_t body_length) {
+                              uint32_t body_length, bool coded = false) {
   PatchHeader h;
   h.block_bytes = 1024;
   h.source_size_bytes = static_cast<uint32_t>(pair.source.size());
@@ -43,7 +43,8 @@ std::vector<uint8_t> HandMade(const Pair& pair, std::span<const uint8_t> body, u
   std::vector<uint8_t> patch(kPatchHeaderBytes);
   EncodePatchHeader(h, std::span<uint8_t, kPatchHeaderBytes>(patch));
   std::array<uint8_t, kMaxVarintBytes> length{};
-  patch.insert(patch.end(), length.begin(), length.begin() + EncodeVarint(body_length, length));
+  patch.insert(patch.end(), length.begin(),
+               length.begin() + EncodeVarint((body_length << 1) | (coded ? 1u : 0u), length));
   std::array<uint8_t, 4> crc_bytes{};
   StoreLe32(crc_bytes, 0, crc);
   patch.insert(patch.end(), crc_bytes.begin(), crc_bytes.end());
@@ -81,11 +82,20 @@ TEST(DeltaDecoder, AppliesASyntheticReleaseInAnyPieceSize) {
   }
 }
 
+TEST(DeltaDecoder, BlocksWithManySmallDifferencesAreRangeCoded) {
+  const Pair pair = MakePair();
+  const auto blocks = testing::BlockFrames(pair.patch, 17);
+  const auto coded =
+      std::count_if(blocks.begin(), blocks.end(), [](const auto& b) { return b.coded; });
+  EXPECT_GT(coded, 0);
+  EXPECT_LT(coded, static_cast<std::ptrdiff_t>(blocks.size()));  // both kinds are exercised
+}
+
 TEST(DeltaDecoder, PatchIsSmallForASmallChange) {
   const Pair pair = MakePair();
-  // 40 inserted + 300 appended bytes, ~11 changed bytes and ~40 shifted
-  // pointers, 17 blocks of framing: far below the 16.7 KiB target.
-  EXPECT_LT(pair.patch.size(), 1000u) << pair.patch.size();
+  // 40 inserted and 300 appended random bytes, 11 changed bytes, ~370
+  // shifted "pointers", 17 blocks of framing: under a tenth of the target.
+  EXPECT_LT(pair.patch.size(), 1500u) << pair.patch.size();
 }
 
 TEST(DeltaDecoder, AppliesOnEveryGeometry) {
@@ -251,6 +261,28 @@ TEST(DeltaDecoder, RefusesHostileCommands) {
     const auto r = FeedAll(rig, HandMade(pair, body, 0, c.body_length));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, DeltaErrc::kCorrupt);
+    EXPECT_TRUE(rig.OutsideSecondaryIntact(pair.source));
+  }
+}
+
+// Range-coded bodies that no encoder writes: a stream not starting with a
+// zero, one shorter than the coder's start, and noise.
+TEST(DeltaDecoder, RefusesHostileCodedBodies) {
+  const Pair pair = MakePair();
+  const auto noise = mqota::testing::PseudoRandomBytes(64, 9);
+  std::vector<uint8_t> noisy = {0};
+  noisy.insert(noisy.end(), noise.begin(), noise.end());
+  for (const auto& body :
+       {std::vector<uint8_t>{1, 0, 0, 0, 0, 0, 0, 0, 0}, std::vector<uint8_t>{0, 0, 0}, noisy}) {
+    DeltaRig rig(8, 0xFF);
+    rig.Load(pair.source);
+    auto patch = HandMade(pair, body, 0, static_cast<uint32_t>(body.size()), /*coded=*/true);
+    patch.push_back(0);  // one byte more, so a short body is seen to end
+    const auto r = FeedAll(rig, patch);
+    ASSERT_FALSE(r.ok()) << body.size();
+    EXPECT_TRUE(r.error().code == DeltaErrc::kCorrupt ||
+                r.error().code == DeltaErrc::kBlockMismatch)
+        << Describe(r.error().code);
     EXPECT_TRUE(rig.OutsideSecondaryIntact(pair.source));
   }
 }

@@ -39,8 +39,10 @@ inline std::vector<uint8_t> Evolve(std::span<const uint8_t> source, uint32_t see
   const auto inserted = mqota::testing::PseudoRandomBytes(40, seed);
   const size_t at = target.size() / 3;
   target.insert(target.begin() + static_cast<std::ptrdiff_t>(at), inserted.begin(), inserted.end());
-  for (size_t i = at + 100; i + 1 < target.size(); i += 256)
+  // Denser after the middle: those blocks are range coded, the others stored.
+  for (size_t i = at + 100; i + 1 < target.size(); i += i < target.size() / 2 ? 256 : 24) {
     target[i] = static_cast<uint8_t>(target[i] + 40);
+  }
   const auto tail = mqota::testing::PseudoRandomBytes(300, seed + 1);
   target.insert(target.end(), tail.begin(), tail.end());
   return target;
@@ -127,23 +129,32 @@ class DeltaRig {
   ports::MbedtlsCrypto crypto_;
 };
 
-// Patch offsets where each block starts, and the end: the framing read the
-// way the spec describes it (varint body length, CRC, body).
-inline std::vector<size_t> BlockOffsets(std::span<const uint8_t> patch, uint32_t block_count) {
-  std::vector<size_t> offsets;
+// Each block's place in the patch and how its body is sent, read from the
+// framing the way the spec describes it (varint (length << 1) | coded, CRC,
+// body).
+struct BlockFrame {
+  size_t offset = 0;
+  size_t bytes = 0;
+  bool coded = false;
+};
+
+inline std::vector<BlockFrame> BlockFrames(std::span<const uint8_t> patch, uint32_t block_count) {
+  std::vector<BlockFrame> frames;
   size_t at = kPatchHeaderBytes;
   for (uint32_t b = 0; b < block_count && at < patch.size(); ++b) {
-    offsets.push_back(at);
+    BlockFrame frame{at, 0, false};
     uint32_t length = 0;
     for (int shift = 0; at < patch.size() && shift < 35; shift += 7) {
       const uint8_t byte = patch[at++];
       length |= uint32_t{byte & 0x7fu} << shift;
       if ((byte & 0x80u) == 0) break;
     }
-    at += kBlockCrcBytes + length;
+    frame.coded = (length & 1u) != 0;
+    at += kBlockCrcBytes + (length >> 1);
+    frame.bytes = at - frame.offset;
+    frames.push_back(frame);
   }
-  offsets.push_back(at);
-  return offsets;
+  return frames;
 }
 
 }  // namespace mqota::delta::testing

@@ -11,11 +11,20 @@
 #include "mqota/base/endian.h"
 #include "mqota/host/command_error.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
+#include "range_encoder.h"
 
 namespace mqota::host {
 namespace {
 
+using delta::BodyContext;
 using delta::CommandKind;
+
+// A body byte and the model it is coded with (delta/range_decoder.h).
+struct Symbol {
+  BodyContext context;
+  uint8_t byte;
+};
+using Body = std::vector<Symbol>;
 
 // A zero gap shorter than this inside changed bytes is cheaper sent as data
 // than as a new run pair (two varints).
@@ -27,12 +36,40 @@ void PutVarint(std::vector<uint8_t>& out, uint32_t value) {
   out.insert(out.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-void PutTag(std::vector<uint8_t>& out, CommandKind kind, size_t length) {
-  PutVarint(out, static_cast<uint32_t>(length << delta::kKindBits) | static_cast<uint32_t>(kind));
+void PutVarint(Body& out, uint32_t value, BodyContext first) {
+  std::array<uint8_t, delta::kMaxVarintBytes> bytes{};
+  const size_t n = delta::EncodeVarint(value, bytes);
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({i == 0 ? first : BodyContext::kVarintMore, bytes[i]});
+}
+
+void PutTag(Body& out, CommandKind kind, size_t length) {
+  PutVarint(out, static_cast<uint32_t>(length << delta::kKindBits) | static_cast<uint32_t>(kind),
+            BodyContext::kTag);
+}
+
+// The body as sent: stored, or range coded when that is shorter (a block of
+// a few commands costs less stored than the coder's 5 bytes of start and end).
+// Bit 0 of the framed length says which.
+void PutBlock(std::vector<uint8_t>& patch, const Body& body, uint32_t target_crc) {
+  RangeEncoder coder;
+  for (const Symbol& s : body) coder.EncodeByte(s.context, s.byte);
+  const auto coded = coder.Finish();
+  const bool use_coded = coded.size() < body.size();
+  const size_t length = use_coded ? coded.size() : body.size();
+  PutVarint(patch, static_cast<uint32_t>(length << 1) | (use_coded ? 1u : 0u));
+  std::array<uint8_t, delta::kBlockCrcBytes> crc{};
+  StoreLe32(crc, 0, target_crc);
+  patch.insert(patch.end(), crc.begin(), crc.end());
+  if (use_coded) {
+    patch.insert(patch.end(), coded.begin(), coded.end());
+  } else {
+    for (const Symbol& s : body) patch.push_back(s.byte);
+  }
 }
 
 // The difference bytes as (zero run, changed count, changed bytes) pairs.
-void PutRuns(std::vector<uint8_t>& out, std::span<const uint8_t> diff) {
+void PutRuns(Body& out, std::span<const uint8_t> diff) {
   size_t i = 0;
   while (i < diff.size()) {
     size_t zeros = 0;
@@ -49,10 +86,11 @@ void PutRuns(std::vector<uint8_t>& out, std::span<const uint8_t> diff) {
       if (gap >= kMinZeroGap || end + gap == diff.size()) break;
       end += gap;
     }
-    PutVarint(out, static_cast<uint32_t>(zeros));
-    PutVarint(out, static_cast<uint32_t>(end - start));
-    out.insert(out.end(), diff.begin() + static_cast<std::ptrdiff_t>(start),
-               diff.begin() + static_cast<std::ptrdiff_t>(end));
+    PutVarint(out, static_cast<uint32_t>(zeros), BodyContext::kZeroRun);
+    PutVarint(out, static_cast<uint32_t>(end - start), BodyContext::kCount);
+    for (size_t k = start; k < end; ++k) {
+      out.push_back({k == start ? BodyContext::kDiffFirst : BodyContext::kDiffNext, diff[k]});
+    }
     i = end;
   }
 }
@@ -62,8 +100,7 @@ class BlockEncoder {
   BlockEncoder(std::span<const uint8_t> source, std::span<const uint8_t> target)
       : source_(source), target_(target) {}
 
-  std::vector<uint8_t> Body(uint32_t start, uint32_t end,
-                            std::span<const delta_match::Piece> pieces) {
+  const Body& Encode(uint32_t start, uint32_t end, std::span<const delta_match::Piece> pieces) {
     body_.clear();
     cursor_ = std::min<int64_t>(start, static_cast<int64_t>(source_.size()));
     for (const auto& piece : pieces) {
@@ -74,7 +111,7 @@ class BlockEncoder {
         Aligned(from, to - from, piece.source_start + (from - piece.target_start));
       } else {
         PutTag(body_, CommandKind::kLiteral, to - from);
-        body_.insert(body_.end(), target_.begin() + from, target_.begin() + to);
+        for (uint32_t i = from; i < to; ++i) body_.push_back({BodyContext::kLiteral, target_[i]});
       }
     }
     return body_;
@@ -90,14 +127,14 @@ class BlockEncoder {
     }
     PutTag(body_, changed ? CommandKind::kAdd : CommandKind::kCopy, length);
     const int64_t delta = static_cast<int64_t>(source_start) - cursor_;
-    PutVarint(body_, delta::ZigZag(static_cast<int32_t>(delta)));
+    PutVarint(body_, delta::ZigZag(static_cast<int32_t>(delta)), BodyContext::kDelta);
     if (changed) PutRuns(body_, diff_);
     cursor_ = int64_t{source_start} + length;
   }
 
   std::span<const uint8_t> source_;
   std::span<const uint8_t> target_;
-  std::vector<uint8_t> body_;
+  Body body_;
   std::vector<uint8_t> diff_;
   int64_t cursor_ = 0;
 };
@@ -147,13 +184,9 @@ std::vector<uint8_t> MakeDeltaPatch(std::span<const uint8_t> source,
     }
     size_t last_piece = first_piece;
     while (last_piece < pieces.size() && pieces[last_piece].target_start < end) ++last_piece;
-    const auto body =
-        encoder.Body(start, end, std::span(pieces).subspan(first_piece, last_piece - first_piece));
-    PutVarint(patch, static_cast<uint32_t>(body.size()));
-    std::array<uint8_t, delta::kBlockCrcBytes> crc{};
-    StoreLe32(crc, 0, Crc32cTableDriven(target.subspan(start, end - start)));
-    patch.insert(patch.end(), crc.begin(), crc.end());
-    patch.insert(patch.end(), body.begin(), body.end());
+    const Body& body = encoder.Encode(
+        start, end, std::span(pieces).subspan(first_piece, last_piece - first_piece));
+    PutBlock(patch, body, Crc32cTableDriven(target.subspan(start, end - start)));
   }
   return patch;
 }

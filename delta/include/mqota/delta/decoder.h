@@ -33,6 +33,7 @@
 
 #include "mqota/delta/error.h"
 #include "mqota/delta/format.h"
+#include "mqota/delta/range_decoder.h"
 #include "mqota/flash/flash_area.h"
 
 namespace mqota::delta {
@@ -64,8 +65,11 @@ class Decoder {
  public:
   // Buffers, in the object: the target bytes not yet written (a multiple of
   // every write alignment, 1 … 32) and a window of the source.
-  static constexpr size_t kWriteBufferBytes = 1024;
-  static constexpr size_t kSourceBufferBytes = 2048;
+  static constexpr size_t kWriteBufferBytes = 512;
+  static constexpr size_t kSourceBufferBytes = 1024;
+  // Coded bytes taken from the input but not yet read by the range decoder:
+  // enough for one symbol, so a symbol is never decoded half.
+  static constexpr size_t kPendingBytes = kRangeMaxBytesPerSymbol;
 
   // Both areas must outlive the decoder. The decoder never writes `source`.
   Decoder(const flash::FlashArea& source, const flash::FlashArea& target);
@@ -118,6 +122,10 @@ class Decoder {
   DeltaResult<size_t> ConsumeHeader(std::span<const uint8_t> bytes);
   DeltaResult<size_t> ConsumeBlockCrc(std::span<const uint8_t> bytes);
   DeltaResult<size_t> ConsumeBody(std::span<const uint8_t> bytes);
+  DeltaResult<size_t> ConsumeCodedBody(std::span<const uint8_t> bytes);
+  DeltaResult<void> ProcessBodyByte(uint8_t byte);
+  BodyContext Context() const;
+  bool InBody() const;
   DeltaResult<void> OnVarint(uint32_t value);
   DeltaResult<void> OnTag(uint32_t tag);
   DeltaResult<void> OnDelta(uint32_t zigzag);
@@ -153,7 +161,9 @@ class Decoder {
   uint32_t block_length_ = 0;
   uint32_t block_out_ = 0;  // target bytes produced so far
   uint32_t body_length_ = 0;
-  uint32_t body_used_ = 0;
+  uint32_t body_used_ = 0;  // body bytes taken from the input
+  bool coded_ = false;      // the body is range coded (else stored)
+  bool range_started_ = false;
   uint32_t expected_crc_ = 0;
   uint32_t crc_ = 0;
   uint32_t written_ = 0;  // target bytes of the block already in flash
@@ -161,6 +171,7 @@ class Decoder {
   CommandKind kind_ = CommandKind::kLiteral;
   uint32_t command_left_ = 0;  // target bytes the command has still to produce
   uint32_t run_left_ = 0;      // difference bytes of the current add run
+  uint32_t run_bytes_ = 0;     // its length
   uint32_t zero_run_ = 0;
   int64_t cursor_ = 0;  // source offset of the next source byte
 
@@ -170,6 +181,10 @@ class Decoder {
   std::array<uint8_t, kWriteBufferBytes> write_buffer_{};
   uint32_t write_fill_ = 0;
   std::array<uint8_t, kSourceBufferBytes> window_{};
+  std::array<uint8_t, kPendingBytes> pending_{};
+  uint32_t pending_fill_ = 0;
+  uint32_t pending_read_ = 0;
+  RangeDecoder range_;
 };
 
 }  // namespace mqota::delta
