@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
          bench::SyntheticPairs(work / "synthetic", MQOTA_BIN_DIR "/mqota", quick ? 120 : 600)) {
       pairs.push_back(std::move(p));
     }
-    host::DeltaOptions options;  // 16 KiB blocks
+    host::DeltaOptions options;  // the default block size, as `mqota delta make`
     std::printf(
         "patch sizes, bytes (block %u bytes; goals: demo minor <= %.0f %% of the image, "
         "<= %.2fx bsdiff on every pair)\n",

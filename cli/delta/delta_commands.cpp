@@ -55,7 +55,8 @@ std::string VersionText(const image::ImageVersion& version) {
 
 std::string Percent(size_t part, size_t whole) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.2f %%", whole == 0 ? 0.0 : 100.0 * part / whole);
+  std::snprintf(text, sizeof text, "%.2f %%",
+                whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole));
   return text;
 }
 

@@ -176,7 +176,7 @@ DeltaResult<size_t> Decoder::ConsumeCodedBody(std::span<const uint8_t> bytes) {
   // A symbol is decoded only when it cannot run out of input halfway, or when
   // the whole body is here (then running out means the body is too short).
   // Bounded: each symbol reads a byte or narrows the range, which must be
-  // renormalised with a byte within about 1,100 decisions.
+  // renormalised with a byte within about 760 decisions.
   while (InBody() && (pending_fill_ - pending_read_ >= kPendingBytes || all_taken)) {
     uint8_t byte = 0;
     if (!range_.DecodeByte(Context(), next, byte)) return Corrupt();

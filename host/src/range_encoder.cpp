@@ -3,7 +3,7 @@
 namespace mqota::host {
 
 void RangeEncoder::EncodeByte(delta::BodyContext context, uint8_t byte) {
-  uint16_t* model = probabilities_.data() + static_cast<uint32_t>(context) * 256;
+  uint16_t* model = probabilities_.data() + size_t{static_cast<uint8_t>(context)} * 256;
   uint32_t node = 1;
   for (int i = 7; i >= 0; --i) {
     const uint32_t bit = (byte >> i) & 1u;

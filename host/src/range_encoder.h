@@ -22,7 +22,7 @@ class RangeEncoder {
   void EncodeBit(uint16_t& p, uint32_t bit);
   void ShiftLow();
 
-  std::array<uint16_t, delta::kContextCount * 256> probabilities_{};
+  std::array<uint16_t, delta::kModelProbabilities> probabilities_{};
   std::vector<uint8_t> out_;
   uint64_t low_ = 0;
   uint32_t range_ = 0xffffffffu;

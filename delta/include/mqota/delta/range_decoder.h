@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace mqota::delta {
@@ -25,10 +26,18 @@ enum class BodyContext : uint8_t {
   kVarintMore = 7,  // any varint byte after the first
 };
 inline constexpr uint32_t kContextCount = 8;
+// One tree of 256 probabilities (255 used) per context.
+inline constexpr size_t kModelProbabilities = size_t{kContextCount} * 256;
 inline constexpr uint32_t kProbabilityBits = 11;
 inline constexpr uint32_t kProbabilityOne = 1u << kProbabilityBits;
-inline constexpr uint32_t kMoveBits = 5;
+inline constexpr uint32_t kMoveBits = 4;
 inline constexpr uint32_t kRangeTop = 1u << 24;
+// Adaptation keeps every probability in [kMinProbability, one - kMinProbability],
+// so a decision never narrows a range of at least kRangeTop below 2^16 and
+// one byte of renormalisation is always enough (the decoder relies on it).
+inline constexpr uint32_t kMinProbability = (1u << kMoveBits) - 1;
+static_assert((((kRangeTop >> kProbabilityBits) * kMinProbability) << 8) >= kRangeTop,
+              "faster adaptation would need more than one renormalising byte per decision");
 // The coder's first bytes: a zero, then the 32-bit code.
 inline constexpr uint32_t kRangeInitBytes = 5;
 // A byte is 8 decisions, each reading at most one byte.
@@ -59,7 +68,7 @@ class RangeDecoder {
 
   template <typename Next>
   bool DecodeByte(BodyContext context, Next next, uint8_t& out) {
-    uint16_t* model = probabilities_.data() + static_cast<uint32_t>(context) * 256;
+    uint16_t* model = probabilities_.data() + size_t{static_cast<uint8_t>(context)} * 256;
     uint32_t node = 1;
     for (int i = 0; i < 8; ++i) {
       uint16_t& p = model[node];
@@ -87,7 +96,7 @@ class RangeDecoder {
   }
 
  private:
-  std::array<uint16_t, kContextCount * 256> probabilities_{};
+  std::array<uint16_t, kModelProbabilities> probabilities_{};
   uint32_t range_ = 0xffffffffu;
   uint32_t code_ = 0;
 };
