@@ -171,12 +171,16 @@ std::string Size(std::optional<size_t> bytes) {
 int main(int argc, char** argv) {
   bool quick = false;
   fs::path firmware = MQOTA_FIRMWARE_DIR;
+  fs::path work = fs::temp_directory_path() / ("mqota-bench-delta." + std::to_string(getpid()));
+  bool keep = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--firmware-dir") == 0 && i + 1 < argc) firmware = argv[++i];
+    if (std::strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
+      work = argv[++i];  // the images and baselines stay there, to look at
+      keep = true;
+    }
   }
-  const fs::path work =
-      fs::temp_directory_path() / ("mqota-bench-delta." + std::to_string(getpid()));
   fs::create_directories(work);
   int failures = 0;
   try {
@@ -242,6 +246,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mqota-bench-delta: %s\n", e.what());
     failures = 1;
   }
-  fs::remove_all(work);
+  if (!keep) fs::remove_all(work);
   return failures == 0 ? 0 : 1;
 }

@@ -256,7 +256,6 @@ DeltaResult<void> Decoder::OnVarint(uint32_t value) {
 DeltaResult<void> Decoder::OnTag(uint32_t tag) {
   const uint32_t kind = tag & ((1u << kKindBits) - 1);
   const uint32_t length = tag >> kKindBits;
-  if (kind > static_cast<uint32_t>(CommandKind::kAdd)) return Corrupt();
   if (length == 0 || length > block_length_ - block_out_) return Corrupt();
   kind_ = static_cast<CommandKind>(kind);
   command_left_ = length;
@@ -265,6 +264,14 @@ DeltaResult<void> Decoder::OnTag(uint32_t tag) {
 }
 
 DeltaResult<void> Decoder::OnDelta(uint32_t zigzag) {
+  if (kind_ == CommandKind::kTargetCopy) {
+    // A distance, not a delta: the bytes must already be in the target.
+    const uint32_t produced = header_.BlockStart(block_) + block_out_;
+    if (zigzag == 0 || zigzag > produced) return Corrupt();
+    MQOTA_TRY(EmitTarget(command_left_, zigzag));
+    command_left_ = 0;
+    return FinishCommand();
+  }
   cursor_ += UnZigZag(zigzag);
   if (cursor_ < 0 || cursor_ + command_left_ > int64_t{header_.source_size_bytes}) {
     return Corrupt();
@@ -366,6 +373,29 @@ DeltaResult<void> Decoder::EmitLiteral(std::span<const uint8_t> bytes) {
     block_out_ += static_cast<uint32_t>(n);
     bytes = bytes.subspan(n);
     if (write_fill_ == kWriteBufferBytes) MQOTA_TRY(Flush(false));
+  }
+  return {};
+}
+
+DeltaResult<void> Decoder::EmitTarget(uint32_t length, uint32_t distance) {
+  // Earlier blocks and the flushed part of this one are read back from
+  // flash; the rest is still in the write buffer. Byte by byte from the
+  // buffer, so an overlapping copy repeats what it has just produced.
+  std::array<uint8_t, 32> chunk{};
+  for (uint32_t done = 0; done < length;) {
+    const uint32_t from = header_.BlockStart(block_) + block_out_ - distance;
+    const uint32_t flushed_end = header_.BlockStart(block_) + written_;
+    uint32_t n = 1;
+    if (from < flushed_end) {
+      n = std::min({length - done, flushed_end - from, static_cast<uint32_t>(chunk.size())});
+      const auto read = target_.Read(from, std::span(chunk).first(n));
+      if (!read.ok()) return FlashFailed(read.error());
+      MQOTA_TRY(EmitLiteral(std::span<const uint8_t>(chunk).first(n)));
+    } else {
+      const uint8_t byte = write_buffer_[from - flushed_end];
+      MQOTA_TRY(EmitLiteral(std::span<const uint8_t>(&byte, 1)));
+    }
+    done += n;
   }
   return {};
 }

@@ -237,7 +237,8 @@ TEST(DeltaDecoder, RefusesHostileCommands) {
     uint32_t body_length;
   };
   const std::vector<Case> cases = {
-      {"reserved kind", {tag(4, CommandKind::kLiteral) | 3u}, 1},
+      {"target copy before the target", {tag(4, CommandKind::kTargetCopy), 5}, 2},
+      {"target copy of distance 0", {tag(4, CommandKind::kTargetCopy), 0}, 2},
       {"zero length", {tag(0, CommandKind::kLiteral)}, 1},
       {"length past the block", {0xe8, 0x7f, 0}, 3},  // literal of 8186 bytes
       {"copy before the source", {tag(10, CommandKind::kCopy), 0x81, 0x80, 0x01}, 4},

@@ -43,8 +43,14 @@ inline std::vector<uint8_t> Evolve(std::span<const uint8_t> source, uint32_t see
   for (size_t i = at + 100; i + 1 < target.size(); i += i < target.size() / 2 ? 256 : 24) {
     target[i] = static_cast<uint8_t>(target[i] + 40);
   }
-  const auto tail = mqota::testing::PseudoRandomBytes(300, seed + 1);
+  // New bytes at the end: random ones, the first 60 of them again 700 bytes
+  // later (a copy read back from flash, from the block before) and a unit
+  // repeated (an overlapping copy from the write buffer).
+  const auto tail = mqota::testing::PseudoRandomBytes(700, seed + 1);
   target.insert(target.end(), tail.begin(), tail.end());
+  target.insert(target.end(), tail.begin(), tail.begin() + 60);
+  const auto unit = mqota::testing::PseudoRandomBytes(30, seed + 2);
+  for (int i = 0; i < 8; ++i) target.insert(target.end(), unit.begin(), unit.end());
   return target;
 }
 

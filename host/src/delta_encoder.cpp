@@ -12,6 +12,7 @@
 #include "mqota/host/command_error.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
 #include "range_encoder.h"
+#include "target_history.h"
 
 namespace mqota::host {
 namespace {
@@ -95,10 +96,16 @@ void PutRuns(Body& out, std::span<const uint8_t> diff) {
   }
 }
 
+// Shorter matches cost more as a command (tag and offset) than as literal
+// bytes, which the coder squeezes to about 6 bits each.
+constexpr size_t kMinSourceMatch = 8;
+constexpr size_t kMinTargetMatch = 6;
+
 class BlockEncoder {
  public:
-  BlockEncoder(std::span<const uint8_t> source, std::span<const uint8_t> target)
-      : source_(source), target_(target) {}
+  BlockEncoder(std::span<const uint8_t> source, std::span<const uint8_t> target,
+               const delta_match::SuffixIndex& index)
+      : source_(source), target_(target), index_(index), history_(target) {}
 
   const Body& Encode(uint32_t start, uint32_t end, std::span<const delta_match::Piece> pieces) {
     body_.clear();
@@ -110,8 +117,7 @@ class BlockEncoder {
       if (piece.aligned) {
         Aligned(from, to - from, piece.source_start + (from - piece.target_start));
       } else {
-        PutTag(body_, CommandKind::kLiteral, to - from);
-        for (uint32_t i = from; i < to; ++i) body_.push_back({BodyContext::kLiteral, target_[i]});
+        Unaligned(from, to);
       }
     }
     return body_;
@@ -132,8 +138,47 @@ class BlockEncoder {
     cursor_ = int64_t{source_start} + length;
   }
 
+  // Bytes the alignment left unexplained: exact matches elsewhere in the
+  // source or earlier in the target where they are long enough to pay,
+  // literal bytes between them (a greedy parse).
+  void Unaligned(uint32_t from, uint32_t to) {
+    uint32_t literal_start = from;
+    const auto flush_literal = [&](uint32_t end) {
+      if (end == literal_start) return;
+      PutTag(body_, CommandKind::kLiteral, end - literal_start);
+      for (uint32_t i = literal_start; i < end; ++i)
+        body_.push_back({BodyContext::kLiteral, target_[i]});
+    };
+    for (uint32_t at = from; at < to;) {
+      const auto in_source = index_.Longest(target_.subspan(at, to - at));
+      const auto in_target = history_.Longest(at, to);
+      const bool source_pays = in_source.length >= kMinSourceMatch;
+      const bool target_pays = in_target.length >= kMinTargetMatch;
+      if (!source_pays && !target_pays) {
+        ++at;
+        continue;
+      }
+      flush_literal(at);
+      if (target_pays && (!source_pays || in_target.length >= in_source.length)) {
+        PutTag(body_, CommandKind::kTargetCopy, in_target.length);
+        PutVarint(body_, static_cast<uint32_t>(in_target.distance), BodyContext::kDelta);
+        at += static_cast<uint32_t>(in_target.length);
+      } else {
+        PutTag(body_, CommandKind::kCopy, in_source.length);
+        const int64_t delta = static_cast<int64_t>(in_source.source_pos) - cursor_;
+        PutVarint(body_, delta::ZigZag(static_cast<int32_t>(delta)), BodyContext::kDelta);
+        cursor_ = static_cast<int64_t>(in_source.source_pos + in_source.length);
+        at += static_cast<uint32_t>(in_source.length);
+      }
+      literal_start = at;
+    }
+    flush_literal(to);
+  }
+
   std::span<const uint8_t> source_;
   std::span<const uint8_t> target_;
+  const delta_match::SuffixIndex& index_;
+  delta_match::TargetHistory history_;
   Body body_;
   std::vector<uint8_t> diff_;
   int64_t cursor_ = 0;
@@ -172,8 +217,9 @@ std::vector<uint8_t> MakeDeltaPatch(std::span<const uint8_t> source,
   std::vector<uint8_t> patch(delta::kPatchHeaderBytes);
   delta::EncodePatchHeader(header, std::span<uint8_t, delta::kPatchHeaderBytes>(patch));
 
-  const auto pieces = delta_match::Align(source, target);
-  BlockEncoder encoder(source, target);
+  const delta_match::SuffixIndex index(source);
+  const auto pieces = delta_match::Align(source, target, index);
+  BlockEncoder encoder(source, target, index);
   size_t first_piece = 0;
   for (uint32_t block = 0; block < header.block_count; ++block) {
     const uint32_t start = header.BlockStart(block);

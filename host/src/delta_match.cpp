@@ -1,69 +1,10 @@
 #include "delta_match.h"
 
-#include <divsufsort.h>
-
 #include <algorithm>
 #include <cstring>
 
-#include "mqota/host/command_error.h"
-
 namespace mqota::host::delta_match {
 namespace {
-
-struct Match {
-  size_t source_pos = 0;
-  size_t length = 0;
-};
-
-class SuffixIndex {
- public:
-  explicit SuffixIndex(std::span<const uint8_t> source) : source_(source), sa_(source.size()) {
-    if (!source.empty() &&
-        divsufsort(source.data(), sa_.data(), static_cast<saidx_t>(source.size())) != 0) {
-      throw CommandError(kExitUsage, "suffix sorting of the source image failed");
-    }
-  }
-
-  // The longest prefix of `needle` found anywhere in the source.
-  Match Longest(std::span<const uint8_t> needle) const {
-    if (sa_.empty() || needle.empty()) return {};
-    // Binary search for where `needle` would sort; the longest common prefix
-    // is with one of the two suffixes around that place.
-    size_t lo = 0;
-    size_t hi = sa_.size();
-    while (hi - lo > 1) {
-      const size_t mid = lo + (hi - lo) / 2;
-      if (Compare(static_cast<size_t>(sa_[mid]), needle) < 0) {
-        lo = mid;
-      } else {
-        hi = mid;
-      }
-    }
-    Match best{static_cast<size_t>(sa_[lo]), Common(static_cast<size_t>(sa_[lo]), needle)};
-    if (hi < sa_.size()) {
-      const size_t other = Common(static_cast<size_t>(sa_[hi]), needle);
-      if (other > best.length) best = {static_cast<size_t>(sa_[hi]), other};
-    }
-    return best;
-  }
-
- private:
-  int Compare(size_t pos, std::span<const uint8_t> needle) const {
-    const size_t n = std::min(source_.size() - pos, needle.size());
-    const int c = std::memcmp(source_.data() + pos, needle.data(), n);
-    if (c != 0) return c;
-    return source_.size() - pos < needle.size() ? -1 : 0;
-  }
-  size_t Common(size_t pos, std::span<const uint8_t> needle) const {
-    const size_t n = std::min(source_.size() - pos, needle.size());
-    size_t i = 0;
-    while (i < n && source_[pos + i] == needle[i]) ++i;
-    return i;
-  }
-
-  std::span<const uint8_t> source_;
-  std::vector<saidx_t> sa_;
-};
 
 // An exact match is only worth a new alignment when the current one (the
 // previous offset) explains clearly fewer of its bytes.
@@ -71,8 +12,9 @@ constexpr int64_t kSwitchMargin = 8;
 
 class Aligner {
  public:
-  Aligner(std::span<const uint8_t> source, std::span<const uint8_t> target)
-      : s_(source), t_(target), index_(source) {}
+  Aligner(std::span<const uint8_t> source, std::span<const uint8_t> target,
+          const SuffixIndex& index)
+      : s_(source), t_(target), index_(index) {}
 
   std::vector<Piece> Run() {
     size_t scan = 0;
@@ -168,7 +110,7 @@ class Aligner {
 
   std::span<const uint8_t> s_;
   std::span<const uint8_t> t_;
-  SuffixIndex index_;
+  const SuffixIndex& index_;
   std::vector<Piece> pieces_;
   size_t last_scan_ = 0;
   size_t last_pos_ = 0;
@@ -177,9 +119,10 @@ class Aligner {
 
 }  // namespace
 
-std::vector<Piece> Align(std::span<const uint8_t> source, std::span<const uint8_t> target) {
+std::vector<Piece> Align(std::span<const uint8_t> source, std::span<const uint8_t> target,
+                         const SuffixIndex& index) {
   if (source.empty()) return {{0, static_cast<uint32_t>(target.size()), false, 0}};
-  return Aligner(source, target).Run();
+  return Aligner(source, target, index).Run();
 }
 
 }  // namespace mqota::host::delta_match

@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "suffix_index.h"
+
 namespace mqota::host::delta_match {
 
 struct Piece {
@@ -20,6 +22,8 @@ struct Piece {
   uint32_t source_start = 0;  // aligned pieces only
 };
 
-std::vector<Piece> Align(std::span<const uint8_t> source, std::span<const uint8_t> target);
+// `index` is the suffix index of `source`.
+std::vector<Piece> Align(std::span<const uint8_t> source, std::span<const uint8_t> target,
+                         const SuffixIndex& index);
 
 }  // namespace mqota::host::delta_match

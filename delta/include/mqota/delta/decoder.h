@@ -138,6 +138,8 @@ class Decoder {
   // empty) to the block's output, advancing the cursor.
   DeltaResult<void> EmitSource(uint32_t length, std::span<const uint8_t> difference);
   DeltaResult<void> EmitLiteral(std::span<const uint8_t> bytes);
+  // Appends `length` bytes found `distance` bytes back in the target.
+  DeltaResult<void> EmitTarget(uint32_t length, uint32_t distance);
   DeltaResult<std::span<const uint8_t>> SourceWindow(uint32_t offset, uint32_t max_bytes);
   DeltaResult<void> Flush(bool last);
   DeltaResult<bool> TakeVarintByte(uint8_t byte);

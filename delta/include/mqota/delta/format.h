@@ -77,6 +77,9 @@ enum class CommandKind : uint8_t {
   kLiteral = 0,  // `length` bytes follow and are the target bytes
   kCopy = 1,     // varint zigzag source delta; `length` source bytes are the target bytes
   kAdd = 2,      // varint zigzag source delta; then runs: target = source + difference
+  // varint distance >= 1; `length` bytes copied from `distance` bytes back in
+  // the target (earlier blocks included; may overlap what it produces)
+  kTargetCopy = 3,
 };
 inline constexpr uint32_t kKindBits = 2;
 inline constexpr uint32_t kMaxCommandLength = 0xffffffffu >> kKindBits;
