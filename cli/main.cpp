@@ -5,6 +5,7 @@
 
 #include "broker/broker_config_command.h"
 #include "certs/certs_command.h"
+#include "delta/delta_commands.h"
 #include "demo/demo.h"
 #include "fleet/fleet_command.h"
 #include "image/image_commands.h"
@@ -18,6 +19,7 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "mqota 0.1.0");
   mqota::cli::AddImageCommands(app);
+  mqota::cli::AddDeltaCommands(app);
   mqota::cli::AddCertsCommand(app);
   mqota::cli::AddBrokerConfigCommand(app);
   mqota::cli::demo::AddDemoCommand(app);

@@ -129,7 +129,7 @@ if(MQOTA_FUZZ)
     USES_TERMINAL_BUILD ON)
   # Each fuzz target runs briefly in the default suite; fuzz/README.md has the
   # command for a long run.
-  foreach(target image_parser json_reader chunk_decoder request_handler api_body)
+  foreach(target image_parser json_reader chunk_decoder request_handler api_body delta_decoder)
     add_test(NAME fuzz.${target}.short
       COMMAND ${MQOTA_SOURCE_DIR}/fuzz/run.sh ${MQOTA_FUZZ_DIR}/bin/fuzz_${target}
               ${MQOTA_SOURCE_DIR}/fuzz/${target}/corpus 10)

@@ -15,6 +15,7 @@ packages="
   qemu-system-arm
   mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev libcpp-httplib-dev
   prometheus chromium chromium-driver python3-selenium
+  libdivsufsort-dev bsdiff xdelta3
 "
 
 missing=""

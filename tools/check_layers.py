@@ -17,14 +17,16 @@ import re
 import subprocess
 import sys
 
-DEVICE = ["base", "flash", "image", "boot", "agent"]
+DEVICE = ["base", "flash", "image", "boot", "delta", "agent"]
 # layer -> the layers its production code may use (besides itself).
 ALLOWED = {
     "base": [],
     "flash": ["base"],
     "image": ["base", "flash"],
     "boot": ["base", "flash", "image"],
-    "agent": ["base", "flash", "image", "boot"],
+    # delta: the patch format and its decoder; the agent drives it during a download.
+    "delta": ["base", "flash", "image"],
+    "agent": ["base", "flash", "image", "boot", "delta"],
     "ports": DEVICE,
     "host": DEVICE + ["ports"],
     "fleet": DEVICE + ["host"],
@@ -43,7 +45,8 @@ ALLOWED = {
 # "mqota/<dir>/..." include roots that are not named after their layer.
 INCLUDE_ROOT_LAYER = {"qemu_mps2": "ports"}
 # Headers the build writes (not in the tree), by name, and their layer.
-GENERATED = {"imgtool_ecdsa_image.h": "ports", "trusted_key.h": "ports", "demo_config.h": "app"}
+GENERATED = {"imgtool_ecdsa_image.h": "ports", "trusted_key.h": "ports", "demo_config.h": "app",
+             "delta_old.h": "ports", "delta_new.h": "ports", "delta_patch.h": "ports"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 TARGET_DEF = re.compile(r"\b(add_library|add_executable|mqota_add_gtest|mqota_device_library)\(\s*([\w.:-]+)")

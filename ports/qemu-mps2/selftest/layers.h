@@ -13,5 +13,6 @@ Layer BaseChecks();   // mqota::base: Result, MQOTA_TRY, little-endian access
 Layer FlashChecks();  // mqota::flash: RamFlash, FlashArea
 Layer ImageChecks();  // mqota::image: an imgtool image parsed and validated
 Layer BootChecks();   // mqota::boot: upgrades, reverts and rejects on a RamFlash
+Layer DeltaChecks();  // mqota::delta: the host's patch applied, resumed, refused
 
 }  // namespace mqota::selftest

@@ -20,7 +20,7 @@ using namespace mqota::qemu_mps2;
 
 constexpr Layer (*kLayers[])() = {
     mqota::selftest::PortChecks,  mqota::selftest::BaseChecks, mqota::selftest::FlashChecks,
-    mqota::selftest::ImageChecks, mqota::selftest::BootChecks,
+    mqota::selftest::ImageChecks, mqota::selftest::BootChecks, mqota::selftest::DeltaChecks,
 };
 
 constexpr uint32_t kMaxExitStatus = 98;
