@@ -15,15 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "mqota/host/child_process.h"
-#include "mqota/host/files.h"
-#include "mqota/host/keys.h"
-#include "mqota/host/signer.h"
-#include "mqota/sim/fleet_sim.h"
-#include "mqota/testing/broker.h"
-#include "mqota/testing/files.h"
-#include "mqota/testing/process.h"
-#include "mqota/testing/random_bytes.h"
+#include "fleet_stage.h"
 
 namespace mqota {
 namespace {
@@ -33,57 +25,15 @@ using namespace std::chrono_literals;
 namespace mt = mqota::testing;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kBoard[] = "MQOTA_VIRTUAL_BOARD";
+constexpr const char* kBoard = mt::kFleetBoard;
 constexpr size_t kDevices = 20;
 
-class Rollout : public ::testing::Test {
+class Rollout : public mt::FleetStage {
  protected:
-  Rollout()
-      : broker_(dir_ / "broker", {}),
-        key_(host::Key::Load(mt::VectorPath("ecdsa-p256-test-key.pem").string())) {
-    std::filesystem::create_directories(dir_ / "catalog");
-    for (const auto& v : {image::ImageVersion{1, 1, 0, 0}, image::ImageVersion{1, 2, 0, 0},
-                          image::ImageVersion{1, 2, 1, 0}}) {
-      mt::WriteFileBytes(dir_ / "catalog" / ("app-" + sim::VersionText(v) + ".bin"), Image(v));
-    }
-    host::WriteFileAtomically((dir_ / "key.pem").string(), key_.PublicKeyPem(), 0644);
-    api_port_ = mt::FreeLoopbackPort();
-    StartServer();
-  }
-
-  std::vector<uint8_t> Image(image::ImageVersion v) const {
-    host::SignOptions o;
-    o.header_size = 0x400;
-    o.pad_header = true;
-    o.version = v;
-    o.align = 8;
-    o.slot_size = 0x40000;
-    return host::BuildSignedImage(mt::PseudoRandomBytes(48 * 1024, v.minor * 16 + v.revision), o,
-                                  &key_);
-  }
-
-  void StartServer() {
-    server_.emplace("mqota-server",
-                    std::vector<std::string>{
-                        mt::BinPath("mqota-server"), "--db", (dir_ / "fleet.db").string(), "--port",
-                        std::to_string(broker_.port()), "--board", kBoard, "--catalog",
-                        (dir_ / "catalog").string(), "--verify-key", (dir_ / "key.pem").string(),
-                        "--api", "127.0.0.1:" + std::to_string(api_port_), "--log-level", "info"},
-                    dir_ / "server.log");
-    ASSERT_TRUE(WaitFor([&] { return ServerLog().find(" api: http") != std::string::npos; }, 10s))
-        << ServerLog();
-  }
+  Rollout() : FleetStage({{1, 1, 0, 0}, {1, 2, 0, 0}, {1, 2, 1, 0}}, " api: http") {}
 
   void StartFleet(const std::vector<image::ImageVersion>& hang = {}) {
-    sim::FleetOptions o;
-    o.devices = kDevices;
-    o.board = kBoard;
-    o.initial_image = Image({1, 0, 0, 0});
-    o.trusted_keys_der = {key_.PublicKeyDer()};
-    o.trusted_key_types = {image::SignatureType::kEcdsaP256};
-    o.broker_port = broker_.port();
-    o.check_interval_ms = 60000;  // only nudges start updates within a test's time
-    o.watchdog_ms = 1500;
+    sim::FleetOptions o = SimOptions(kDevices);
     o.faults.hang_versions = hang;
     events_.set_callback([this](const sim::SimEvent& e) {
       std::lock_guard lock(mutex_);
@@ -94,17 +44,6 @@ class Rollout : public ::testing::Test {
     ASSERT_TRUE(WaitFor([&] { return Devices().size() == kDevices; }, 20s))
         << Devices().size() << " devices known\n"
         << ServerLog();
-  }
-
-  std::string ServerLog() const { return host::Tail(dir_ / "server.log", 40); }
-
-  static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return done();
   }
 
   // `mqota fleet ARGS --json`, as an operator runs it.
@@ -157,11 +96,6 @@ class Rollout : public ::testing::Test {
     return offered;
   }
 
-  mt::TempDir dir_;
-  mt::MosquittoBroker broker_;
-  host::Key key_;
-  int api_port_ = 0;
-  std::optional<host::ChildProcess> server_;
   sim::EventLog events_;
   std::mutex mutex_;
   std::vector<sim::SimEvent> device_events_;

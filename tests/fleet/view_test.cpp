@@ -14,15 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "mqota/host/child_process.h"
-#include "mqota/host/files.h"
-#include "mqota/host/keys.h"
-#include "mqota/host/signer.h"
-#include "mqota/sim/fleet_sim.h"
-#include "mqota/testing/broker.h"
-#include "mqota/testing/files.h"
-#include "mqota/testing/process.h"
-#include "mqota/testing/random_bytes.h"
+#include "fleet_stage.h"
 
 namespace mqota {
 namespace {
@@ -32,17 +24,8 @@ using namespace std::chrono_literals;
 namespace mt = mqota::testing;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kBoard[] = "MQOTA_VIRTUAL_BOARD";
+constexpr const char* kBoard = mt::kFleetBoard;
 constexpr size_t kDevices = 6;
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return done();
-}
 
 // "name{labels}" -> value, from the text format.
 std::map<std::string, double> ParseMetrics(const std::string& text) {
@@ -57,27 +40,9 @@ std::map<std::string, double> ParseMetrics(const std::string& text) {
   return samples;
 }
 
-class FleetView : public ::testing::Test {
+class FleetView : public mt::FleetStage {
  protected:
-  FleetView()
-      : broker_(dir_ / "broker", {}),
-        key_(host::Key::Load(mt::VectorPath("ecdsa-p256-test-key.pem").string())) {
-    std::filesystem::create_directories(dir_ / "catalog");
-    for (const auto& v : {image::ImageVersion{1, 1, 0, 0}, image::ImageVersion{1, 2, 0, 0}}) {
-      mt::WriteFileBytes(dir_ / "catalog" / ("app-" + sim::VersionText(v) + ".bin"), Image(v));
-    }
-    host::WriteFileAtomically((dir_ / "key.pem").string(), key_.PublicKeyPem(), 0644);
-    api_port_ = mt::FreeLoopbackPort();
-    server_.emplace("mqota-server",
-                    std::vector<std::string>{
-                        mt::BinPath("mqota-server"), "--db", (dir_ / "fleet.db").string(), "--port",
-                        std::to_string(broker_.port()), "--board", kBoard, "--catalog",
-                        (dir_ / "catalog").string(), "--verify-key", (dir_ / "key.pem").string(),
-                        "--api", "127.0.0.1:" + std::to_string(api_port_), "--log-level", "info"},
-                    dir_ / "server.log");
-    EXPECT_TRUE(
-        WaitFor([&] { return ServerLog().find(" dashboard: http") != std::string::npos; }, 10s))
-        << ServerLog();
+  FleetView() : FleetStage({{1, 1, 0, 0}, {1, 2, 0, 0}}, " dashboard: http") {
     operator_token_ = FirstLine(dir_ / "fleet.db.token");
     viewer_token_ = FirstLine(dir_ / "fleet.db.viewer-token");
   }
@@ -89,28 +54,9 @@ class FleetView : public ::testing::Test {
     return line;
   }
 
-  std::vector<uint8_t> Image(image::ImageVersion v) const {
-    host::SignOptions o;
-    o.header_size = 0x400;
-    o.pad_header = true;
-    o.version = v;
-    o.align = 8;
-    o.slot_size = 0x40000;
-    return host::BuildSignedImage(mt::PseudoRandomBytes(48 * 1024, v.minor * 16 + v.revision), o,
-                                  &key_);
-  }
-
   sim::FleetOptions FleetOptions(size_t devices, const std::string& id_prefix) const {
-    sim::FleetOptions o;
-    o.devices = devices;
+    sim::FleetOptions o = SimOptions(devices);
     o.id_prefix = id_prefix;
-    o.board = kBoard;
-    o.initial_image = Image({1, 0, 0, 0});
-    o.trusted_keys_der = {key_.PublicKeyDer()};
-    o.trusted_key_types = {image::SignatureType::kEcdsaP256};
-    o.broker_port = broker_.port();
-    o.check_interval_ms = 60000;  // only nudges start updates within a test's time
-    o.watchdog_ms = 1500;
     o.faults.hang_versions = {{1, 2, 0, 0}};
     o.threads = 2;
     return o;
@@ -130,8 +76,6 @@ class FleetView : public ::testing::Test {
         WaitFor([&] { return Get("/api/v1/summary").value("devices", 0u) == expected; }, 20s))
         << ServerLog();
   }
-
-  std::string ServerLog() const { return host::Tail(dir_ / "server.log", 40); }
 
   httplib::Result Http(const std::string& method, const std::string& path, const std::string& token,
                        const std::string& body = "") {
@@ -167,12 +111,7 @@ class FleetView : public ::testing::Test {
     return ParseMetrics(r->body);
   }
 
-  mt::TempDir dir_;
-  mt::MosquittoBroker broker_;
-  host::Key key_;
-  int api_port_ = 0;
   std::string operator_token_, viewer_token_, last_scrape_;
-  std::optional<host::ChildProcess> server_;
   sim::EventLog events_;
   std::optional<sim::FleetSim> hostile_;
   std::optional<sim::FleetSim> fleet_;  // last: stopped before what it uses
