@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <set>
 #include <string>
 #include <utility>
@@ -84,7 +85,7 @@ void EventWriter::WriteQueue(std::unique_lock<std::mutex>& lock, fleet::TimeMs n
     const auto started = std::chrono::steady_clock::now();
     try {
       outcomes = registry_.RecordAll(batch);
-    } catch (const fleet::RegistryError& e) {
+    } catch (const std::exception& e) {  // RegistryError, or memory: nothing written either way
       failure = e.what();
     }
     if (metrics_) {
@@ -116,7 +117,16 @@ void EventWriter::WriteQueue(std::unique_lock<std::mutex>& lock, fleet::TimeMs n
     }
     lock.unlock();
     LogRefusals(batch, outcomes);
-    for (const int64_t campaign : moved) campaign_moved_(campaign, now);
+    for (const int64_t campaign : moved) {
+      // Nothing may leave here with writing_ set: every later event would
+      // only queue. A campaign not evaluated now is at the next tick.
+      try {
+        campaign_moved_(campaign, now);
+      } catch (const std::exception& e) {
+        log_.Error("registry: campaign " + std::to_string(campaign) +
+                   " not evaluated after a write (the next tick does): " + e.what());
+      }
+    }
     lock.lock();
   }
   if (queue_.empty() && outage_) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "flaky_registry.h"
+#include "mqota/fleet/campaign.h"
 #include "mqota/fleet/sqlite_registry.h"
 #include "mqota/testing/files.h"
 
@@ -138,6 +139,38 @@ TEST_F(EventWriterTest, AFailingRegistryKeepsTheNewestEventsUntilARetryWritesThe
   EXPECT_EQ(history[0].percent, 5);  // newest first: 3, 4, 5 kept, in order
   EXPECT_EQ(history[2].percent, 3);
   EXPECT_TRUE(Logged("registry: working again; 2 events were dropped while it failed"));
+}
+
+// The campaign evaluation after a write reads the registry too, and can
+// fail: that is logged, and the writer goes on writing (it must not be left
+// "under way", or every later event would only queue).
+TEST_F(EventWriterTest, AFailingCampaignEvaluationDoesNotStopTheWriter) {
+  fleet::Image image;
+  image.board = "BOARD_A";
+  image.version = "1.1.0";
+  image.sha256 = std::string(64, 'c');
+  image.size = 1;
+  image.added = 1000;
+  fleet::NewCampaign c;
+  c.name = "c";
+  c.image = sqlite_->AddImage(image);
+  std::string error;
+  c.rules.waves = fleet::ParseWaves("100%", &error).value();
+  c.time = 1000;
+  sqlite_->CreateCampaign(c);
+  int evaluations = 0;
+  EventWriter writer(registry_, log_, 1000, [&](int64_t, fleet::TimeMs) {
+    ++evaluations;
+    throw fleet::RegistryError("disk I/O error");
+  });
+  auto offered = Progress(Id(0), 0);
+  offered.kind = fleet::EventKind::kOffered;  // moves the device's stage: an evaluation
+  writer.Record(offered, 0, EventWriter::Then::kWait);
+  EXPECT_EQ(evaluations, 1);
+  EXPECT_TRUE(Logged("not evaluated after a write (the next tick does): disk I/O error"));
+  writer.Record(Progress(Id(0), 5), 0, EventWriter::Then::kWait);
+  EXPECT_EQ(writer.waiting(), 0u);
+  EXPECT_EQ(sqlite_->History(Id(0), 10).size(), 2u);
 }
 
 TEST_F(EventWriterTest, ARefusedEventIsLoggedAndCostsOnlyItself) {
