@@ -65,7 +65,7 @@ class FleetStage : public ::testing::Test {
     o.version = v;
     o.align = 8;
     o.slot_size = 0x40000;
-    return host::BuildSignedImage(PseudoRandomBytes(48 * 1024, v.minor * 16 + v.revision), o,
+    return host::BuildSignedImage(PseudoRandomBytes(size_t{48} * 1024, v.minor * 16 + v.revision), o,
                                   &key_);
   }
 
