@@ -65,8 +65,8 @@ class FleetStage : public ::testing::Test {
     o.version = v;
     o.align = 8;
     o.slot_size = 0x40000;
-    return host::BuildSignedImage(PseudoRandomBytes(size_t{48} * 1024, v.minor * 16 + v.revision), o,
-                                  &key_);
+    return host::BuildSignedImage(PseudoRandomBytes(size_t{48} * 1024, v.minor * 16 + v.revision),
+                                  o, &key_);
   }
 
   // `devices` simulated devices at 1.0.0 that trust the catalog's key and
