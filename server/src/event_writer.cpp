@@ -38,7 +38,12 @@ void EventWriter::Record(const fleet::DeviceEvent& event, fleet::TimeMs now, The
     queue_.pop_front();
     ++done_;
     ++dropped_;
-    log_.Error("registry: " + std::to_string(max_waiting_) + " events waiting; dropped the oldest");
+    // At the 1st, 2nd, 4th, 8th... drop: a long outage is said, not flooded.
+    if ((dropped_ & (dropped_ - 1)) == 0) {
+      log_.Error("registry: " + std::to_string(max_waiting_) +
+                 " events waiting; dropped the oldest (" + std::to_string(dropped_) +
+                 " dropped so far)");
+    }
   }
   queue_.push_back(event);
   const uint64_t mine = ++queued_;
