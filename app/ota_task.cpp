@@ -41,11 +41,15 @@ class Task final : public OtaTask {
         external_(std::move(external)),
         record_(record),
         primary_(internal_, board::kPrimaryOffset, board::kSlotBytes),
-        secondary_(external_, board::kSecondaryOffset, board::kSlotBytes),
+        // The update goes where the bootloader takes it from (swap-offset:
+        // one sector in); the trailer stays at the slot's end either way.
+        secondary_(external_, board::kSecondaryOffset + facts.update_offset_bytes,
+                   board::kSlotBytes - facts.update_offset_bytes),
         journal_(external_, board::kJournalOffset, board::kJournalBytes),
         running_digest_(StatedDigest(primary_)),
         store_(secondary_, journal_,
-               agent::DownloadLimits{board::kSlotBytes - board::kTrailer.trailer_bytes()}, bitmap_),
+               agent::DownloadLimits{secondary_.size_bytes() - board::kTrailer.trailer_bytes()},
+               bitmap_),
         trusted_{{image::SignatureType::kEcdsaP256, facts_.trusted_key_der}},
         client_(MqttOptions()),
         transport_(client_),

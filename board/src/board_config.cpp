@@ -49,6 +49,7 @@ const char* Name(SwapKind kind) {
     case SwapKind::kScratch: return "scratch";
     case SwapKind::kMove: return "move";
     case SwapKind::kOverwrite: return "overwrite";
+    case SwapKind::kOffset: return "offset";
   }
   return "?";
 }
@@ -110,6 +111,8 @@ BootloaderConfig LoadBootloaderConfig(const BoardPaths& paths) {
     c.swap = SwapKind::kMove;
   } else if (swap == "overwrite") {
     c.swap = SwapKind::kOverwrite;
+  } else if (swap == "offset") {
+    c.swap = SwapKind::kOffset;
   } else {
     throw std::runtime_error(paths.bootloader_config().string() + ": unknown swap \"" + swap +
                              "\"");

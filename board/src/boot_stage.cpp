@@ -5,6 +5,7 @@
 #include "mqota/board/layout.h"
 #include "mqota/boot/overwrite_only.h"
 #include "mqota/boot/swap_move.h"
+#include "mqota/boot/swap_offset.h"
 #include "mqota/boot/swap_scratch.h"
 #include "mqota/host/keys.h"
 #include "mqota/image/version.h"
@@ -31,12 +32,14 @@ struct Algorithms {
   boot::SwapScratch scratch;
   boot::SwapMove move;
   boot::OverwriteOnly overwrite{false};
+  boot::SwapOffset offset;
 
   boot::SwapAlgorithm* Get(SwapKind kind) {
     switch (kind) {
       case SwapKind::kScratch: return &scratch;
       case SwapKind::kMove: return &move;
       case SwapKind::kOverwrite: return &overwrite;
+      case SwapKind::kOffset: return &offset;
     }
     return nullptr;
   }
@@ -90,6 +93,12 @@ BootStageResult RunBootloader(const BoardPaths& paths, const BootloaderConfig& c
     return result;
   }
   result.outcome = *outcome;
+  // Where the application must write the next update (swap-offset: one
+  // sector into the secondary slot), as a real board's flash map tells it.
+  if (boot_config.algorithm && boot_config.algorithm->IsCompatible(context)) {
+    result.update_offset_bytes =
+        boot_config.algorithm->SourceOffset(context, boot::SwapType::kTest);
+  }
   const image::ImageHeader& h = outcome->layout.header;
   result.payload.resize(h.img_size);
   if (!primary.Read(h.hdr_size, result.payload).ok()) {

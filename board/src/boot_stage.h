@@ -20,6 +20,8 @@ struct BootStageResult {
   boot::BootOutcome outcome;
   std::vector<uint8_t> payload;  // the image's payload: the program to run
   std::vector<uint8_t> trusted_key_der;
+  // Where in the secondary slot the application writes an update (BoardFacts).
+  uint32_t update_offset_bytes = 0;
 };
 
 // `flash_op`: how long each write, and each sector erased, takes (0: as fast

@@ -51,6 +51,7 @@ std::string EncodeFacts(const BoardFacts& f) {
                   {"trusted_key", ToHex(f.trusted_key_der)},
                   {"boot_record", ToHex(f.boot_record)},
                   {"reset_cause", f.reset_cause},
+                  {"update_offset", f.update_offset_bytes},
                   {"check_interval_ms", f.check_interval_ms}};
   return j.dump();
 }
@@ -75,6 +76,7 @@ std::optional<BoardFacts> DecodeFacts(std::string_view text, std::string* error)
     f.key_file = j.at("key_file").get<std::string>();
     f.check_interval_ms = j.at("check_interval_ms").get<uint32_t>();
     f.reset_cause = j.at("reset_cause").get<std::string>();
+    f.update_offset_bytes = j.value("update_offset", 0u);
     auto key = FromHex(j.at("trusted_key").get<std::string>());
     auto record = FromHex(j.at("boot_record").get<std::string>());
     if (!key || !record) {

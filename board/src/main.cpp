@@ -1,7 +1,8 @@
 // mqota-board: the virtual kit on a Linux host.
 //
 //   mqota-board create --dir D --boot-key KEY --device-id ID --broker HOST:PORT
-//                      [--ca CA --cert CERT --key KEY | --plain] [--swap scratch|move|overwrite]
+//                      [--ca CA --cert CERT --key KEY | --plain] [--swap
+//                      scratch|move|overwrite|offset]
 //   mqota-board flash --dir D IMAGE       program the primary slot, as a debugger would
 //   mqota-board run --dir D [--watchdog-ms N] [--events FILE] [--power-off-after-ms N]
 #include <CLI/CLI.hpp>
@@ -94,7 +95,7 @@ int Run(int argc, char** argv) {
                    "How often the device asks for an update")
       ->capture_default_str();
   create_cmd->add_option("--swap", swap, "Upgrade algorithm of the bootloader")
-      ->check(CLI::IsMember({"scratch", "move", "overwrite"}))
+      ->check(CLI::IsMember({"scratch", "move", "overwrite", "offset"}))
       ->capture_default_str();
   create_cmd->add_flag("--allow-downgrade", create.bootloader.allow_downgrade,
                        "Let the bootloader install older versions");
@@ -146,6 +147,7 @@ int Run(int argc, char** argv) {
         create.provisioning.serial_number = create.provisioning.device_id;
       create.bootloader.swap = swap == "move"        ? SwapKind::kMove
                                : swap == "overwrite" ? SwapKind::kOverwrite
+                               : swap == "offset"    ? SwapKind::kOffset
                                                      : SwapKind::kScratch;
       CreateBoard(create, force);
       std::cout << "created board " << create.dir.string() << " (device "

@@ -88,6 +88,7 @@ class Board {
       ReportBoot(boot.outcome);
       BoardFacts facts = provisioning;
       facts.trusted_key_der = boot.trusted_key_der;
+      facts.update_offset_bytes = boot.update_offset_bytes;
       const auto record = boot::EncodeBootRecord(boot::MakeBootRecord(boot.outcome));
       facts.boot_record.assign(record.begin(), record.end());
       facts.reset_cause = reset_cause;

@@ -70,7 +70,8 @@ class BootRun {
   // the request when the secondary is not acceptable. `purpose` is what the
   // swap achieves (kRevert for a restarted revert) and decides the checks.
   BootStatus Start(SwapType type, SwapType purpose) {
-    auto candidate = Validate(ctx_.secondary);
+    const flash::FlashArea source = SecondaryFrom(config_.algorithm->SourceOffset(ctx_, type));
+    auto candidate = Validate(source);
     if (!candidate.ok()) return Reject(purpose, candidate.error());
     if (purpose != SwapType::kRevert) {
       MQOTA_TRY_ASSIGN(const bool allowed, DowngradeAllowed(*candidate));
@@ -87,6 +88,14 @@ class BootRun {
     MQOTA_TRY(config_.algorithm->Swap(ctx_, type, copy_size));
     outcome_.swap = purpose;
     return {};
+  }
+
+  // The secondary slot from `offset_bytes` (a sector boundary) to its end:
+  // where an algorithm keeps an image that does not start the slot
+  // (swap-offset). The trailer stays at the end.
+  flash::FlashArea SecondaryFrom(uint32_t offset_bytes) const {
+    return flash::FlashArea(ctx_.secondary.device(), ctx_.secondary.offset_bytes() + offset_bytes,
+                            ctx_.secondary.size_bytes() - offset_bytes);
   }
 
   BootStatus Reject(SwapType type, image::ImageError error) {
@@ -141,8 +150,11 @@ class BootRun {
     auto primary = Validate(ctx_.primary);
     if (!primary.ok()) return BootError{BootErrc::kNoBootableImage, {}, primary.error()};
     outcome_.layout = primary->layout;
-    if (outcome_.swap != SwapType::kNone) {
-      image::FlashImageSource secondary_source(ctx_.secondary);
+    // A swap implies an algorithm; the check keeps that visible.
+    if (outcome_.swap != SwapType::kNone && config_.algorithm) {
+      const flash::FlashArea moved_out =
+          SecondaryFrom(config_.algorithm->MovedOutOffset(ctx_, outcome_.swap));
+      image::FlashImageSource secondary_source(moved_out);
       if (auto previous = image::ParseLayout(secondary_source); previous.ok()) {
         outcome_.previous_version = previous->header.version;
       }

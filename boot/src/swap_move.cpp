@@ -6,6 +6,7 @@
 
 #include "mqota/boot/swap_type.h"
 #include "mqota/image/format.h"
+#include "slot_sectors.h"
 #include "torn_cells.h"
 
 namespace mqota::boot {
@@ -36,16 +37,6 @@ struct Layout {
   }
   bool Fits(uint32_t copy_size) const { return LastIndex(copy_size) < first_trailer_sector(); }
 };
-
-bool UniformSectors(const flash::FlashArea& area, uint32_t sector_bytes) {
-  for (uint32_t i = 0; i < area.sector_count(); ++i) {
-    const auto sector = area.SectorByIndex(i);
-    if (!sector || sector->size_bytes != sector_bytes || sector->offset_bytes != i * sector_bytes) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::optional<Layout> ReadLayout(const SwapContext& context) {
   const Trailer primary(context.primary, context.trailer);
@@ -102,21 +93,6 @@ BootResult<Progress> ProgressFrom(uint32_t last_entry, uint32_t last_index, uint
     if (progress.swaps_done > 2 * last_index) return kGeometryError;
   }
   return progress;
-}
-
-BootStatus CopyRegion(const flash::FlashArea& from, uint32_t from_offset,
-                      const flash::FlashArea& to, uint32_t to_offset, uint32_t size_bytes) {
-  // Filled by each Read before it is written out; zeroing it first would cost
-  // a memset of the whole buffer per copy on the device, for nothing.
-  std::array<uint8_t, kCopyBufferBytes> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
-  for (uint32_t done = 0; done < size_bytes;) {
-    const uint32_t chunk = std::min(kCopyBufferBytes, size_bytes - done);
-    const auto part = std::span(buffer).first(chunk);
-    MQOTA_TRY(Check(from.Read(from_offset + done, part)));
-    MQOTA_TRY(Check(to.Write(to_offset + done, part)));
-    done += chunk;
-  }
-  return {};
 }
 
 // One swap of `type` over `last_index` sectors, run from any point of its log.
@@ -340,13 +316,6 @@ BootResult<bool> FinishedWithTornCopyDone(const SwapContext& context, const Layo
   return last.has_value() && *last == last_half;
 }
 
-BootResult<bool> SecondaryHeaderErased(const SwapContext& context) {
-  std::array<uint8_t, sizeof(image::kImageMagic)> magic{};
-  MQOTA_TRY(Check(context.secondary.Read(0, magic)));
-  const uint8_t erased = context.secondary.erased_value();
-  return std::all_of(magic.begin(), magic.end(), [erased](uint8_t b) { return b == erased; });
-}
-
 }  // namespace
 
 bool SwapMove::IsCompatible(const SwapContext& context) const {
@@ -427,7 +396,7 @@ BootStatus SwapMove::Swap(const SwapContext& context, SwapType type, uint32_t co
   if (type == SwapType::kRevert) {
     // Reverting from an erased secondary would copy nothing valid over the
     // running image.
-    MQOTA_TRY_ASSIGN(const bool source_gone, SecondaryHeaderErased(context));
+    MQOTA_TRY_ASSIGN(const bool source_gone, ImageHeaderErased(context.secondary, 0));
     if (source_gone) {
       MQOTA_TRY(ClearStuckRevert(context));
       return {};
@@ -444,7 +413,7 @@ BootResult<bool> SwapMove::ClearStuckRevert(const SwapContext& context) const {
   MQOTA_TRY_ASSIGN(const TrailerState primary_state, primary.Read());
   MQOTA_TRY_ASSIGN(const TrailerState secondary_state, secondary.Read());
   if (DecideSwapType(primary_state, secondary_state) != SwapType::kRevert) return false;
-  MQOTA_TRY_ASSIGN(const bool source_gone, SecondaryHeaderErased(context));
+  MQOTA_TRY_ASSIGN(const bool source_gone, ImageHeaderErased(context.secondary, 0));
   if (!source_gone) return false;
   // Secondary first, primary last: until the primary magic is erased the
   // next boot still sees the stuck revert and comes back here; after it, the

@@ -1,4 +1,4 @@
-// The bootloader with swap upgrades (scratch and move), end to end with
+// The bootloader with swap upgrades (scratch, move and offset), end to end with
 // ECDSA-signed images on the NOR model: MCUboot's simulator scenarios
 // (docs/spec/power-loss-testing.md#upstream-test-scenarios) and the
 // invariants of docs/spec/power-loss-testing.md#invariants-after-a-cut after a
@@ -11,6 +11,7 @@
 #include "boot_rig.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/boot/swap_move.h"
+#include "mqota/boot/swap_offset.h"
 #include "mqota/boot/swap_scratch.h"
 
 namespace mqota::boot {
@@ -34,9 +35,24 @@ RigLayout MoveLayout(RigLayout l = {}) {
   return l;
 }
 
+// Swap-offset's layout without waste: the secondary one sector larger.
+RigLayout OffsetLayout(RigLayout l = {}) {
+  l.secondary_sectors = l.primary_sectors + 1;
+  l.scratch_sectors = 0;
+  return l;
+}
+
 std::vector<Scenario> Scenarios() {
   static SwapScratch scratch;
   static SwapMove move;
+  static SwapOffset offset;
+  RigLayout w1;
+  w1.write_size = 1;
+  RigLayout w2_erased00;
+  w2_erased00.write_size = 2;
+  w2_erased00.erased = 0x00;
+  RigLayout same_size;  // both slots of 32 sectors: allowed, one sector wasted
+  same_size.scratch_sectors = 0;
   RigLayout big_scratch;
   big_scratch.scratch_sectors = 3;  // does not divide the 32-sector slot
   // A PSoC 6-like device: 512-byte rows, 64 KiB slots, one row of scratch.
@@ -48,7 +64,12 @@ std::vector<Scenario> Scenarios() {
           {"SwapScratch3SectorScratch", &scratch, big_scratch},
           {"SwapMove", &move, MoveLayout()},
           {"SwapScratch512ByteRows", &scratch, rows, 30000, 20000},
-          {"SwapMove512ByteRows", &move, MoveLayout(rows), 30000, 20000}};
+          {"SwapMove512ByteRows", &move, MoveLayout(rows), 30000, 20000},
+          {"SwapOffset", &offset, OffsetLayout()},
+          {"SwapOffsetW1", &offset, OffsetLayout(w1)},
+          {"SwapOffsetW2Erased00", &offset, OffsetLayout(w2_erased00)},
+          {"SwapOffsetSameSizeSlots", &offset, same_size},
+          {"SwapOffset512ByteRows", &offset, OffsetLayout(rows), 30000, 20000}};
 }
 
 const image::ImageVersion kV1{1, 0, 0, 0};
@@ -63,16 +84,24 @@ class SwapBoot : public ::testing::TestWithParam<Scenario> {
       v2_ = rig->MakeImage(kV2, GetParam().v2_payload_bytes, 2);
     }
     rig->rig().Place(rig->rig().primary(), v1_);
-    rig->rig().Place(rig->rig().secondary(), v2_);
+    rig->rig().Place(rig->rig().secondary(), v2_, Algorithm().SourceOffset(Context(*rig), kTest));
     EXPECT_TRUE(SetPending(rig->rig().secondary_trailer(), permanent).ok());
     rig->rig().chip().ResetCounters();
     return rig;
   }
 
+  static SwapAlgorithm& Algorithm() { return *GetParam().algorithm; }
+  static SwapContext Context(BootRig& rig) { return rig.rig().context(); }
+  static constexpr SwapType kTest = SwapType::kTest;
+
+  // The slots after a swap of `swap`: the booted image in the primary, the
+  // one moved out where the algorithm leaves it in the secondary.
   static void ExpectSlots(BootRig& rig, const std::vector<uint8_t>& primary,
-                          const std::vector<uint8_t>& secondary) {
+                          const std::vector<uint8_t>& secondary, SwapType swap) {
     EXPECT_EQ(rig.rig().Read(rig.rig().primary(), primary.size()), primary);
-    EXPECT_EQ(rig.rig().Read(rig.rig().secondary(), secondary.size()), secondary);
+    EXPECT_EQ(rig.rig().Read(rig.rig().secondary(), secondary.size(),
+                             Algorithm().MovedOutOffset(Context(rig), swap)),
+              secondary);
   }
 
   // Boots until a boot completes (at most a few attempts), with the power cut
@@ -108,7 +137,7 @@ TEST_P(SwapBoot, TestUpgradeRevertsUnlessConfirmed) {
   EXPECT_FALSE(first->confirmed);
   EXPECT_EQ(first->layout.header.version, kV2);
   EXPECT_EQ(first->previous_version, kV1);
-  ExpectSlots(*rig, v2_, v1_);
+  ExpectSlots(*rig, v2_, v1_, SwapType::kTest);
   rig->rig().ExpectEndState(SwapType::kTest);
 
   auto second = rig->Boot();  // the app never confirmed: revert
@@ -117,7 +146,7 @@ TEST_P(SwapBoot, TestUpgradeRevertsUnlessConfirmed) {
   EXPECT_TRUE(second->confirmed);
   EXPECT_EQ(second->layout.header.version, kV1);
   EXPECT_EQ(second->previous_version, kV2);  // the trial image that was not confirmed
-  ExpectSlots(*rig, v1_, v2_);
+  ExpectSlots(*rig, v1_, v2_, SwapType::kRevert);
   rig->rig().ExpectEndState(SwapType::kRevert);
   ExpectStable(*rig);
 }
@@ -150,7 +179,7 @@ TEST_P(SwapBoot, PermanentUpgradeAtEveryPowerCut) {
     const BootOutcome outcome = BootWithCut(*rig, k);
     EXPECT_EQ(outcome.layout.header.version, kV2);
     EXPECT_TRUE(outcome.confirmed);
-    ExpectSlots(*rig, v2_, v1_);
+    ExpectSlots(*rig, v2_, v1_, SwapType::kPerm);
     rig->rig().ExpectEndState(SwapType::kPerm);
     EXPECT_EQ(rig->rig().chip().counters().refused, 0u);
     ExpectStable(*rig);
@@ -171,7 +200,7 @@ TEST_P(SwapBoot, TestUpgradeAndItsRevertAtEveryPowerCut) {
     const BootOutcome upgraded = BootWithCut(*rig, k);
     EXPECT_EQ(upgraded.layout.header.version, kV2);
     EXPECT_FALSE(upgraded.confirmed);
-    ExpectSlots(*rig, v2_, v1_);
+    ExpectSlots(*rig, v2_, v1_, SwapType::kTest);
     rig->rig().ExpectEndState(SwapType::kTest);
     rig->rig().chip().ResetCounters();
     const BootOutcome reverted = BootWithCut(*rig, k);
@@ -179,7 +208,7 @@ TEST_P(SwapBoot, TestUpgradeAndItsRevertAtEveryPowerCut) {
     EXPECT_EQ(reverted.layout.header.version, kV1);
     EXPECT_EQ(reverted.previous_version, kV2);
     EXPECT_TRUE(reverted.confirmed);
-    ExpectSlots(*rig, v1_, v2_);
+    ExpectSlots(*rig, v1_, v2_, SwapType::kRevert);
     rig->rig().ExpectEndState(SwapType::kRevert);
     EXPECT_EQ(rig->rig().chip().counters().refused, 0u);
     ExpectStable(*rig);
@@ -201,7 +230,7 @@ TEST_P(SwapBoot, RandomMultipleCutsDuringAPermanentUpgrade) {
     }
     auto outcome = rig->Boot();
     ASSERT_TRUE(outcome.ok()) << "run " << run;
-    ExpectSlots(*rig, v2_, v1_);
+    ExpectSlots(*rig, v2_, v1_, SwapType::kPerm);
     EXPECT_EQ(rig->rig().chip().counters().refused, 0u);
   }
 }
@@ -210,7 +239,7 @@ TEST_P(SwapBoot, BadSignatureNeverTouchesThePrimary) {
   auto rig = Fresh(false);
   auto forged = v2_;
   forged[forged.size() - 3] ^= 0x01;
-  rig->rig().Place(rig->rig().secondary(), forged);
+  rig->rig().Place(rig->rig().secondary(), forged, Algorithm().SourceOffset(Context(*rig), kTest));
   ASSERT_TRUE(SetPending(rig->rig().secondary_trailer(), false).ok());
   const auto before = rig->rig().Read(rig->rig().primary(), rig->rig().primary().size_bytes());
   auto outcome = rig->Boot();

@@ -66,7 +66,10 @@ class SwapRig {
   static std::vector<uint8_t> Image(uint32_t size, uint32_t seed) {
     return mqota::testing::PseudoRandomBytes(size, seed);
   }
-  void Place(const flash::FlashArea& area, const std::vector<uint8_t>& bytes) {
+  // Erases `area`, then writes `bytes` from `at_bytes` on (swap-offset's
+  // update sits one sector into the secondary: SwapAlgorithm::SourceOffset).
+  void Place(const flash::FlashArea& area, const std::vector<uint8_t>& bytes,
+             uint32_t at_bytes = 0) {
     ASSERT_TRUE(area.Erase(0, area.size_bytes()).ok());
     for (uint32_t off = 0; off < bytes.size(); off += 4096) {
       std::vector<uint8_t> chunk(bytes.begin() + off,
@@ -74,12 +77,13 @@ class SwapRig {
       chunk.resize(
           (chunk.size() + layout_.write_size - 1) / layout_.write_size * layout_.write_size,
           layout_.erased);
-      ASSERT_TRUE(area.Write(off, chunk).ok());
+      ASSERT_TRUE(area.Write(at_bytes + off, chunk).ok());
     }
   }
-  std::vector<uint8_t> Read(const flash::FlashArea& area, uint32_t size) const {
+  std::vector<uint8_t> Read(const flash::FlashArea& area, uint32_t size,
+                            uint32_t at_bytes = 0) const {
     std::vector<uint8_t> bytes(size);
-    EXPECT_TRUE(area.Read(0, bytes).ok());
+    EXPECT_TRUE(area.Read(at_bytes, bytes).ok());
     return bytes;
   }
 

@@ -3,7 +3,8 @@
 // of its data or random bytes, an erase leaves part of its range erased or a
 // random mix (TearMode in nor_flash_model.h). Driven end to end like
 // swap_boot_test.cpp (BootRig, ECDSA-signed images), for swap-scratch with a
-// one- and a three-sector scratch and for swap-move: for every cut point of a
+// one- and a three-sector scratch, for swap-move and for swap-offset: for
+// every cut point of a
 // clean boot, cut with the tear, power on, boot again, and check invariants
 // 1-3 of docs/spec/power-loss-testing.md#invariants-after-a-cut plus "no
 // write hit an unerased byte" (a torn write leaves
@@ -15,7 +16,7 @@
 // while the rest of its cell is programmed (the hardest case to notice).
 //
 // The default run keeps, at every cut of a PERM upgrade on the reference
-// geometry for both algorithms, kPrefix and kRandomErasedHead (the one that
+// geometry for the three swaps, kPrefix and kRandomErasedHead (the one that
 // fails when a cell counts as written by its first byte alone: a prefix tear
 // never leaves the first byte erased over programmed ones), plus kPrefix with
 // an image reaching the slot trailer (swap-scratch's trailer region, for the
@@ -36,6 +37,7 @@
 #include "boot_rig.h"
 #include "mqota/boot/app_api.h"
 #include "mqota/boot/swap_move.h"
+#include "mqota/boot/swap_offset.h"
 #include "mqota/boot/swap_scratch.h"
 
 namespace mqota::boot {
@@ -81,6 +83,7 @@ void PrintTo(const TornCase& c, std::ostream* os) {
 
 SwapScratch scratch_algorithm;
 SwapMove move_algorithm;
+SwapOffset offset_algorithm;
 
 Layout ScratchReference(bool full_slot = false) {
   return {full_slot ? "SwapScratchFullSlot" : "SwapScratch", &scratch_algorithm, RigLayout{},
@@ -111,6 +114,20 @@ Layout MoveW4Erased00() {
   move.layout.write_size = 4;
   move.layout.erased = 0x00;
   return move;
+}
+
+Layout OffsetReference(bool full_slot = false) {
+  RigLayout l;
+  l.secondary_sectors = l.primary_sectors + 1;
+  l.scratch_sectors = 0;
+  return {full_slot ? "SwapOffsetFullSlot" : "SwapOffset", &offset_algorithm, l, full_slot};
+}
+Layout OffsetW4Erased00() {
+  Layout offset = OffsetReference();
+  offset.name = "SwapOffsetW4Erased00";
+  offset.layout.write_size = 4;
+  offset.layout.erased = 0x00;
+  return offset;
 }
 
 std::string CaseName(const ::testing::TestParamInfo<TornCase>& info) {
@@ -166,7 +183,8 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
       }
     }
     rig->rig().Place(rig->rig().primary(), v1_);
-    rig->rig().Place(rig->rig().secondary(), v2_);
+    rig->rig().Place(rig->rig().secondary(), v2_,
+                     l.algorithm->SourceOffset(rig->rig().context(), SwapType::kTest));
     EXPECT_TRUE(SetPending(rig->rig().secondary_trailer(), permanent).ok());
     rig->rig().chip().ResetCounters();
     return rig;
@@ -261,12 +279,14 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
     EXPECT_EQ(result->confirmed, confirmed);
   }
 
-  // Invariant 1: the booted image, and the other slot, byte for byte.
+  // Invariant 1: the booted image, and the other slot, byte for byte (where
+  // the algorithm leaves the image a swap of `swap` moved out).
   static void ExpectSlots(BootRig& rig, const std::vector<uint8_t>& primary,
-                          const std::vector<uint8_t>& secondary) {
+                          const std::vector<uint8_t>& secondary, SwapType swap) {
     EXPECT_TRUE(rig.rig().Read(rig.rig().primary(), primary.size()) == primary)
         << "primary does not hold the expected image";
-    EXPECT_TRUE(rig.rig().Read(rig.rig().secondary(), secondary.size()) == secondary)
+    const uint32_t at = GetParam().layout.algorithm->MovedOutOffset(rig.rig().context(), swap);
+    EXPECT_TRUE(rig.rig().Read(rig.rig().secondary(), secondary.size(), at) == secondary)
         << "secondary does not hold the other image";
   }
 
@@ -311,7 +331,7 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
           EXPECT_EQ(outcome->swap,
                     info.confirmed_swap_finished ? SwapType::kNone : SwapType::kPerm);
         }
-        ExpectSlots(*rig, v2_, v1_);
+        ExpectSlots(*rig, v2_, v1_, SwapType::kPerm);
         rig->rig().ExpectEndState(SwapType::kPerm);
         ExpectNoRefusal(*rig);
         ExpectStable(*rig);
@@ -357,7 +377,7 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
           if (upgraded.ok()) {
             EXPECT_EQ(upgraded->swap, SwapType::kRevert);
           }
-          ExpectSlots(*rig, v1_, v2_);
+          ExpectSlots(*rig, v1_, v2_, SwapType::kRevert);
           rig->rig().ExpectEndState(SwapType::kRevert);
           ExpectNoRefusal(*rig);
           ExpectStable(*rig);
@@ -371,7 +391,7 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
         if (upgraded.ok()) {
           EXPECT_EQ(upgraded->swap, SwapType::kTest);
         }
-        ExpectSlots(*rig, v2_, v1_);
+        ExpectSlots(*rig, v2_, v1_, SwapType::kTest);
         rig->rig().ExpectEndState(SwapType::kTest);
         ExpectNoRefusal(*rig);
       }();
@@ -387,7 +407,7 @@ class TornSwap : public ::testing::TestWithParam<TornCase> {
             EXPECT_EQ(reverted->swap,
                       info.confirmed_swap_finished ? SwapType::kNone : SwapType::kRevert);
           }
-          ExpectSlots(*rig, v1_, v2_);
+          ExpectSlots(*rig, v1_, v2_, SwapType::kRevert);
           rig->rig().ExpectEndState(SwapType::kRevert);
           ExpectNoRefusal(*rig);
           ExpectStable(*rig);
@@ -415,6 +435,8 @@ INSTANTIATE_TEST_SUITE_P(Torn, TornSwapDefault,
                                            TornCase{MoveReference(), Tear::kPrefix},
                                            TornCase{ScratchReference(), Tear::kRandomErasedHead},
                                            TornCase{MoveReference(), Tear::kRandomErasedHead},
+                                           TornCase{OffsetReference(), Tear::kPrefix},
+                                           TornCase{OffsetReference(), Tear::kRandomErasedHead},
                                            TornCase{ScratchReference(true), Tear::kPrefix}),
                          CaseName);
 
@@ -428,7 +450,8 @@ std::vector<TornCase> LongCases() {
   std::vector<TornCase> cases;
   for (const Layout& layout :
        {ScratchReference(), Scratch3Sectors(), MoveReference(), ScratchReference(true),
-        Scratch3Sectors(true), MoveReference(true), ScratchW4Erased00(), MoveW4Erased00()}) {
+        Scratch3Sectors(true), MoveReference(true), ScratchW4Erased00(), MoveW4Erased00(),
+        OffsetReference(), OffsetReference(true), OffsetW4Erased00()}) {
     for (Tear tear : {Tear::kPrefix, Tear::kRandom, Tear::kRandomErasedHead}) {
       cases.push_back({layout, tear});
     }

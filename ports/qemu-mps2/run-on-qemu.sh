@@ -24,8 +24,9 @@ if [ ! -f "$elf" ]; then
   exit 2
 fi
 
-# MQOTA_QEMU_EXTRA: more QEMU arguments (word-split), e.g. the slot images:
-#   -device loader,file=slot.bin,addr=0x60000,force-raw=on
+# MQOTA_QEMU_EXTRA: more QEMU arguments (word-split), e.g. a file as the
+# PSRAM that holds the flash map (boot-on-flash.sh):
+#   -object memory-backend-file,id=psram,mem-path=F,size=16M,share=on -machine memory-backend=psram
 # -serial stdio needs a stdin QEMU can make non-blocking: hence </dev/null.
 # Semihosting must be on: the firmware exits through it (SYS_EXIT_EXTENDED).
 timeout -k 5 "${MQOTA_QEMU_TIMEOUT:-20}" "$qemu" -M mps2-an386 -display none -monitor none \

@@ -5,11 +5,9 @@
 // the bootloader reverts it. Already confirmed: it says so and ends the run
 // (semihosting exit 0), so each QEMU test ends by itself.
 //
-// Known gap: QEMU 7.2 copies the `-kernel` and `-device loader` images into
-// memory again at every system reset, so after the reset the slots hold the
-// images the run started with and the revert is never seen (the run loops
-// until its timeout). The revert test needs the slots in memory QEMU does not
-// reload: a file-backed RAM (README.md#booting-signed-images).
+// The slots live in file-backed PSRAM, which QEMU keeps across a system
+// reset (board_flash.h), so the bootloader sees this image unconfirmed after
+// the reset and reverts it.
 //
 // UART lines (ports/qemu-mps2/README.md#booting-signed-images):
 //   app: version <version>
@@ -58,8 +56,7 @@ int main() {
   if (MQOTA_APP_CONFIRMS) {
     qemu_mps2::ConsoleWrite("app: on trial, confirming\n");
     if (!boot::SetConfirmed(primary_trailer).ok()) return 2;
-    // Ends the run: a system reset would not show the kept image, since QEMU
-    // loads the `-device loader` slot images again at every reset (README).
+    // Ends the run; a second run on the same flash file shows the kept image.
     return 0;
   }
   qemu_mps2::ConsoleWrite("app: on trial, not confirming: reset\n");

@@ -17,8 +17,8 @@
 
 namespace mqota::board {
 
-enum class SwapKind { kScratch, kMove, kOverwrite };
-const char* Name(SwapKind kind);  // "scratch", "move", "overwrite"
+enum class SwapKind { kScratch, kMove, kOverwrite, kOffset };
+const char* Name(SwapKind kind);  // "scratch", "move", "overwrite", "offset"
 
 struct BootloaderConfig {
   SwapKind swap = SwapKind::kScratch;

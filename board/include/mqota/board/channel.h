@@ -61,6 +61,11 @@ struct BoardFacts {
   // How often the agent asks for a job (the reference: every 60 s,
   // docs/spec/reference-protocol.md#timers-and-retries).
   uint32_t check_interval_ms = 60000;
+  // Where in the secondary slot the application writes an update: 0, or one
+  // sector for a swap-offset bootloader (MCUboot's SWAP_USING_OFFSET_SECTOR_UPDATE_BEGIN;
+  // docs/spec/mcuboot-trailer.md#swap-using-offset). The slot's trailer stays
+  // at its end.
+  uint32_t update_offset_bytes = 0;
 };
 
 std::string EncodeFacts(const BoardFacts& facts);

@@ -80,6 +80,18 @@ class SwapAlgorithm {
   // must then cope with trailers that an earlier start already initialised.
   virtual BootStatus Swap(const SwapContext& context, SwapType type, uint32_t copy_size) = 0;
 
+  // Where in the secondary slot the image that a swap of `type` installs
+  // starts (the bootloader validates it there), and where the image it moves
+  // out of the primary starts once it is done. 0 for every algorithm but
+  // swap-offset, whose update sits one sector in and whose revert finds the
+  // old image at 0 (docs/spec/mcuboot-trailer.md#swap-using-offset).
+  virtual uint32_t SourceOffset(const SwapContext& /*context*/, SwapType /*type*/) const {
+    return 0;
+  }
+  virtual uint32_t MovedOutOffset(const SwapContext& /*context*/, SwapType /*type*/) const {
+    return 0;
+  }
+
  protected:
   ~SwapAlgorithm() = default;
 };

@@ -2,15 +2,20 @@
 // (ports/qemu-mps2/boot) and the application it boots (ports/qemu-mps2/app),
 // as MCUboot's flash_map is shared by the bootloader and the app:
 //
-//   0x00000000  256 KiB  the bootloader (mps2-an386.ld: FLASH)
-//   0x00040000  128 KiB  primary slot: the running image, header first; the
+//   0x00000000  256 KiB  the bootloader (mps2-an386.ld: FLASH, code memory)
+//   0x21000000  128 KiB  primary slot: the running image, header first; the
 //                        app's vector table at +0x400 (imgtool -H 0x400)
-//   0x00060000  128 KiB  secondary slot: the update
-//   0x00080000    4 KiB  scratch (swap-scratch)
+//   0x21020000  128 KiB  secondary slot: the update
+//   0x21040000    4 KiB  scratch (swap-scratch)
 //
 // One flash device of 65 sectors of 4 KiB, program unit 8 bytes, erased 0xFF.
-// QEMU loads signed images into the slots (`-device loader,file=...,addr=`);
-// the memory is RAM, so MemoryFlash keeps the chip's rules (see its header).
+// It lives in the board's 16 MiB PSRAM, the machine's RAM backend, because
+// that is the one memory QEMU 7.2 lets a file back
+// (`-object memory-backend-file,...,share=on -machine memory-backend=...`):
+// QEMU reloads `-kernel`/`-device loader` images at every system reset, but
+// leaves the PSRAM alone, so a reset or a second QEMU run sees what the
+// firmware wrote (ports/qemu-mps2/README.md#a-flash-that-survives-a-reset).
+// The memory is RAM, so MemoryFlash keeps the chip's rules (see its header).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +25,7 @@
 
 namespace mqota::qemu_mps2::board {
 
-inline constexpr uintptr_t kFlashBase = 0x00040000;
+inline constexpr uintptr_t kFlashBase = 0x21000000;
 inline constexpr uint32_t kSectorBytes = 4096;
 inline constexpr uint32_t kSlotSectors = 32;
 inline constexpr uint32_t kSlotBytes = kSlotSectors * kSectorBytes;
