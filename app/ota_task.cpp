@@ -51,6 +51,7 @@ class Task final : public OtaTask {
                agent::DownloadLimits{secondary_.size_bytes() - board::kTrailer.trailer_bytes()},
                bitmap_),
         trusted_{{image::SignatureType::kEcdsaP256, facts_.trusted_key_der}},
+        patches_(primary_, secondary_, crypto_),
         client_(MqttOptions()),
         transport_(client_),
         agent_(AgentConfig(), transport_, entropy_, store_, secondary_, board::kTrailer),
@@ -82,6 +83,11 @@ class Task final : public OtaTask {
       const agent::AgentStatus& s = runner_.status();
       std::printf("ota: downloading %s: 100%% (%u of %u chunks)\n", VersionText(s.offered).c_str(),
                   s.granule_count, s.granule_count);
+      if (s.patch && s.image_bytes != 0) {
+        std::printf("ota: %s came as a patch of %u bytes, %.1f%% of the %u-byte image\n",
+                    VersionText(s.offered).c_str(), s.patch_bytes,
+                    100.0 * s.patch_bytes / s.image_bytes, s.image_bytes);
+      }
       std::printf("ota: %s verified and pending; resetting into the bootloader\n",
                   VersionText(runner_.status().offered).c_str());
       reset_at_ = Clock::now() + 500ms;  // let the result reach the broker first
@@ -129,6 +135,7 @@ class Task final : public OtaTask {
     if (running_digest_) c.running_image_digest = *running_digest_;
     c.trusted_keys = trusted_;
     c.crypto = &crypto_;
+    c.patches = &patches_;
     c.broker_host = facts_.broker_host;
     c.broker_port = facts_.broker_port;
     c.check_interval_ms = facts_.check_interval_ms;
@@ -214,6 +221,9 @@ class Task final : public OtaTask {
   agent::DownloadStore store_;
   const image::TrustedKey trusted_[1];
   mutable ports::MbedtlsCrypto crypto_;  // the agent hashes with it
+  // Delta updates: the patch decoder (about 6 KiB), reading the running
+  // image from the primary slot.
+  mutable agent::DeltaPatchApplier patches_;
   posix::RandomEntropy entropy_;
   posix::MqttClient client_;
   posix::MqttTransport transport_;

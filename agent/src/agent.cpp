@@ -399,6 +399,7 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
   if (!parsed.ok()) return EndSession(SessionEnd::kBadJob, now_ms);
   const JobDocument& job = *parsed;
   status_.offered = job.version;
+  status_.image_bytes = job.image_size_bytes;
   SessionEnd refused = SessionEnd::kNone;
   if (job.kind == JobKind::kNoUpdate ||
       image::CompareVersions(job.version, config_.running_version) <= 0) {

@@ -73,7 +73,8 @@ Result<PatchStep, PatchError> DeltaPatchApplier::Apply(std::span<const uint8_t> 
       case delta::FeedEvent::kHeaderParsed: MQOTA_TRY(CheckHeader()); break;
       case delta::FeedEvent::kBlockDone: MQOTA_TRY(SaveCheckpoint(store)); break;
       case delta::FeedEvent::kDone: {
-        if (!bytes.empty()) return PatchError{PatchErrc::kUnusable, delta::DeltaErrc::kTrailingBytes};
+        if (!bytes.empty())
+          return PatchError{PatchErrc::kUnusable, delta::DeltaErrc::kTrailingBytes};
         const auto target = delta::CheckTarget(secondary_, decoder_.header(), crypto_);
         if (!target.ok()) return FromDelta(target.error());
         return PatchStep::kDone;

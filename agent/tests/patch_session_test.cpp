@@ -128,16 +128,16 @@ class Device {
     config_.broker_port = 8883;
     config_.patches = takes_patches ? &applier_ : nullptr;
     config_.preferred_chunk_bytes = chunk_bytes;
-    agent_ = std::make_unique<Agent>(config_, transport, entropy_, store_, chip.secondary(),
-                                     kTrailer);
+    agent_ =
+        std::make_unique<Agent>(config_, transport, entropy_, store_, chip.secondary(), kTrailer);
   }
 
   // Connected, the server announced: the first session starts at once.
   void Boot(uint64_t now) {
     agent_->OnConnected(now);
     const std::string a = kAnnouncement;
-    agent_->OnMessage(kAnnounceTopic, std::span(reinterpret_cast<const uint8_t*>(a.data()), a.size()),
-                      now);
+    agent_->OnMessage(kAnnounceTopic,
+                      std::span(reinterpret_cast<const uint8_t*>(a.data()), a.size()), now);
     agent_->OnTick(now);
   }
 
@@ -160,7 +160,9 @@ class Device {
 class Server {
  public:
   Server(std::vector<uint8_t> image, std::vector<uint8_t> patch, std::vector<uint8_t> image_digest)
-      : image_(std::move(image)), patch_(std::move(patch)), image_digest_(std::move(image_digest)) {}
+      : image_(std::move(image)),
+        patch_(std::move(patch)),
+        image_digest_(std::move(image_digest)) {}
 
   // Answers every message the device published since the last call, and the
   // ones those answers bring, until it is quiet (bounded).

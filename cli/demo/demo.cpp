@@ -418,7 +418,10 @@ class Story {
       }
       return;
     }
-    if (line.find("verified and pending") != std::string::npos) {
+    if (line.find("came as a patch") != std::string::npos) {
+      patches_.push_back(line.substr(5));
+      Say("patch", line.substr(5));
+    } else if (line.find("verified and pending") != std::string::npos) {
       Say("verify", line.substr(5) + " (SHA-256 + ECDSA P-256, version newer)");
     } else if (line.rfind("TEST_REVERT", 0) == 0) {
       Say("hang", line);
@@ -463,6 +466,7 @@ class Story {
                       {"checks_after_revert", checks_after_revert_},
                       {"offers_after_revert", offers_after_revert_},
                       {"chunks_after_revert", chunks_after_revert_},
+                      {"patches", patches_},
                       {"story_seconds", previous}};
       for (const auto& [name, at] : milestones_)
         summary["milestones"].push_back({{"step", name}, {"at", at}});
@@ -486,6 +490,7 @@ class Story {
   bool watchdog_fired_ = false;
   bool progress_open_ = false;
   std::vector<std::pair<std::string, double>> milestones_;
+  std::vector<std::string> patches_;  // the board's "came as a patch" lines
   std::map<std::string, double> led_;
   int checks_after_revert_ = 0, offers_after_revert_ = 0, chunks_after_revert_ = 0;
 };

@@ -88,8 +88,8 @@ size_t Catalog::MakePatches(const PatchOptions& options) {
             try {
               host::WriteFileAtomically(cached.string(), bytes);
             } catch (const std::exception& e) {
-              throw ServerError(cached.string() + ": the patch cache cannot be written: " +
-                                e.what());
+              throw ServerError(cached.string() +
+                                ": the patch cache cannot be written: " + e.what());
             }
           }
         }

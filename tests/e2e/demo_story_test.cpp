@@ -69,6 +69,10 @@ TEST_P(DemoStory, PlaysTheReferenceStory) {
   EXPECT_EQ(summary["offers_after_revert"].get<int>(), 0);
   EXPECT_EQ(summary["chunks_after_revert"].get<int>(), 0);
   EXPECT_LT(summary["story_seconds"].get<double>(), 60.0);
+  // Both updates travelled as delta patches, a few percent of the image.
+  ASSERT_EQ(summary["patches"].size(), 2u) << summary.dump();
+  EXPECT_EQ(summary["patches"][0].get<std::string>().rfind("1.1.0 came as a patch of ", 0), 0u);
+  EXPECT_EQ(summary["patches"][1].get<std::string>().rfind("1.2.0 came as a patch of ", 0), 0u);
 
   // The flash files: 1.1.0 runs from the primary slot, the reverted 1.2.0 sits
   // in the secondary, byte for byte as signed.
@@ -87,6 +91,7 @@ TEST_P(DemoStory, PlaysTheReferenceStory) {
   const std::string server = Text(work / "server.log");
   EXPECT_EQ(Count(server, "offering MQOTA_VIRTUAL_BOARD 1.1.0"), 1u) << server;
   EXPECT_EQ(Count(server, "offering MQOTA_VIRTUAL_BOARD 1.2.0"), 1u) << server;
+  EXPECT_EQ(Count(server, "as a patch of"), 2u) << server;
   // One Success per update (pending); what each boot did is a Boot Report.
   EXPECT_EQ(Count(server, "device reports Success for 1.1.0"), 1u) << server;
   EXPECT_EQ(Count(server, "device reports Success for 1.2.0"), 1u) << server;

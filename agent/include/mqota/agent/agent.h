@@ -181,6 +181,7 @@ struct AgentStatus {
   uint32_t retries = 0;             // of which re-requests
   uint32_t crc_errors = 0;          // chunks refused for their CRC (also in bad_chunks)
   uint32_t request_timeout_ms = 0;  // the current re-request timeout (before back-off)
+  uint32_t image_bytes = 0;         // the job's ImageSize (0: not said)
   // Patches (the granule counts above then count the patch's chunks):
   bool patch = false;                  // this session downloads a patch
   uint32_t patch_bytes = 0;            // its size

@@ -28,9 +28,9 @@ namespace mqota::agent {
 // What the job said the patch makes: a patch that makes anything else is
 // refused before its first block is written.
 struct PatchTarget {
-  image::ImageVersion version;   // major.minor.revision must match
-  uint32_t size_bytes = 0;       // the job's ImageSize
-  uint32_t max_size_bytes = 0;   // the slot below the bootloader's trailer
+  image::ImageVersion version;  // major.minor.revision must match
+  uint32_t size_bytes = 0;      // the job's ImageSize
+  uint32_t max_size_bytes = 0;  // the slot below the bootloader's trailer
 };
 
 enum class PatchErrc : uint8_t {
