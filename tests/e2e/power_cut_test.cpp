@@ -9,6 +9,7 @@
 // application writes one sector into the secondary slot.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -86,6 +87,12 @@ class PowerCut : public ::testing::TestWithParam<const char*> {
       if (e["line"].get<std::string>().find(text) != std::string::npos) return true;
     }
     return false;
+  }
+
+  bool ServerLogSays(const std::string& text) const {
+    std::ifstream in(tmp_.path() / "server.log");
+    const std::string log((std::istreambuf_iterator<char>(in)), {});
+    return log.find(text) != std::string::npos;
   }
 
   std::string Diagnostics() const {
@@ -169,6 +176,26 @@ TEST_P(PowerCut, CutsInsideTheSwapAreResumed) {
   std::uniform_int_distribution<int> after_ms(5, 250);
   EXPECT_GT(CutThenComplete(10, [&] { return after_ms(random_); }), 0)
       << "no cut landed inside the swap: the test lost its point";
+}
+
+// The same update as a delta patch (docs/spec/mqota-protocol.md#patches): with
+// 1.0.0 in the catalog too, the server offers the patch 1.0.0 -> 1.1.0, and
+// the board applies it into the secondary slot, block by block, while the
+// power is cut at random moments; each power-on resumes the patch at its
+// journal's checkpoint (the agent's power-cut tests prove that cut by cut).
+TEST_P(PowerCut, APatchedUpdateCompletesThroughCutsAtRandomMoments) {
+  fs::copy_file(testing::FirmwarePath("demo-1.0.0.bin"),
+                tmp_.path() / "catalog" / "demo-1.0.0.bin");
+  server_->Signal(SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!ServerLogSays("catalog reloaded") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(ServerLogSays("patch MQOTA_VIRTUAL_BOARD 1.0.0 -> 1.1.0")) << Diagnostics();
+  std::uniform_int_distribution<int> after_ms(20, 900);
+  CutThenComplete(12, [&] { return after_ms(random_); });
+  EXPECT_TRUE(UartSays("1.1.0 came as a patch of")) << Diagnostics();
+  EXPECT_TRUE(ServerLogSays("as a patch of")) << Diagnostics();
 }
 
 INSTANTIATE_TEST_SUITE_P(Bootloaders, PowerCut, ::testing::Values("scratch", "offset"),
