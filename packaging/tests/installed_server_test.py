@@ -11,12 +11,12 @@ installed mqota-server started with nothing but `--config FILE`.
 2. Starts a mosquitto of its own and makes a catalog with the installed
    `mqota image` (a key and one signed image).
 3. Copies the installed example configuration and sets, on the lines that
-   show them, the catalog, board, verify-key (a list), db, broker port, API
-   address and token file; then runs the installed mqota-server with only
-   `--config` and checks what only that file could have told it: its API
-   listens on the configured port, answers /metrics with the configured token
-   (and refuses without it), and `mqota fleet images` lists the catalog's
-   image under the configured board.
+   show them, the catalog, an image file (the positional `images`), board,
+   verify-key (a list), db, broker port, client id, API address and token
+   file; then runs the installed mqota-server with only `--config` and checks
+   what only that file could have told it: its API listens on the configured
+   port, answers /metrics with the configured token (and refuses without it),
+   and `mqota fleet images` lists both images under the configured board.
 4. SIGTERM by pid: the server exits 0 within 10 s, having logged its stop.
 5. A configuration with an unknown name is refused (exit 2, naming it) and the
    command line wins over the file.
@@ -36,11 +36,14 @@ from pkgtest import Failure, Mosquitto, check, free_port, quoted, run, set_optio
 PROGRAMS = ["mqota", "mqota-server", "mqota-board", "mqota-fleet-sim"]
 
 
-def check_tree(prefix):
+def check_tree(build, prefix):
     for program in PROGRAMS:
         path = os.path.join(prefix, "bin", program)
         check(os.access(path, os.X_OK), f"{path} is not installed")
-    for name in ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pem"]:
+    firmware = ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pem"]
+    if not os.path.isdir(os.path.join(build, "firmware")):  # -DMQOTA_DEMO_FIRMWARE=OFF
+        firmware = []
+    for name in firmware:
         path = os.path.join(prefix, "share/mqota/firmware", name)
         check(os.path.isfile(path), f"{path} is not installed")
     for name in ["README.md", "server.md", "cli.md", "board.md", "fleet-sim.md", "server.conf"]:
@@ -90,7 +93,7 @@ def main():
         start = time.monotonic()
         run(["cmake", "--install", build, "--prefix", prefix], timeout=300)
         print(f"cmake --install: {time.monotonic() - start:.1f} s")
-        example, _ = check_tree(prefix)
+        example, _ = check_tree(build, prefix)
         mqota = os.path.join(prefix, "bin/mqota")
 
         broker = Mosquitto(work)
@@ -103,6 +106,9 @@ def main():
             f.write(os.urandom(3000))
         run([mqota, "image", "sign", "-k", key, "-H", "0x400", "--pad-header", "--align", "8",
              "-v", "1.2.3", "-S", "0x20000", payload, os.path.join(catalog, "app-1.2.3.bin")])
+        extra = os.path.join(work, "app-1.2.4.bin")  # the positional `images`, from the file
+        run([mqota, "image", "sign", "-k", key, "-H", "0x400", "--pad-header", "--align", "8",
+             "-v", "1.2.4", "-S", "0x20000", payload, extra])
 
         api_port = free_port()
         token = "package-test-operator-token"
@@ -110,7 +116,8 @@ def main():
         with open(token_file, "w", encoding="utf-8") as f:
             f.write(token + "\n")
         text = open(example, encoding="utf-8").read()
-        for name, value in [("catalog", f"[{quoted(catalog)}]"), ("board", quoted("PKG_BOARD")),
+        for name, value in [("catalog", f"[{quoted(catalog)}]"), ("images", f"[{quoted(extra)}]"),
+                            ("board", quoted("PKG_BOARD")),
                             ("verify-key", f"[{quoted(key)}]"),
                             ("db", quoted(os.path.join(work, "fleet.db"))),
                             ("port", broker.port), ("client-id", quoted("pkg-test-server")),
@@ -137,10 +144,10 @@ def main():
         check(status == 401, f"/metrics without a token answered {status}, not 401")
         images = run([mqota, "fleet", "images", "--api", f"http://127.0.0.1:{api_port}",
                       "--token-file", token_file])
-        check("PKG_BOARD" in images and "1.2.3" in images,
-              f"mqota fleet images does not list PKG_BOARD 1.2.3:\n{images}")
+        check("PKG_BOARD" in images and "1.2.3" in images and "1.2.4" in images,
+              f"mqota fleet images does not list PKG_BOARD 1.2.3 and 1.2.4:\n{images}")
         print(f"API on the configured port {api_port}: /metrics 200 with the configured token, "
-              "401 without; the catalog's image listed under the configured board")
+              "401 without; the catalog's image and the listed one, under the configured board")
         for line in [f"broker 127.0.0.1:{broker.port}", f"registry: {work}/fleet.db"]:
             check(line in server_log(), f"the log does not say '{line}':\n{server_log()}")
 
