@@ -539,7 +539,7 @@ void AddDemoCommand(CLI::App& app) {
                   "directory (default: a temporary one, removed at the end)");
   cmd->add_option("--firmware", options->firmware,
                   "Directory of the signed demo images and their key (default: the build's "
-                  "firmware directory beside bin/)");
+                  "firmware directory beside bin/, or an installed tree's share/mqota/firmware)");
   cmd->add_option("--watchdog-ms", options->watchdog_ms, "The board's watchdog timeout")
       ->capture_default_str()
       ->check(CLI::Range(500, 60000));
@@ -559,7 +559,13 @@ void AddDemoCommand(CLI::App& app) {
       if (code != 0) throw host::CommandError(code, "the demo did not complete");
       return;
     }
-    if (options->firmware.empty()) options->firmware = options->bin_dir.parent_path() / "firmware";
+    if (options->firmware.empty()) {
+      // A build tree keeps it beside bin/; an installed tree (cmake --install,
+      // the Debian package) in <prefix>/share/mqota/firmware.
+      const fs::path built = options->bin_dir.parent_path() / "firmware";
+      const fs::path installed = options->bin_dir.parent_path() / "share" / "mqota" / "firmware";
+      options->firmware = fs::exists(built) || !fs::exists(installed) ? built : installed;
+    }
     const int code = RunDemo(*options);
     if (code != 0) throw host::CommandError(code, "the demo did not complete");
   });

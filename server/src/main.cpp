@@ -157,7 +157,7 @@ int Run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    std::cerr << "mqota-server: " << e.what() << " (see --help)\n";
+    std::cerr << "mqota-server: " << DescribeParseError(app, e) << " (see --help)\n";
     return host::kExitUsage;
   }
   try {

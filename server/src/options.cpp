@@ -11,6 +11,18 @@
 namespace mqota::server {
 
 void AddOptions(CLI::App& app, ServerOptions& o) {
+  // Every option below can come from the file: `name = value` lines with the
+  // long names (packaging/server.conf lists them all). A name the server does
+  // not know is an error, not silently ignored: a typo in a service's
+  // configuration must stop its start, not change what it serves.
+  app.set_config("--config", "",
+                 "Read options from this file: one `name = value` per line with the long option "
+                 "names, e.g. `catalog = \"/var/lib/mqota/catalog\"`, `tls = true`, `verify-key "
+                 "= [\"a.pem\", \"b.pem\"]`, `images = [...]`; `#` starts a comment. Every "
+                 "option can be set in it; the command line wins. The packaged example: "
+                 "/etc/mqota/server.conf")
+      ->type_name("FILE");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.add_option("images", o.image_files,
                  "Signed MCUboot image files to serve (their board: --board, or a "
                  "<image>.board file beside each)")
@@ -111,6 +123,22 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
                  "On SIGINT/SIGTERM, seconds running streams get to finish")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 600.0));
+}
+
+std::string DescribeParseError(const CLI::App& app, const CLI::ParseError& e) {
+  std::string what = e.what();
+  const CLI::Option* config = app.get_config_ptr();
+  if (dynamic_cast<const CLI::ConfigError*>(&e) == nullptr || config == nullptr ||
+      config->count() == 0) {
+    return what;
+  }
+  // CLI11 says "INI was not able to parse NAME" of a name no option has.
+  const std::string file = config->as<std::string>();
+  const std::string extras = "INI was not able to parse ";
+  if (what.rfind(extras, 0) == 0) {
+    return file + ": '" + what.substr(extras.size()) + "' is not an option of mqota-server";
+  }
+  return file + ": " + what;
 }
 
 void CheckOptions(ServerOptions& o) {

@@ -49,6 +49,10 @@ struct ServerOptions {
 
 void AddOptions(CLI::App& app, ServerOptions& options);
 
+// What went wrong in parsing, in one line; a problem in the --config file
+// names the file.
+std::string DescribeParseError(const CLI::App& app, const CLI::ParseError& e);
+
 // Checks what CLI11 cannot check alone; throws host::CommandError (usage) naming
 // the problem.
 void CheckOptions(ServerOptions& options);
