@@ -199,6 +199,7 @@ TEST_F(PostgresRegistryTest, SeveralServersTakeEachCampaignStepOnce) {
   constexpr int kServers = 4;
   constexpr int kCallsEach = 15;
   std::vector<std::unique_ptr<PostgresRegistry>> servers;
+  servers.reserve(kServers);
   for (int i = 0; i < kServers; ++i) servers.push_back(store().OpenPostgres());
   Registry& first = *servers[0];
   for (int i = 0; i < 4; ++i) {

@@ -243,6 +243,7 @@ TEST_F(ServerProcessTest, TwoServersShareAPostgresDatabase) {
                                     ":pw@127.0.0.1:" + std::to_string(postgres.port()) + "/fleet";
   MosquittoBroker broker(dir_ / "broker", {});
   std::vector<std::unique_ptr<ServerProcess>> servers;
+  servers.reserve(2);
   for (int i = 0; i < 2; ++i) {
     // --api off: with a URL the token files would default to the working
     // directory.
