@@ -319,7 +319,9 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
   std::optional<Stage> stage;
   {
     // Locked: another server's event for this device waits, then moves on
-    // from the stage this one leaves.
+    // from the stage this one leaves. (The devices UPDATE above already
+    // makes a device's events take turns; this lock says so where it
+    // matters, and holds should that statement move.)
     Query q = db_.Prepare(
         "SELECT stage FROM campaign_devices WHERE campaign = $1 AND device = $2 "
         "FOR NO KEY UPDATE");

@@ -240,5 +240,37 @@ TEST_F(PostgresRegistryTest, SeveralServersTakeEachCampaignStepOnce) {
   EXPECT_EQ(store().Sql("SELECT open_waves FROM campaigns"), "3");
 }
 
+// Two servers record events for the same devices at once, one "offered",
+// the other "confirmed": whatever the interleaving, a confirmed device
+// stays confirmed (the stage only moves forward), and every event is kept.
+TEST_F(PostgresRegistryTest, SeveralServersRecordingOneDeviceNeverMoveItsStageBack) {
+  constexpr int kDevices = 30;
+  auto offering = store().OpenPostgres();
+  auto confirming = store().OpenPostgres();
+  for (int i = 0; i < kDevices; ++i) {
+    offering->SeeDevice({"dev-" + std::to_string(i), "kit", "1.0.0", "", true, 1});
+  }
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1};
+  const int64_t id = offering->CreateCampaign({"rollout", offering->AddImage(image), {}, {}, 2});
+  const auto record_all = [&](Registry& registry, EventKind kind) {
+    for (int i = 0; i < kDevices; ++i) {
+      DeviceEvent event;
+      event.device = "dev-" + std::to_string(i);
+      event.kind = kind;
+      event.version = "1.2.0";
+      event.time = 100;
+      registry.Record(event);
+    }
+  };
+  std::thread a([&] { record_all(*offering, EventKind::kOffered); });
+  std::thread b([&] { record_all(*confirming, EventKind::kConfirmed); });
+  a.join();
+  b.join();
+  EXPECT_EQ(offering->LoadState(id, 200).waves.at(0).confirmed, static_cast<uint32_t>(kDevices));
+  EXPECT_EQ(store().Sql("SELECT count(*) FROM campaign_devices WHERE stage = 'confirmed'"),
+            std::to_string(kDevices));
+  EXPECT_EQ(store().Sql("SELECT count(*) FROM events"), std::to_string(2 * kDevices));
+}
+
 }  // namespace
 }  // namespace mqota::fleet
