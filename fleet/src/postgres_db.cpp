@@ -247,8 +247,9 @@ void Connection::Fail(PGresult* result) const {
 }
 
 Transaction::Transaction(Connection& db, TransactionKind kind) : db_(db) {
-  const char* begin =
-      kind == TransactionKind::kWrite ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+  const char* begin = kind == TransactionKind::kWrite
+                          ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                          : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
   try {
     db_.Execute(begin);
   } catch (const DatabaseError&) {

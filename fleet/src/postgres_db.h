@@ -132,9 +132,10 @@ class Connection {
   std::map<std::string, std::string, std::less<>> prepared_;  // SQL -> statement name
 };
 
-// kWrite: BEGIN (read committed; the registry locks the rows it decides on
-// with FOR NO KEY UPDATE); kRead: BEGIN REPEATABLE READ READ ONLY, one
-// snapshot for reads of several statements. ROLLBACK at destruction unless
+// kWrite: BEGIN READ COMMITTED, whatever the database's default (the
+// registry locks the rows it decides on with FOR NO KEY UPDATE); kRead:
+// BEGIN REPEATABLE READ READ ONLY, one snapshot for reads of several
+// statements. ROLLBACK at destruction unless
 // Commit() ran.
 enum class TransactionKind : uint8_t { kRead, kWrite };
 

@@ -97,7 +97,6 @@ PostgresSettings PostgresRegistryImpl::Settings() {
     settings.server_version = db_.Setting("server_version");
     settings.synchronous_commit = db_.Setting("synchronous_commit");
     settings.fsync = db_.Setting("fsync");
-    settings.isolation = db_.Setting("default_transaction_isolation");
     settings.schema_version = SchemaVersion(db_);
     return settings;
   });

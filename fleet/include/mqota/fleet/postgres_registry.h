@@ -20,7 +20,6 @@ struct PostgresSettings {
   std::string server_version;      // "15.18 (Debian ...)"
   std::string synchronous_commit;  // "on": a commit waits for its WAL flush
   std::string fsync;               // "on": the server flushes at all
-  std::string isolation;           // "read committed" (writes lock their rows)
   int64_t schema_version = 0;
 };
 
