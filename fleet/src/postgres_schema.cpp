@@ -124,7 +124,8 @@ void Migrate(Connection& db, std::span<const Migration> migrations) {
   const int64_t known = static_cast<int64_t>(migrations.size());
   // One transaction per migration. Each takes the lock, then reads the
   // version: a server that waited for another's migration sees it done.
-  for (;;) {
+  // Each round applies one migration or ends: known + 1 rounds at most.
+  for (int64_t round = 0; round <= known; ++round) {
     const bool done = InTransaction(
         db,
         [&] {
@@ -148,6 +149,7 @@ void Migrate(Connection& db, std::span<const Migration> migrations) {
         TransactionKind::kWrite);
     if (done) return;
   }
+  throw RegistryError(db.name() + ": the schema version did not reach " + std::to_string(known));
 }
 
 }  // namespace mqota::fleet::postgres

@@ -12,6 +12,8 @@
 
 #include "mqota/fleet/open_registry.h"
 #include "mqota/testing/postgres.h"
+#include "postgres_db.h"
+#include "postgres_schema.h"
 #include "registry_conformance.h"
 
 namespace mqota::fleet {
@@ -130,6 +132,44 @@ TEST_F(PostgresRegistryTest, ASchemaNewerThanTheCodeIsRefused) {
   EXPECT_EQ(OpenError(store().url()),
             store().url() +
                 ": schema version 7 is newer than this mqota-server knows (1); upgrade "
+                "mqota-server");
+}
+
+// The mechanism with a migration more than this code has: each runs once,
+// in order, recorded with its row; a failing one leaves the version before
+// it, whole; this program then refuses the newer schema.
+TEST_F(PostgresRegistryTest, MigrationsRunInOrderAndAFailedOneLeavesTheVersionBeforeIt) {
+  postgres::Connection db = postgres::Connection::Open(store().url());
+  const postgres::Migration add_note = [](postgres::Connection& c) {
+    c.Execute("ALTER TABLE devices ADD COLUMN note TEXT NOT NULL DEFAULT ''");
+  };
+  const postgres::Migration broken = [](postgres::Connection& c) {
+    c.Execute("ALTER TABLE devices ADD COLUMN half TEXT");
+    c.Execute("SELECT * FROM no_such_table");
+  };
+  const std::vector<postgres::Migration> two = {postgres::Migrations()[0], add_note};
+  postgres::Migrate(db, two);
+  postgres::Migrate(db, two);  // nothing left to do
+  const auto versions = [&] {
+    return store().Sql(
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version");
+  };
+  const auto has_column = [&](const std::string& column) {
+    return store().Sql(
+               "SELECT count(*) FROM information_schema.columns WHERE table_name = "
+               "'devices' AND column_name = '" +
+               column + "'") == "1";
+  };
+  EXPECT_EQ(versions(), "1,2");
+  EXPECT_TRUE(has_column("note"));
+
+  const std::vector<postgres::Migration> three = {postgres::Migrations()[0], add_note, broken};
+  EXPECT_THROW(postgres::Migrate(db, three), RegistryError);
+  EXPECT_EQ(versions(), "1,2");
+  EXPECT_FALSE(has_column("half"));
+  EXPECT_EQ(OpenError(store().url()),
+            store().url() +
+                ": schema version 2 is newer than this mqota-server knows (1); upgrade "
                 "mqota-server");
 }
 
