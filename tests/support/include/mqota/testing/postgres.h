@@ -24,9 +24,10 @@ class PostgresServer {
   // The sentence a test skips with when FindBinaries() finds nothing.
   static std::string MissingBinaries();
 
-  // Creates the cluster and starts the server; waits (at most 30 s) until
-  // it accepts connections. Throws std::runtime_error with the server's log
-  // when it does not.
+  // Creates the cluster (a copy of the build's template cluster, made by
+  // initdb the first time) and starts the server; waits (at most 30 s)
+  // until it accepts connections. Throws std::runtime_error with the
+  // server's log when it does not.
   PostgresServer();
   // Stops the server (SIGINT, PostgreSQL's fast shutdown; SIGKILL to its
   // process group after 10 s) and removes the directory.
@@ -54,6 +55,7 @@ class PostgresServer {
   std::string Log() const;
 
  private:
+  void InitDb();
   void Start();
   void Stop();
   std::filesystem::path bin_;
