@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "mqota/delta/error.h"
 #include "mqota/image/error.h"
 
 namespace mqota::app {
@@ -28,6 +29,9 @@ std::optional<std::string> SessionEndLine(const agent::AgentStatus& s, const std
     case agent::SessionEnd::kStalled:
       return "ota: download of " + version + " stopped: " + why + "; it resumes at the next check";
     case agent::SessionEnd::kFlashError: return "ota: download of " + version + " failed: " + why;
+    case agent::SessionEnd::kPatchUnusable:
+      return "ota: the patch to " + version + " could not be used (" +
+             delta::Describe(s.patch_error.delta) + "); the whole image comes next";
   }
   return "ota: session for " + version + " ended: " + why;
 }

@@ -46,7 +46,8 @@ ALLOWED = {
 INCLUDE_ROOT_LAYER = {"qemu_mps2": "ports"}
 # Headers the build writes (not in the tree), by name, and their layer.
 GENERATED = {"imgtool_ecdsa_image.h": "ports", "trusted_key.h": "ports", "demo_config.h": "app",
-             "delta_old.h": "ports", "delta_new.h": "ports", "delta_patch.h": "ports"}
+             "delta_old.h": "ports", "delta_new.h": "ports", "delta_patch.h": "ports",
+             "scripted_update.h": "ports"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 TARGET_DEF = re.compile(r"\b(add_library|add_executable|mqota_add_gtest|mqota_device_library)\(\s*([\w.:-]+)")

@@ -32,6 +32,17 @@ uint32_t Clamp(uint64_t value, uint32_t low, uint32_t high) {
 
 constexpr size_t kNoSlot = kMaxWindow;
 
+// A SHA-256 digest as 64 lower-case hex digits, as the protocol writes them.
+std::string_view HexText(std::span<const uint8_t, image::kSha256DigestBytes> digest,
+                         std::array<char, 2 * image::kSha256DigestBytes>& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return {out.data(), out.size()};
+}
+
 // Joins `parts` into `out`; the length, or 0 when they do not fit.
 template <size_t N>
 size_t Join(std::array<char, N>& out, std::initializer_list<std::string_view> parts) {
@@ -83,6 +94,7 @@ const char* Describe(SessionEnd end) {
     case SessionEnd::kTooLarge: return "the image does not fit the slot";
     case SessionEnd::kVerifyFailed: return "the image failed verification";
     case SessionEnd::kFlashError: return "a flash operation failed";
+    case SessionEnd::kPatchUnusable: return "the patch could not make the image here";
     case SessionEnd::kInstalled: return "update verified and pending";
   }
   return "?";
@@ -226,6 +238,9 @@ void Agent::StartSession(uint64_t now_ms) {
   status_.chunk_requests = 0;
   status_.retries = 0;
   status_.crc_errors = 0;
+  status_.patch = false;
+  status_.patch_bytes = 0;
+  status_.patch_offset_at_start = 0;
   status_.request_timeout_ms =
       Clamp(config_.request_timeout_initial_ms, config_.request_timeout_min_ms,
             config_.request_timeout_max_ms);
@@ -300,7 +315,10 @@ void Agent::EndSession(SessionEnd why, uint64_t now_ms) {
 // chunks made progress: its retry starts the back-off over.
 uint32_t Agent::NextCheckAfter(SessionEnd why) {
   if (why == SessionEnd::kInstalled) return 0;
-  const bool network = why == SessionEnd::kNoJob || why == SessionEnd::kStalled;
+  // An unusable patch is not the network's fault, but the full image is
+  // there to fetch at once, so it is retried as soon.
+  const bool network =
+      why == SessionEnd::kNoJob || why == SessionEnd::kStalled || why == SessionEnd::kPatchUnusable;
   if (!network || config_.retry_delay_ms == 0) {
     failed_sessions_ = 0;
     return config_.check_interval_ms;
@@ -400,6 +418,7 @@ void Agent::HandleJob(std::span<const uint8_t> payload, uint64_t now_ms) {
   // publisher does not: it pushes everything on "Request Update".
   if (config_.window != 0 && !status_.pull_refused && job.chunk_bytes != 0 &&
       job.image_size_bytes != 0) {
+    if (job.has_patch() && TakesPatches()) return StartPatch(now_ms);
     return StartPull(now_ms);
   }
   SendRequest(message::kRequestUpdate);
@@ -432,11 +451,15 @@ bool Agent::BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms
   return true;
 }
 
-void Agent::StartPull(uint64_t now_ms) {
+uint32_t Agent::PullGranuleBytes() const {
   uint32_t granule =
       config_.preferred_chunk_bytes != 0 ? config_.preferred_chunk_bytes : job_.chunk_bytes;
   granule = std::min(granule, static_cast<uint32_t>(kMaxChunkDataBytes));
-  granule -= granule % std::max<uint32_t>(secondary_.write_alignment_bytes(), 1);
+  return granule - granule % std::max<uint32_t>(secondary_.write_alignment_bytes(), 1);
+}
+
+void Agent::StartPull(uint64_t now_ms) {
+  const uint32_t granule = PullGranuleBytes();
   status_.pull = true;
   status_.crc = config_.chunk_crc && job_.chunk_crc32c;
   window_ = std::min(config_.window, kMaxWindow);
@@ -533,6 +556,7 @@ void Agent::UpdatePullDeadline(uint64_t now_ms) {
 
 void Agent::HandlePullChunk(std::span<const uint8_t> payload, const ChunkHeader& h,
                             std::span<const uint8_t> data, uint64_t now_ms) {
+  if (status_.patch) return HandlePatchChunk(payload, h, data, now_ms);
   if (h.total_size != total_size_ || h.image_offset % granule_bytes_ != 0) {
     ++status_.bad_chunks;  // not a granule of this download
     return;
@@ -631,10 +655,7 @@ void Agent::FinishDownload(uint64_t now_ms) {
   auto valid = image::ValidateImage(source, *config_.crypto, options);
   bool ok = valid.ok() && SameProtocolVersion(valid->layout.header.version, job_.version) &&
             image::CompareVersions(valid->layout.header.version, config_.running_version) > 0;
-  if (ok) {
-    const boot::Trailer trailer(secondary_, trailer_);
-    ok = boot::SetPending(trailer, /*permanent=*/false).ok();
-  }
+  if (ok) ok = MarkPending(valid->layout.total_size);
   (void)store_.Forget();
   if (!ok) {
     if (!valid.ok()) status_.verify_error = valid.error().code;
@@ -648,6 +669,21 @@ void Agent::FinishDownload(uint64_t now_ms) {
   EndSession(SessionEnd::kInstalled, now_ms);
 }
 
+// Asks the bootloader to install the image in the secondary slot. A power
+// cut during an earlier attempt (the download resumed, complete, after it)
+// can leave a half-written trailer, which SetPending refuses: the image is
+// whole and validated, so the trailer's sectors are erased, when they hold
+// none of the image, and the image is marked again.
+bool Agent::MarkPending(uint32_t image_bytes) {
+  const boot::Trailer trailer(secondary_, trailer_);
+  if (boot::SetPending(trailer, /*permanent=*/false).ok()) return true;
+  const auto first = secondary_.SectorContaining(trailer.offset_bytes());
+  if (!first || first->offset_bytes < image_bytes) return false;
+  const uint32_t tail = secondary_.size_bytes() - first->offset_bytes;
+  return secondary_.Erase(first->offset_bytes, tail).ok() &&
+         boot::SetPending(trailer, /*permanent=*/false).ok();
+}
+
 void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
   if (message_text == message::kRequestUpdate) ++requests_;
   std::array<char, kMaxJsonDocumentBytes> buffer{};
@@ -659,12 +695,19 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
     // serves it. ~200 bytes instead of ~390 per 4 KiB chunk. Size is always
     // the download's chunk size, the last granule's too: the server cuts the
     // short remainder itself (the reference asks "-1": R11).
+    // A patch is asked for from exactly where its decoder stands (a resume
+    // starts at a block boundary, wherever that falls), and named, so that
+    // any server can serve it.
+    const uint64_t offset =
+        status_.patch ? uint64_t{patch_offset_} : uint64_t{granule} * granule_bytes_;
     w.Add(key::kMessage, message_text)
         .Add(key::kVersion, FormatProtocolVersion(config_.running_version, version))
         .Add(key::kUniqueTopicName, unique_topic())
-        .Add(key::kOffset, uint64_t{granule} * granule_bytes_)
+        .Add(key::kOffset, offset)
         .Add(key::kSize, uint64_t{granule_bytes_});
     if (status_.crc) w.Add(key::kAcceptChunkCrc, kChunkCrc32c);
+    std::array<char, 2 * image::kSha256DigestBytes> digest{};
+    if (status_.patch) w.Add(key::kPatchSha256, HexText(job_.patch_sha256, digest));
   } else {
     w.Add(key::kMessage, message_text)
         .Add(key::kManufacturer, config_.identity.manufacturer)
@@ -678,12 +721,9 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
     std::array<char, 2 * image::kSha256DigestBytes> digest{};
     if (message_text == message::kUpdateAvailability && UseDeviceTopics() &&
         config_.running_image_digest.size() == image::kSha256DigestBytes) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      for (size_t i = 0; i < image::kSha256DigestBytes; ++i) {
-        digest[2 * i] = kHex[config_.running_image_digest[i] >> 4];
-        digest[2 * i + 1] = kHex[config_.running_image_digest[i] & 0xf];
-      }
-      w.Add(key::kImageSha256, std::string_view(digest.data(), digest.size()));
+      w.Add(key::kImageSha256,
+            HexText(config_.running_image_digest.first<image::kSha256DigestBytes>(), digest));
+      if (TakesPatches()) w.Add(key::kAcceptPatch, kPatchFormatDelta1);
     }
   }
   auto text = w.Finish();

@@ -11,6 +11,9 @@ namespace {
 
 constexpr uint32_t kJournalMagic = 0x4a44514d;  // "MQDJ"
 constexpr uint8_t kJournalFormat = 1;
+// A patch download's journal: the same halves and header, with a
+// PatchProgress as the record and checkpoints as entries.
+constexpr uint8_t kPatchJournalFormat = 2;
 // format, reserved[3], total_size, granule_bytes, version (8), tag (16),
 // bitmap_bytes (u16), reserved (u16), sequence (u32)
 constexpr uint32_t kHeaderFieldsBytes = 44;
@@ -20,6 +23,10 @@ constexpr uint32_t kMaxGranules = 0x7fff;
 // small stack buffer: the agent runs on a few KiB of stack.
 constexpr uint32_t kChunkBytes = 64;
 constexpr uint32_t kEntryBytes = 8;
+// A patch entry: u32 next block, u32 patch offset, u32 ~next block, u32
+// CRC-32C of the first 12 bytes.
+constexpr uint32_t kPatchEntryBytes = 16;
+constexpr uint32_t kPatchRecordCheckpointAt = delta::kPatchHeaderBytes;
 
 constexpr uint32_t AlignUp(uint32_t value, uint32_t align) {
   return (value + align - 1) / align * align;
@@ -57,12 +64,23 @@ uint32_t DownloadStore::cell_bytes() const {
   return AlignUp(kEntryBytes, journal_.write_alignment_bytes());
 }
 
+uint32_t DownloadStore::entry_bytes() const {
+  return patch_ ? AlignUp(kPatchEntryBytes, journal_.write_alignment_bytes()) : cell_bytes();
+}
+
+uint32_t DownloadStore::record_bytes() const {
+  return patch_ ? static_cast<uint32_t>(patch_record_.size()) : (granule_count_ + 7) / 8;
+}
+
+std::span<uint8_t> DownloadStore::Record() {
+  return patch_ ? std::span<uint8_t>(patch_record_) : bitmap_.first(record_bytes());
+}
+
 uint32_t DownloadStore::half_bytes() const { return journal_.size_bytes() / 2; }
 
 uint32_t DownloadStore::header_bytes() const {
-  const uint32_t bitmap_bytes = (granule_count_ + 7) / 8;
   return cell_bytes() +
-         AlignUp(kHeaderFieldsBytes + bitmap_bytes + 4, journal_.write_alignment_bytes());
+         AlignUp(kHeaderFieldsBytes + record_bytes() + 4, journal_.write_alignment_bytes());
 }
 
 uint32_t DownloadStore::GranuleLength(uint32_t index) const {
@@ -89,6 +107,7 @@ uint32_t DownloadStore::NextMissing(uint32_t from) const {
 
 Result<uint32_t, DownloadError> DownloadStore::Begin(const DownloadId& id) {
   started_ = false;
+  patch_ = false;
   const uint32_t w = std::max(slot_.write_alignment_bytes(), journal_.write_alignment_bytes());
   if (id.granule_bytes == 0 || id.granule_bytes % w != 0 || id.total_size_bytes == 0) {
     return DownloadError{DownloadErrc::kBadGranule};
@@ -119,18 +138,84 @@ Result<uint32_t, DownloadError> DownloadStore::Begin(const DownloadId& id) {
   return present_;
 }
 
+Result<std::optional<PatchProgress>, DownloadError> DownloadStore::BeginPatch(
+    const DownloadId& id) {
+  started_ = false;
+  patch_ = true;
+  header_written_ = false;
+  granule_count_ = 0;
+  present_ = 0;
+  if (id.total_size_bytes == 0 || id.granule_bytes == 0) {
+    return DownloadError{DownloadErrc::kBadGranule};
+  }
+  if (limits_.usable_slot_bytes > slot_.size_bytes()) {
+    return DownloadError{DownloadErrc::kTooLarge};
+  }
+  id_ = id;
+  const auto middle = journal_.SectorContaining(half_bytes());
+  if (journal_.sector_count() < 2 || !middle || middle->offset_bytes != half_bytes() ||
+      header_bytes() + entry_bytes() * 4 > half_bytes()) {
+    return DownloadError{DownloadErrc::kBadGranule};
+  }
+  MQOTA_TRY_ASSIGN(const bool resumed, ReplayJournal(id));
+  if (!resumed) {
+    // Nothing to resume until the first block is complete: the header, with
+    // the patch's header in its record, is written with the first
+    // checkpoint. The decoder erases each block's sectors itself.
+    std::fill(patch_record_.begin(), patch_record_.end(), 0);
+    MQOTA_TRY(EraseBeyondUsable());
+    MQOTA_TRY(Check(journal_.Erase(0, journal_.size_bytes())));
+    half_start_ = 0;
+    sequence_ = 1;
+    next_cell_ = header_bytes();
+    started_ = true;
+    return std::optional<PatchProgress>{};
+  }
+  header_written_ = true;
+  started_ = true;
+  PatchProgress progress;
+  std::copy_n(patch_record_.begin(), progress.header.size(), progress.header.begin());
+  progress.checkpoint.next_block = LoadLe32(patch_record_, kPatchRecordCheckpointAt);
+  progress.checkpoint.patch_offset = LoadLe32(patch_record_, kPatchRecordCheckpointAt + 4);
+  return std::optional<PatchProgress>{progress};
+}
+
+Result<void, DownloadError> DownloadStore::SavePatchProgress(const PatchProgress& progress) {
+  if (!started_ || !patch_) return DownloadError{DownloadErrc::kNotStarted};
+  std::copy(progress.header.begin(), progress.header.end(), patch_record_.begin());
+  StoreLe32(patch_record_, kPatchRecordCheckpointAt, progress.checkpoint.next_block);
+  StoreLe32(patch_record_, kPatchRecordCheckpointAt + 4, progress.checkpoint.patch_offset);
+  if (!header_written_) {
+    MQOTA_TRY(WriteHeader(half_start_, sequence_));
+    header_written_ = true;
+    next_cell_ = half_start_ + header_bytes();
+    return {};
+  }
+  std::array<uint8_t, kPatchEntryBytes> entry{};
+  StoreLe32(entry, 0, progress.checkpoint.next_block);
+  StoreLe32(entry, 4, progress.checkpoint.patch_offset);
+  StoreLe32(entry, 8, ~progress.checkpoint.next_block);
+  StoreLe32(entry, 12, Crc32c(std::span(entry).first(12)));
+  return AppendEntry(entry);
+}
+
 Result<void, DownloadError> DownloadStore::StartFresh() {
   std::fill(bitmap_.begin(), bitmap_.end(), 0);
   present_ = 0;
-  // The bootloader's trailer must read erased for SetPending to write it;
-  // image sectors are erased one by one when first written.
+  MQOTA_TRY(EraseBeyondUsable());
+  return ResetJournal();
+}
+
+// The bootloader's trailer must read erased for SetPending to write it;
+// image sectors are erased one by one when first written.
+Result<void, DownloadError> DownloadStore::EraseBeyondUsable() {
   for (uint32_t i = 0; i < slot_.sector_count(); ++i) {
     const auto sector = slot_.SectorByIndex(i);
     if (sector->offset_bytes + sector->size_bytes > limits_.usable_slot_bytes) {
       MQOTA_TRY(Check(slot_.Erase(sector->offset_bytes, sector->size_bytes)));
     }
   }
-  return ResetJournal();
+  return {};
 }
 
 // Writes a fresh journal: both halves erased, a header in the first.
@@ -164,10 +249,11 @@ Result<void, DownloadError> DownloadStore::Compact() {
 // and a CRC-32C over both, in whole write units.
 Result<void, DownloadError> DownloadStore::WriteHeader(uint32_t base, uint32_t sequence) {
   const uint8_t erased = journal_.erased_value();
-  const uint32_t bitmap_bytes = (granule_count_ + 7) / 8;
+  const std::span<uint8_t> record = Record();
+  const auto record_size = static_cast<uint32_t>(record.size());
   const uint32_t body_bytes = header_bytes() - cell_bytes();
   std::array<uint8_t, kHeaderFieldsBytes> fields{};
-  fields[0] = kJournalFormat;
+  fields[0] = patch_ ? kPatchJournalFormat : kJournalFormat;
   StoreLe32(fields, 4, id_.total_size_bytes);
   StoreLe32(fields, 8, id_.granule_bytes);
   fields[12] = id_.version.major;
@@ -175,13 +261,13 @@ Result<void, DownloadError> DownloadStore::WriteHeader(uint32_t base, uint32_t s
   StoreLe16(fields, 14, id_.version.revision);
   StoreLe32(fields, 16, id_.version.build);
   std::copy(id_.tag.begin(), id_.tag.end(), fields.begin() + 20);
-  StoreLe16(fields, 36, static_cast<uint16_t>(bitmap_bytes));
+  StoreLe16(fields, 36, static_cast<uint16_t>(record_size));
   StoreLe32(fields, 40, sequence);
-  const uint32_t crc_at = kHeaderFieldsBytes + bitmap_bytes;
-  const uint32_t crc = Crc32c(bitmap_.first(bitmap_bytes), Crc32c(fields));
+  const uint32_t crc_at = kHeaderFieldsBytes + record_size;
+  const uint32_t crc = Crc32c(record, Crc32c(fields));
   auto body_byte = [&](uint32_t i) -> uint8_t {
     if (i < kHeaderFieldsBytes) return fields[i];
-    if (i < crc_at) return bitmap_[i - kHeaderFieldsBytes];
+    if (i < crc_at) return record[i - kHeaderFieldsBytes];
     if (i < crc_at + 4) return static_cast<uint8_t>(crc >> (8 * (i - crc_at)));
     return erased;
   };
@@ -199,15 +285,19 @@ Result<void, DownloadError> DownloadStore::WriteHeader(uint32_t base, uint32_t s
 }
 
 // The sequence number of a valid header at `base` naming `id`; with
-// `load_bitmap`, also its bitmap into bitmap_.
+// `load_bitmap`, also its record into Record().
 Result<std::optional<uint32_t>, DownloadError> DownloadStore::ReadHeader(uint32_t base,
                                                                          const DownloadId& id,
                                                                          bool load_bitmap) {
   std::array<uint8_t, kChunkBytes> chunk{};
   MQOTA_TRY(Check(journal_.Read(base, std::span(chunk).first(4))));
   if (LoadLe32(chunk, 0) != kJournalMagic) return std::optional<uint32_t>{};
-  const uint32_t bitmap_bytes = (granule_count_ + 7) / 8;
-  const uint32_t crc_at = kHeaderFieldsBytes + bitmap_bytes;
+  // The CRC is computed over this download's record length: a header with
+  // another (another kind of download, another granule count) fails it or
+  // the length check below.
+  const std::span<uint8_t> record = Record();
+  const auto record_size = static_cast<uint32_t>(record.size());
+  const uint32_t crc_at = kHeaderFieldsBytes + record_size;
   std::array<uint8_t, kHeaderFieldsBytes> fields{};
   uint32_t crc = 0;
   uint32_t stored_crc = 0;
@@ -220,7 +310,7 @@ Result<std::optional<uint32_t>, DownloadError> DownloadStore::ReadHeader(uint32_
       if (pos < kHeaderFieldsBytes) {
         fields[pos] = chunk[i];
       } else if (pos < crc_at) {
-        if (load_bitmap) bitmap_[pos - kHeaderFieldsBytes] = chunk[i];
+        if (load_bitmap) record[pos - kHeaderFieldsBytes] = chunk[i];
       } else {
         stored_crc |= static_cast<uint32_t>(chunk[i]) << (8 * (pos - crc_at));
       }
@@ -231,7 +321,8 @@ Result<std::optional<uint32_t>, DownloadError> DownloadStore::ReadHeader(uint32_
   stored.granule_bytes = LoadLe32(fields, 8);
   stored.version = {fields[12], fields[13], LoadLe16(fields, 14), LoadLe32(fields, 16)};
   std::copy(fields.begin() + 20, fields.begin() + 36, stored.tag.begin());
-  if (crc != stored_crc || fields[0] != kJournalFormat || LoadLe16(fields, 36) != bitmap_bytes ||
+  const uint8_t format = patch_ ? kPatchJournalFormat : kJournalFormat;
+  if (crc != stored_crc || fields[0] != format || LoadLe16(fields, 36) != record_size ||
       !(stored == id)) {
     return std::optional<uint32_t>{};
   }
@@ -251,31 +342,48 @@ Result<bool, DownloadError> DownloadStore::ReplayJournal(const DownloadId& id) {
 
   // Entries: every cell of the half (an erased cell is skipped, not the end:
   // a cut can leave one between valid entries).
-  std::array<uint8_t, kEntryBytes> entry{};
-  const uint32_t cell = cell_bytes();
+  std::array<uint8_t, kPatchEntryBytes> entry{};
+  const std::span<uint8_t> used = std::span(entry).first(patch_ ? kPatchEntryBytes : kEntryBytes);
+  const uint32_t cell = entry_bytes();
   const uint32_t end = half_start_ + half_bytes();
   uint32_t last_used = 0;
   bool any_used = false;
   for (uint32_t at = half_start_ + header_bytes(); at + cell <= end; at += cell) {
-    MQOTA_TRY(Check(journal_.Read(at, entry)));
-    if (std::all_of(entry.begin(), entry.end(),
+    MQOTA_TRY(Check(journal_.Read(at, used)));
+    if (std::all_of(used.begin(), used.end(),
                     [&](uint8_t b) { return b == journal_.erased_value(); })) {
       continue;
     }
     any_used = true;
     last_used = at;
-    const uint16_t value = LoadLe16(entry, 0);
-    const bool valid = static_cast<uint16_t>(~value) == LoadLe16(entry, 2) &&
-                       Crc32c(std::span(entry).first(4)) == LoadLe32(entry, 4);
-    if (!valid) continue;  // a torn entry: its granule is fetched again
-    const uint32_t index = value & ~kRevokeBit;
-    if (index < granule_count_) SetPresent(index, (value & kRevokeBit) == 0);
+    TakeEntry(used);
   }
   // The cell after the last written one may hold a torn write that reads
   // erased: NOR cannot be programmed twice, so leave it unused.
   next_cell_ = any_used ? last_used + 2 * cell : half_start_ + header_bytes() + cell;
   if (next_cell_ > end) next_cell_ = end;  // full: the next Append compacts
   return true;
+}
+
+// One entry read back: a granule's mark (or revocation), or a patch's
+// checkpoint. A torn entry fails its check and is skipped: its granule is
+// fetched again, or the previous checkpoint stands.
+void DownloadStore::TakeEntry(std::span<const uint8_t> entry) {
+  if (patch_) {
+    const uint32_t next_block = LoadLe32(entry, 0);
+    if (LoadLe32(entry, 8) != ~next_block || Crc32c(entry.first(12)) != LoadLe32(entry, 12)) {
+      return;
+    }
+    StoreLe32(patch_record_, kPatchRecordCheckpointAt, next_block);
+    StoreLe32(patch_record_, kPatchRecordCheckpointAt + 4, LoadLe32(entry, 4));
+    return;
+  }
+  const uint16_t value = LoadLe16(entry, 0);
+  const bool valid = static_cast<uint16_t>(~value) == LoadLe16(entry, 2) &&
+                     Crc32c(entry.first(4)) == LoadLe32(entry, 4);
+  if (!valid) return;
+  const uint32_t index = value & ~kRevokeBit;
+  if (index < granule_count_) SetPresent(index, (value & kRevokeBit) == 0);
 }
 
 bool DownloadStore::SectorHasPresentGranule(uint32_t sector_offset, uint32_t sector_bytes) const {
@@ -327,13 +435,21 @@ Result<void, DownloadError> DownloadStore::RevokeDirtySectors() {
 }
 
 Result<void, DownloadError> DownloadStore::Append(uint16_t value) {
-  const uint32_t cell = cell_bytes();
+  std::array<uint8_t, kEntryBytes> entry{};
+  StoreLe16(entry, 0, value);
+  StoreLe16(entry, 2, static_cast<uint16_t>(~value));
+  StoreLe32(entry, 4, Crc32c(std::span(entry).first(4)));
+  return AppendEntry(entry);
+}
+
+// One entry alone in its cell (padded with the erased value), compacting
+// first when the half is full.
+Result<void, DownloadError> DownloadStore::AppendEntry(std::span<const uint8_t> entry) {
+  const uint32_t cell = entry_bytes();
   if (next_cell_ + cell > half_start_ + half_bytes()) MQOTA_TRY(Compact());
   std::array<uint8_t, 32> bytes{};
   std::fill(bytes.begin(), bytes.end(), journal_.erased_value());
-  StoreLe16(bytes, 0, value);
-  StoreLe16(bytes, 2, static_cast<uint16_t>(~value));
-  StoreLe32(bytes, 4, Crc32c(std::span(bytes).first(4)));
+  std::copy(entry.begin(), entry.end(), bytes.begin());
   MQOTA_TRY(Check(journal_.Write(next_cell_, std::span(bytes).first(cell))));
   next_cell_ += cell;
   return {};

@@ -73,17 +73,32 @@ class JobVisitor final : public JsonMemberVisitor {
       // An algorithm this device does not know is not an error: no CRC.
       job.chunk_crc32c = KeyEquals(m.value, kChunkCrc32c);
     } else if (KeyEquals(m.key, key::kImageSha256)) {
-      if (m.value.size() != 64) {
+      std::array<uint8_t, 32> digest{};
+      if (!ParseDigest(m.value, digest)) {
         bad_field = true;
         return;
       }
-      for (size_t i = 0; i < job.image_tag.size(); ++i) {
-        const int hi = HexValue(m.value[2 * i]), lo = HexValue(m.value[2 * i + 1]);
-        if (hi < 0 || lo < 0) bad_field = true;
-        job.image_tag[i] = static_cast<uint8_t>(hi << 4 | lo);
+      std::copy_n(digest.begin(), job.image_tag.size(), job.image_tag.begin());
+      job.has_image_tag = true;
+    } else if (KeyEquals(m.key, key::kPatchSize)) {
+      if (!ParseU32(m.value, UINT32_MAX, job.patch_size_bytes) || job.patch_size_bytes == 0) {
+        bad_field = true;
       }
-      job.has_image_tag = !bad_field;
+    } else if (KeyEquals(m.key, key::kPatchSha256)) {
+      seen_patch_digest = true;
+      if (!ParseDigest(m.value, job.patch_sha256)) bad_field = true;
     }
+  }
+
+  // 64 hex digits, either case.
+  static bool ParseDigest(std::string_view text, std::array<uint8_t, 32>& out) {
+    if (text.size() != 2 * out.size()) return false;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const int hi = HexValue(text[2 * i]), lo = HexValue(text[2 * i + 1]);
+      if (hi < 0 || lo < 0) return false;
+      out[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+    return true;
   }
 
   JobDocument job;
@@ -93,6 +108,7 @@ class JobVisitor final : public JsonMemberVisitor {
   bool bad_connection = false;
   bool bad_field = false;
   bool too_long = false;
+  bool seen_patch_digest = false;
 };
 
 }  // namespace
@@ -132,7 +148,10 @@ Result<JobDocument, JobErrc> ParseJob(std::string_view text) {
   if (visitor.job.kind != JobKind::kUpdateAvailable) return visitor.job;
   if (!visitor.version_ok) return JobErrc::kBadVersion;
   if (visitor.bad_connection) return JobErrc::kBadConnection;
-  if (visitor.bad_field) return JobErrc::kBadField;
+  // A patch is named by both its size and its digest, or not offered.
+  if (visitor.bad_field || visitor.seen_patch_digest != visitor.job.has_patch()) {
+    return JobErrc::kBadField;
+  }
   if (visitor.too_long) return JobErrc::kTooLong;
   return visitor.job;
 }

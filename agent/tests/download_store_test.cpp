@@ -133,6 +133,54 @@ TEST(DownloadStore, ResumesTheSameDownloadAndRestartsAnotherOne) {
   EXPECT_EQ(*device.Store()->Begin(device.Id()), 0u);  // forgotten: nothing to resume
 }
 
+// A patch download's journal (docs/spec/progress-journal.md#patch-downloads):
+// nothing to resume before the first checkpoint; afterwards the last one
+// saved, with the patch header, across compactions of the journal.
+TEST(DownloadStore, APatchResumesAtItsLastCheckpointAcrossCompactions) {
+  Layout l;
+  Device device(l);
+  DownloadId id = device.Id();
+  id.total_size_bytes = 9000;  // the patch's length
+  auto first = device.Store();
+  auto begun = first->BeginPatch(id);
+  ASSERT_TRUE(begun.ok());
+  EXPECT_FALSE(begun->has_value());
+  EXPECT_FALSE(first->complete());
+  EXPECT_FALSE(device.Store()->BeginPatch(id)->has_value());  // no checkpoint yet
+
+  auto store = device.Store();
+  ASSERT_FALSE(store->BeginPatch(id)->has_value());
+  PatchProgress progress;
+  for (size_t i = 0; i < progress.header.size(); ++i) {
+    progress.header[i] = static_cast<uint8_t>(i * 7);
+  }
+  // A half holds about 250 checkpoints: 600 compact twice.
+  for (uint32_t block = 1; block <= 600; ++block) {
+    progress.checkpoint = {block, 112 + block * 13};
+    ASSERT_TRUE(store->SavePatchProgress(progress).ok()) << block;
+  }
+  auto resumed = device.Store()->BeginPatch(id);
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_TRUE(resumed->has_value());
+  EXPECT_EQ((*resumed)->header, progress.header);
+  EXPECT_EQ((*resumed)->checkpoint, (delta::Checkpoint{600, 112 + 600 * 13}));
+  EXPECT_EQ(device.chip().counters().refused, 0u);
+
+  // Another patch, or an image download, does not take it for its own.
+  DownloadId other = id;
+  other.tag[0] ^= 1;
+  EXPECT_FALSE(device.Store()->BeginPatch(other)->has_value());
+  ASSERT_TRUE(device.Store()->BeginPatch(id).ok());
+  EXPECT_FALSE(device.Store()->BeginPatch(id)->has_value());  // the fresh start erased it
+  auto saved = device.Store();
+  ASSERT_TRUE(saved->BeginPatch(id).ok());
+  ASSERT_TRUE(saved->SavePatchProgress(progress).ok());
+  DownloadId image = id;
+  image.total_size_bytes = l.image_bytes;
+  EXPECT_EQ(*device.Store()->Begin(image), 0u);
+  EXPECT_FALSE(device.Store()->BeginPatch(id)->has_value());
+}
+
 struct CutCase {
   const char* name;
   Layout layout;

@@ -9,6 +9,7 @@
 #include "mqota/base/endian.h"
 #include "mqota/boot/trailer_format.h"
 #include "mqota/host/command_error.h"
+#include "mqota/host/hex.h"
 #include "mqota/host/image_failure.h"
 #include "mqota/image/layout.h"
 #include "mqota/image/tlv.h"
@@ -18,16 +19,6 @@ namespace mqota::host {
 namespace {
 
 using nlohmann::json;
-
-std::string HexString(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (uint8_t b : bytes) {
-    hex.push_back(kDigits[b >> 4]);
-    hex.push_back(kDigits[b & 0xf]);
-  }
-  return hex;
-}
 
 std::string Hex(uint64_t value) {
   char text[24];

@@ -17,6 +17,9 @@
 #                          payload and TLVs, byte for byte (the padding and
 #                          trailer of a pending image are not compared)
 #   --secondary-holds IMG  the same for the secondary slot
+#   --elf ELF              the runs after it boot ELF instead (e.g. the agent
+#                          firmware downloads into the flash, then the
+#                          bootloader installs what it left there)
 # Exit: 0 when every step holds, 1 at the first that does not (2: usage).
 set -u
 if [ $# -lt 6 ]; then
@@ -30,10 +33,11 @@ primary=$3
 secondary=$4
 shift 4
 
-# board_flash.h: the slots at PSRAM offsets 0 and 128 KiB, 65 sectors of
-# 4 KiB erased to 0xFF; QEMU wants the backend exactly the PSRAM's size.
+# board_flash.h: the slots at PSRAM offsets 0 and 128 KiB, 67 sectors of
+# 4 KiB erased to 0xFF (slots, scratch, the agent's journal); QEMU wants the
+# backend exactly the PSRAM's size.
 slot_bytes=131072
-flash_bytes=266240
+flash_bytes=274432
 psram_bytes=16777216
 
 dir=$(mktemp -d)
@@ -85,7 +89,7 @@ while [ $# -gt 0 ]; do
       # go through a file, one a line, back into the arguments.
       : >"$dir/lines"
       while [ $# -gt 0 ]; do
-        case $1 in --run | --primary-holds | --secondary-holds) break ;; esac
+        case $1 in --run | --primary-holds | --secondary-holds | --elf) break ;; esac
         printf '%s\n' "$1" >>"$dir/lines"
         shift
       done
@@ -99,6 +103,11 @@ while [ $# -gt 0 ]; do
       ;;
     --primary-holds) holds "$2" 0 primary; shift 2 ;;
     --secondary-holds) holds "$2" "$slot_bytes" secondary; shift 2 ;;
+    --elf)
+      [ $# -ge 2 ] || { echo "boot-on-flash: --elf needs an ELF" >&2; exit 2; }
+      elf=$2
+      shift 2
+      ;;
     *) echo "boot-on-flash: unknown step: $1" >&2; exit 2 ;;
   esac
 done

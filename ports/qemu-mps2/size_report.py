@@ -4,12 +4,16 @@
     size_report.py --map FW.map --name FW.elf
         prints one table: text, data and bss per part of the firmware
         (core: mqota's device libraries; crypto: mbedTLS and its backend;
-        port: startup, console, flash driver, main; runtime: libc, libgcc)
+        port: startup, console, flash driver, main; runtime: libc, libgcc;
+        script: a test firmware's stand-in for the network, e.g. the
+        agent core's scripted publisher and the image it serves)
     size_report.py --map FW.map --name FW.elf --budget-text N [--ceiling-text N]
                    [--budget-ram N] [--stack-line PREFIX --run CMD...]
         also runs CMD (the firmware on QEMU), reads the painted stack from the
         UART line "PREFIX <bytes>", and fails (exit 1) when text or static RAM
         (data + bss) without crypto exceeds its budget, printing by how much.
+        The script is never counted: a device has no such code, it has an
+        MQTT client (outside the budgets too) and a network.
         A budget the code does not meet yet is a known miss with a ceiling:
         the miss is printed on every run, and the gate is the ceiling (the
         size when the miss was recorded), so the firmware cannot grow while
@@ -33,9 +37,11 @@ DATA_SECTIONS = (".data",)
 BSS_SECTIONS = (".bss",)
 
 CRYPTO = ("libmqota_mbedcrypto.a", "libmqota_crypto_mbedtls.a")
+# The network of a test firmware, scripted (ports/qemu-mps2/agent_core).
+SCRIPT = ("libmqota_qemu_mps2_script.a",)
 CORE = ("libmqota_base.a", "libmqota_flash.a", "libmqota_image.a", "libmqota_boot.a",
         "libmqota_agent.a")
-PARTS = ("core", "crypto", "port", "runtime")
+PARTS = ("core", "crypto", "port", "runtime", "script")
 
 OUTPUT = re.compile(r"^(\.[\w.]+)\s")
 # " .text.name  0xADDR  0xSIZE  file" or, when the name is long, the name on
@@ -50,6 +56,8 @@ def part_of(path):
     name = os.path.basename(archive)
     if name in CRYPTO:
         return "crypto"
+    if name in SCRIPT:
+        return "script"
     if name in CORE:
         return "core"
     if "/arm-none-eabi/" in archive or name.startswith(("libc", "libgcc", "libm", "libnosys")):
@@ -108,11 +116,17 @@ def print_table(name, table, core_text, stack):
     print(f"size {name}:            text   data    bss")
     for p in PARTS:
         t = table[p]
+        if p == "script" and not any(t.values()):
+            continue  # a firmware without one: the table as before
         print(f"size {name}:   {p:<8} {t['text']:>7} {t['data']:>6} {t['bss']:>6}")
     print(f"size {name}:   {'total':<8} {total['text']:>7} {total['data']:>6} {total['bss']:>6}")
-    nc = {k: total[k] - table["crypto"][k] for k in total}
+    # What the budgets count: everything but crypto and the script.
+    nc = {k: total[k] - table["crypto"][k] - table["script"][k] for k in total}
     print(f"size {name}:   {'no-crypto':<8} {nc['text']:>7} {nc['data']:>6} {nc['bss']:>6}"
           f"   static RAM {nc['data'] + nc['bss']}")
+    if any(table["script"].values()):
+        print(f"size {name}:   no-crypto leaves the script out too: the scripted network, "
+              f"not the device's code")
     detail = ", ".join(f"{lib} {n}" for lib, n in sorted(core_text.items(), key=lambda x: -x[1]))
     print(f"size {name}:   core text by library: {detail}")
     if stack is not None:

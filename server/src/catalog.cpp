@@ -117,6 +117,7 @@ Catalog Catalog::Load(const std::vector<fs::path>& paths, const CatalogOptions& 
     catalog.Add(board, file.string(), ReadWholeFile(file), options);
   }
   if (catalog.entries_.empty()) throw ServerError("the catalog holds no image (*.bin, *.img)");
+  if (options.patches.enabled) catalog.MakePatches(options.patches);
   return catalog;
 }
 

@@ -33,6 +33,16 @@ std::string Describe(const CatalogEntry& e) {
          std::to_string(e.size_bytes()) + " bytes, sha256 " + e.Sha256Hex().substr(0, 16) + "...)";
 }
 
+void LogCatalog(const Catalog& catalog, Logger& log) {
+  for (const auto& entry : catalog.entries()) log.Info(Describe(*entry));
+  for (const auto& p : catalog.patches()) {
+    log.Info("catalog: patch " + p->target->board + " " + p->source->ProtocolVersion() + " -> " +
+             p->target->ProtocolVersion() + ": " + std::to_string(p->size_bytes()) + " bytes (" +
+             std::to_string(uint64_t{p->size_bytes()} * 100 / p->target->size_bytes()) +
+             "% of the image)");
+  }
+}
+
 // The API's token: the file's first line, or a fresh token written to a new
 // file only its owner can read.
 std::string ApiToken(const std::string& path, Logger& log) {
@@ -53,7 +63,7 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
                                            options.catalog_dirs.end());
   paths.insert(paths.end(), options.image_files.begin(), options.image_files.end());
   auto catalog = std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
-  for (const auto& entry : catalog->entries()) log.Info(Describe(*entry));
+  LogCatalog(*catalog, log);
 
   // A file: SQLite, locked for this server; a postgresql:// URL: a database
   // several servers may share.
@@ -97,7 +107,7 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
     try {
       auto fresh =
           std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
-      for (const auto& entry : fresh->entries()) log.Info(Describe(*entry));
+      LogCatalog(*fresh, log);
       const size_t images = fresh->entries().size();
       // Serve it first, then say so: whoever reads the line gets the new one.
       server.ReplaceCatalog(std::move(fresh));

@@ -96,6 +96,21 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
                  "File holding the viewer's bearer token (read only: GET on the API, metrics, "
                  "dashboard without buttons); created when missing (default: "
                  "<db>.viewer-token, or mqota-server.viewer-token when --db is a URL)");
+  app.add_flag("--no-patches", o.no_patches,
+               "Never offer delta patches: every device downloads whole images");
+  app.add_option("--patch-max-percent", o.patch_max_percent,
+                 "Offer a patch only when it is at most this share of its image")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--patch-block-kib", o.patch_block_kib,
+                 "Image bytes per patch block, in KiB: a multiple of the devices' flash sector "
+                 "(a power cut costs at most one block)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--patch-cache", o.patch_cache,
+                 "Directory the patches between catalog images are kept in, so a restart does "
+                 "not make them again (default: <db>.patches, or mqota-server.patches when --db "
+                 "is a URL)");
   app.add_option("--shutdown-grace", o.shutdown_grace_s,
                  "On SIGINT/SIGTERM, seconds running streams get to finish")
       ->capture_default_str()
@@ -126,11 +141,12 @@ void CheckOptions(ServerOptions& o) {
   if (o.job_port == 0) o.job_port = o.port;
   if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
   if (o.db.empty()) throw host::UsageError("--db needs a file name or a postgresql:// URL");
-  // Beside a SQLite file; a URL is no place for a file (and may hold a
-  // password): the working directory.
-  const std::string token_base = fleet::IsPostgresUrl(o.db) ? "mqota-server" : o.db;
-  if (o.api_token_file.empty()) o.api_token_file = token_base + ".token";
-  if (o.viewer_token_file.empty()) o.viewer_token_file = token_base + ".viewer-token";
+  // The server's files go beside a SQLite file; a URL is no place for a
+  // file (and may hold a password): the working directory.
+  const std::string file_base = fleet::IsPostgresUrl(o.db) ? "mqota-server" : o.db;
+  if (o.api_token_file.empty()) o.api_token_file = file_base + ".token";
+  if (o.viewer_token_file.empty()) o.viewer_token_file = file_base + ".viewer-token";
+  if (o.patch_cache.empty()) o.patch_cache = file_base + ".patches";
   if (o.api != "off") {
     const size_t colon = o.api.rfind(':');
     const std::string port = colon == std::string::npos ? "" : o.api.substr(colon + 1);
@@ -158,6 +174,10 @@ CatalogOptions MakeCatalogOptions(const ServerOptions& o) {
     const host::Key key = host::Key::Load(path);
     options.trusted_keys.push_back({host::SignatureTypeOf(key.type()), key.PublicKeyDer()});
   }
+  options.patches.enabled = !o.no_patches;
+  options.patches.max_percent = static_cast<uint32_t>(o.patch_max_percent);
+  options.patches.block_bytes = static_cast<uint32_t>(o.patch_block_kib) * 1024;
+  options.patches.cache_dir = o.patch_cache;
   return options;
 }
 

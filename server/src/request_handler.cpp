@@ -61,6 +61,11 @@ std::optional<uint32_t> ParseDecimal(std::string_view text) {
   return static_cast<uint32_t>(value);
 }
 
+std::string LowerCase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 std::string VersionText(const image::ImageVersion& v) {
   std::array<char, agent::kProtocolVersionTextBytes> text{};
   return std::string(agent::FormatProtocolVersion(v, text));
@@ -231,6 +236,23 @@ class Handler {
     return digest;
   }
 
+  // The catalog's patch from the image this device runs to `entry`, when the
+  // device takes patches (docs/spec/mqota-protocol.md#patches): it said so,
+  // with its running image's digest, on its own request topic.
+  PatchPtr PatchFor(const CatalogEntry& entry) const {
+    const auto accepts = StringMember(request_.object, key::kAcceptPatch);
+    if (!response_.verified || !accepts || *accepts != agent::kPatchFormatDelta1) return nullptr;
+    const std::string running = RunningImageDigest();
+    return running.empty() ? nullptr : catalog_.PatchFrom(running, entry);
+  }
+
+  static std::string PatchNote(const PatchPtr& patch) {
+    if (!patch) return "";
+    const uint64_t permille = uint64_t{patch->size_bytes()} * 1000 / patch->target->size_bytes();
+    return " as a patch of " + std::to_string(patch->size_bytes()) + " bytes (" +
+           std::to_string(permille / 10) + "." + std::to_string(permille % 10) + "% of the image)";
+  }
+
   Response UpdateAvailability() {
     if (!request_.version) return Refuse("\"Update Availability\" without a valid Version");
     const std::string who = Who() + ": " + Printable(request_.board) + " at " +
@@ -255,10 +277,11 @@ class Handler {
     };
     if (EntryPtr entry =
             catalog_.NewestNewerThan(request_.board, *request_.version, refused_here)) {
-      Publish(JobDocument(*entry, request_.unique_topic, config_.job_port));
+      const PatchPtr patch = PatchFor(*entry);
+      Publish(JobDocument(*entry, request_.unique_topic, config_.job_port, patch.get()));
       response_.remember_offer = entry;
       response_.awaits_follow_up = true;
-      response_.log = who + ": offering " + Describe(*entry);
+      response_.log = who + ": offering " + Describe(*entry) + PatchNote(patch);
     } else {
       Publish(NoUpdateDocument(request_.unique_topic));
       response_.forget_offer = true;
@@ -274,10 +297,11 @@ class Handler {
     const Choice choice = choose_(AskerOf());
     const std::string note = choice.note.empty() ? "" : " (" + choice.note + ")";
     if (choice.entry) {
-      Publish(JobDocument(*choice.entry, request_.unique_topic, config_.job_port));
+      const PatchPtr patch = PatchFor(*choice.entry);
+      Publish(JobDocument(*choice.entry, request_.unique_topic, config_.job_port, patch.get()));
       response_.remember_offer = choice.entry;
       response_.campaign = choice.campaign;
-      response_.log = who + ": offering " + Describe(*choice.entry) + note;
+      response_.log = who + ": offering " + Describe(*choice.entry) + PatchNote(patch) + note;
     } else {
       Publish(NoUpdateDocument(request_.unique_topic));
       response_.forget_offer = true;
@@ -347,9 +371,19 @@ class Handler {
     const auto size = ParseDecimal(size_text.value_or(""));
     // "-1" is what the reference agent asks for its last chunk (R11).
     if (!offset || !size) return Refuse("chunk request without a decimal Offset and Size");
-    EntryPtr entry = OfferedImage();
+    // A patch is named in each request, so any server holding it serves it.
+    PatchPtr patch;
+    if (const auto name = StringMember(request_.object, key::kPatchSha256)) {
+      patch = catalog_.PatchNamed(LowerCase(*name));
+      if (!patch) {
+        return Refuse("chunk request for a patch this catalog does not hold (" +
+                      Printable(*name, 64) + ")");
+      }
+    }
+    EntryPtr entry = patch ? patch->target : OfferedImage();
     if (!entry) return Refuse(NothingOffered());
-    const uint32_t image_bytes = entry->size_bytes();
+    const std::span<const uint8_t> file = patch ? patch->data() : entry->data();
+    const auto image_bytes = static_cast<uint32_t>(file.size());
     if (*offset >= image_bytes) {
       return Refuse("chunk Offset " + std::to_string(*offset) + " is beyond the image (" +
                     std::to_string(image_bytes) + " bytes)");
@@ -365,13 +399,13 @@ class Handler {
     const auto crc = StringMember(request_.object, key::kAcceptChunkCrc);
     const bool with_crc = crc && agent::KeyEquals(*crc, agent::kChunkCrc32c);
     Publication chunk{request_.unique_topic, {}};
-    BuildChunk(*entry, *offset, data_bytes, static_cast<uint16_t>(*offset / *size),
+    BuildChunk(entry->version, file, *offset, data_bytes, static_cast<uint16_t>(*offset / *size),
                static_cast<uint16_t>(total), chunk.payload, with_crc);
     response_.publish.push_back(std::move(chunk));
     response_.level = LogLevel::kDebug;
     response_.log = Who() + ": chunk at " + std::to_string(*offset) + " (" +
                     std::to_string(data_bytes) + " bytes" + (with_crc ? ", CRC32C" : "") + ") of " +
-                    Describe(*entry);
+                    (patch ? "the patch to " : "") + Describe(*entry);
     return std::move(response_);
   }
 
@@ -456,7 +490,8 @@ Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
 
 // publisher.py's ota_update.json, with what this server knows instead of a
 // file's fixed values, then mqota's extensions.
-std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port) {
+std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port,
+                        const CatalogPatch* patch) {
   Document doc;
   doc.writer()
       .Add(key::kMessage, message::kUpdateAvailable)
@@ -470,6 +505,11 @@ std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic
       .Add(key::kChunkSize, uint64_t{kChunkDataBytes})
       .Add(key::kImageSha256, entry.Sha256Hex())
       .Add(key::kChunkCrc, agent::kChunkCrc32c);
+  if (patch != nullptr) {
+    doc.writer()
+        .Add(key::kPatchSize, uint64_t{patch->size_bytes()})
+        .Add(key::kPatchSha256, patch->Sha256Hex());
+  }
   return doc.Finish();
 }
 

@@ -14,6 +14,7 @@
 #include "mqota/base/crc32c.h"
 #include "mqota/base/endian.h"
 #include "mqota/server/chunks.h"
+#include "mqota/testing/random_bytes.h"
 #include "reference_requests.h"
 #include "test_images.h"
 
@@ -129,6 +130,98 @@ TEST_F(RequestHandlerTest, TheRunningImagesDigestGoesWithTheSighting) {
     ASSERT_TRUE(r.sighting);
     EXPECT_EQ(r.sighting->image_sha256, "") << bad;
   }
+}
+
+// docs/spec/mqota-protocol.md#patches: a device that takes patches and runs
+// a patch's source gets the patch offered, and its chunks served by name;
+// anyone else gets the image as before.
+TEST(RequestHandlerPatches, APatchIsOfferedToADeviceRunningItsSourceAndServedByName) {
+  auto payload = mqota::testing::PseudoRandomBytes(30000, 5);
+  const auto v100 = testing::SignedPayload({1, 0, 0, 0}, payload);
+  payload[1000] ^= 0xff;
+  payload.insert(payload.begin() + 20000, 77);
+  const auto v110 = testing::SignedPayload({1, 1, 0, 0}, payload);
+  Catalog catalog;
+  catalog.Add("BOARD_A", "a-1.0.0.bin", v100, TrustingTestKey());
+  catalog.Add("BOARD_A", "a-1.1.0.bin", v110, TrustingTestKey());
+  EXPECT_EQ(catalog.MakePatches({}), 1u);
+  ASSERT_EQ(catalog.patches().size(), 1u);
+  const PatchPtr patch = catalog.patches()[0];
+  EXPECT_EQ(patch->source->ProtocolVersion(), "1.0.0");
+  EXPECT_EQ(patch->target->ProtocolVersion(), "1.1.0");
+  EXPECT_LT(patch->size_bytes() * 10, patch->target->size_bytes());
+
+  HandlerConfig config;
+  OfferLookup none = [](std::string_view) { return EntryPtr(); };
+  const std::string own_topic = "mqota/BOARD_A/device/dev-1/request";
+  const json ask = {{"Message", "Update Availability"},
+                    {"Version", "1.0.0"},
+                    {"UniqueTopicName", kDeviceTopic},
+                    {"ImageSha256", patch->source->Sha256Hex()},
+                    {"AcceptPatch", "mqota-delta-1"}};
+  Response r = HandleRequest(own_topic, Bytes(ask.dump()), catalog, none, config);
+  ASSERT_EQ(r.publish.size(), 1u) << r.log;
+  const std::string text(r.publish[0].payload.begin(), r.publish[0].payload.end());
+  const json job = json::parse(text);
+  EXPECT_EQ(job["Version"], "1.1.0");
+  EXPECT_EQ(job["ImageSize"], std::to_string(v110.size()));
+  EXPECT_EQ(job["PatchSize"], std::to_string(patch->size_bytes()));
+  EXPECT_EQ(job["PatchSha256"], patch->Sha256Hex());
+  EXPECT_NE(r.log.find("as a patch of"), std::string::npos) << r.log;
+  const auto parsed = agent::ParseJob(text);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->patch_size_bytes, patch->size_bytes());
+  EXPECT_TRUE(
+      std::equal(parsed->patch_sha256.begin(), parsed->patch_sha256.end(), patch->sha256.begin()));
+
+  // Not offered: on the shared topic (who asks is not proven), without
+  // AcceptPatch, another format, or another running build.
+  for (const auto& [topic, change] :
+       {std::pair{std::string(kRequestTopic), json::object()},
+        std::pair{own_topic, json{{"AcceptPatch", nullptr}}},
+        std::pair{own_topic, json{{"AcceptPatch", "mqota-delta-2"}}},
+        std::pair{own_topic, json{{"ImageSha256", std::string(64, 'a')}}}}) {
+    json other = ask;
+    other.update(change);
+    if (other["AcceptPatch"].is_null()) other.erase("AcceptPatch");
+    r = HandleRequest(topic, Bytes(other.dump()), catalog, none, config);
+    ASSERT_EQ(r.publish.size(), 1u) << r.log;
+    const json plain = json::parse(r.publish[0].payload);
+    EXPECT_EQ(plain["Version"], "1.1.0");
+    EXPECT_FALSE(plain.contains("PatchSize")) << other.dump();
+  }
+
+  // Chunks of the patch, by name, under the target's version; any offset.
+  const json chunk_request = {{"Message", "Request Data Chunk"},
+                              {"Version", "1.0.0"},
+                              {"UniqueTopicName", kDeviceTopic},
+                              {"Offset", "100"},
+                              {"Size", "4096"},
+                              {"PatchSha256", patch->Sha256Hex()}};
+  r = HandleRequest(own_topic, Bytes(chunk_request.dump()), catalog, none, config);
+  ASSERT_EQ(r.publish.size(), 1u) << r.log;
+  const auto decoded = agent::DecodeChunk(r.publish[0].payload);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->header.total_size, patch->size_bytes());
+  EXPECT_EQ(decoded->header.image_offset, 100u);
+  EXPECT_EQ(decoded->header.version_minor, 1);
+  const auto want = patch->data().subspan(100, std::min<size_t>(4096, patch->size_bytes() - 100));
+  EXPECT_TRUE(std::equal(decoded->data.begin(), decoded->data.end(), want.begin(), want.end()));
+  json unknown = chunk_request;
+  unknown["PatchSha256"] = std::string(64, 'b');
+  r = HandleRequest(own_topic, Bytes(unknown.dump()), catalog, none, config);
+  EXPECT_TRUE(r.publish.empty());
+  EXPECT_NE(r.log.find("does not hold"), std::string::npos) << r.log;
+}
+
+TEST(RequestHandlerPatches, APatchNotMuchSmallerThanItsImageIsNotKept) {
+  Catalog catalog;
+  catalog.Add("BOARD_A", "a-1.0.0.bin", testing::SignedImage({1, 0, 0, 0}, 20000),
+              TrustingTestKey());
+  catalog.Add("BOARD_A", "a-1.1.0.bin", testing::SignedImage({1, 1, 0, 0}, 20000),
+              TrustingTestKey());
+  catalog.MakePatches({});  // unrelated random payloads: the patch is the image again
+  EXPECT_TRUE(catalog.patches().empty());
 }
 
 TEST_F(RequestHandlerTest, NoUpdateForACurrentDeviceOrAnUnknownBoard) {

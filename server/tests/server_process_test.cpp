@@ -245,12 +245,12 @@ TEST_F(ServerProcessTest, TwoServersShareAPostgresDatabase) {
   std::vector<std::unique_ptr<ServerProcess>> servers;
   servers.reserve(2);
   for (int i = 0; i < 2; ++i) {
-    // --api off: with a URL the token files would default to the working
-    // directory.
+    // --api off and --patch-cache: with a URL the token files and the
+    // patches would default to the working directory.
     servers.push_back(std::make_unique<ServerProcess>(std::vector<std::string>{
         Server(), "--db", with_password, "--port", std::to_string(broker.port()), "--board",
-        "BOARD_A", "--catalog", dir_.path().string(), "--api", "off", "--client-id",
-        "server-" + std::to_string(i)}));
+        "BOARD_A", "--catalog", dir_.path().string(), "--api", "off", "--patch-cache",
+        (dir_ / "patches").string(), "--client-id", "server-" + std::to_string(i)}));
   }
   for (auto& server : servers) {
     ASSERT_TRUE(server->WaitFor("ready", 20s)) << server->log();

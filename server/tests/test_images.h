@@ -41,4 +41,16 @@ inline std::vector<uint8_t> SignedImage(image::ImageVersion version, size_t payl
   return host::BuildSignedImage(mqota::testing::PseudoRandomBytes(payload_bytes, seed), o, key);
 }
 
+// `payload` signed as `version`, as SignedImage does.
+inline std::vector<uint8_t> SignedPayload(image::ImageVersion version,
+                                          const std::vector<uint8_t>& payload) {
+  host::SignOptions o;
+  o.header_size = 0x400;
+  o.pad_header = true;
+  o.version = version;
+  o.align = 8;
+  o.slot_size = static_cast<uint32_t>(payload.size() + 0x10000);
+  return host::BuildSignedImage(payload, o, &TestKey());
+}
+
 }  // namespace mqota::server::testing

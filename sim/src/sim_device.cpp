@@ -190,7 +190,9 @@ void SimDevice::Observe(uint64_t now_ms) {
       break;
     case SessionEnd::kNone:
     case SessionEnd::kNoUpdate:
-    case SessionEnd::kBlocklisted: break;
+    case SessionEnd::kBlocklisted:
+    case SessionEnd::kPatchUnusable:  // simulated devices take whole images only
+      break;
     case SessionEnd::kFlashError:
     case SessionEnd::kTooLarge:
     case SessionEnd::kBadJob:

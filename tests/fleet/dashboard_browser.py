@@ -76,10 +76,16 @@ def create(version, waves):
 
 
 def bar_counts(driver, campaign):
+    """The bar's counts, read in one script: the page's live updates replace
+    the elements, so reading them one call at a time can find them gone."""
+    segments = driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]))"
+        ".map(s => [s.className, s.dataset.count]);",
+        "#campaign-%d .bar span" % campaign)
     counts = {}
-    for seg in driver.find_elements(By.CSS_SELECTOR, "#campaign-%d .bar span" % campaign):
-        kind = seg.get_attribute("class").replace("seg-", "")
-        counts[kind] = counts.get(kind, 0) + int(seg.get_attribute("data-count"))
+    for cls, count in segments:
+        kind = cls.replace("seg-", "")
+        counts[kind] = counts.get(kind, 0) + int(count)
     return counts
 
 

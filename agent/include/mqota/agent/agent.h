@@ -29,6 +29,7 @@
 
 #include "mqota/agent/download_store.h"
 #include "mqota/agent/job.h"
+#include "mqota/agent/patch_applier.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/boot/trailer.h"
 #include "mqota/image/crypto.h"
@@ -110,6 +111,11 @@ struct AgentConfig {
   // beyond it the session ends and its journal stays for the next one.
   uint32_t max_retries = 32;
   bool chunk_crc = true;  // accept the server's "ChunkCrc": "crc32c" offer
+  // Delta updates (docs/spec/mqota-protocol.md#patches): with an applier
+  // (and the running image's digest, and an mqota-server announced) the
+  // device says it takes patches, and pulls one when the job offers it,
+  // applying it as it arrives. nullptr: full images only.
+  PatchApplier* patches = nullptr;
   // Device topics (docs/spec/mqota-protocol.md#device-topics): when an
   // mqota-server announces itself, ask and report on this device's own
   // request topic, report progress, and check at once when told on the
@@ -149,7 +155,8 @@ enum class SessionEnd : uint8_t {
   kTooLarge,      // the image does not fit the slot
   kVerifyFailed,  // the image did not validate (erased, version blocklisted)
   kFlashError,
-  kInstalled,  // verified and pending
+  kPatchUnusable,  // the patch could not make the image here: the full image next
+  kInstalled,      // verified and pending
 };
 
 const char* Describe(SessionEnd end);
@@ -174,6 +181,12 @@ struct AgentStatus {
   uint32_t retries = 0;             // of which re-requests
   uint32_t crc_errors = 0;          // chunks refused for their CRC (also in bad_chunks)
   uint32_t request_timeout_ms = 0;  // the current re-request timeout (before back-off)
+  // Patches (the granule counts above then count the patch's chunks):
+  bool patch = false;                  // this session downloads a patch
+  uint32_t patch_bytes = 0;            // its size
+  uint32_t patch_offset_at_start = 0;  // where it resumed (0: from its start)
+  bool patch_refused = false;          // a patch was unusable: full images from now on
+  PatchError patch_error{};            // why, when last_end == kPatchUnusable
   // Device topics:
   bool server_announced = false;  // an mqota-server announced itself (retained)
   uint32_t notifications = 0;     // "Check Now" nudges received
@@ -248,7 +261,17 @@ class Agent {
   void UpdatePullDeadline(uint64_t now_ms);
   bool InFlight(uint32_t granule) const;
   bool BeginDownload(uint32_t total_size, uint32_t granule, uint64_t now_ms);
+  uint32_t PullGranuleBytes() const;
+  // Patch sessions (agent_patch.cpp): one request at a time, since the
+  // decoder takes the patch in order.
+  bool TakesPatches() const;
+  void StartPatch(uint64_t now_ms);
+  void HandlePatchChunk(std::span<const uint8_t> payload, const ChunkHeader& h,
+                        std::span<const uint8_t> data, uint64_t now_ms);
+  void EndPatch(const PatchError& error, uint64_t now_ms);
+  void FailOnFlash(uint64_t now_ms);
   void FinishDownload(uint64_t now_ms);
+  bool MarkPending(uint32_t image_bytes);
   void SendRequest(std::string_view message_text, uint32_t granule = 0);
   void SendResult(bool success, std::string_view outcome, const image::ImageVersion& version,
                   std::string_view reason);
@@ -294,7 +317,8 @@ class Agent {
   std::array<Slot, kMaxWindow> slots_{};
   uint32_t window_ = 0;
   uint32_t granule_bytes_ = 0;
-  uint32_t cursor_ = 0;  // granules before it are present or in flight
+  uint32_t cursor_ = 0;        // granules before it are present or in flight
+  uint32_t patch_offset_ = 0;  // a patch session: the patch byte asked for next
   bool have_rtt_ = false;
   uint32_t srtt_ms_ = 0;
   uint32_t rttvar_ms_ = 0;

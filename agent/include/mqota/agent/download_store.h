@@ -27,6 +27,8 @@
 #include <span>
 
 #include "mqota/base/result.h"
+#include "mqota/delta/decoder.h"
+#include "mqota/delta/format.h"
 #include "mqota/flash/flash_area.h"
 #include "mqota/image/format.h"
 
@@ -70,6 +72,14 @@ struct DownloadLimits {
   uint32_t usable_slot_bytes = 0;
 };
 
+// Where a patch download stands (docs/spec/progress-journal.md#patch-downloads):
+// the patch's header, so that the decoder resumes without fetching it again,
+// and the last checkpoint, before which every block is complete in the slot.
+struct PatchProgress {
+  std::array<uint8_t, delta::kPatchHeaderBytes> header{};
+  delta::Checkpoint checkpoint;
+};
+
 class DownloadStore {
  public:
   // `bitmap` holds one bit per granule: its size bounds the granule count.
@@ -86,10 +96,22 @@ class DownloadStore {
 
   uint32_t granule_count() const { return granule_count_; }
   uint32_t present_count() const { return present_; }
-  bool complete() const { return started_ && present_ == granule_count_; }
+  bool complete() const { return started_ && !patch_ && present_ == granule_count_; }
   bool IsPresent(uint32_t index) const;
   // The first missing granule at or after `from`, or granule_count().
   uint32_t NextMissing(uint32_t from) const;
+
+  // A patch download: the delta decoder writes the slot, and the journal
+  // keeps its PatchProgress instead of granules. `id` names the patch
+  // (total_size_bytes: its length; granule_bytes: the chunk size; tag: its
+  // digest). Returns the progress saved for this very patch, or nothing:
+  // start from the patch's first byte (the slot's trailer sectors and the
+  // journal are then erased). Errors: kBadGranule (the journal cannot hold
+  // it), kFlash.
+  Result<std::optional<PatchProgress>, DownloadError> BeginPatch(const DownloadId& id);
+  // Persists `progress`; call it once a block is complete in flash, never
+  // before. Errors: kNotStarted, kFlash.
+  Result<void, DownloadError> SavePatchProgress(const PatchProgress& progress);
 
   // The download is over (verified and handed to the bootloader, or given
   // up): erases the journal so nothing resumes it.
@@ -97,9 +119,12 @@ class DownloadStore {
 
  private:
   Result<void, DownloadError> StartFresh();
+  Result<void, DownloadError> EraseBeyondUsable();
   Result<bool, DownloadError> ReplayJournal(const DownloadId& id);
   Result<void, DownloadError> RevokeDirtySectors();
   Result<void, DownloadError> Append(uint16_t value);
+  Result<void, DownloadError> AppendEntry(std::span<const uint8_t> entry);
+  void TakeEntry(std::span<const uint8_t> entry);
   Result<void, DownloadError> ResetJournal();
   Result<void, DownloadError> Compact();
   Result<void, DownloadError> WriteHeader(uint32_t base, uint32_t sequence);
@@ -110,6 +135,10 @@ class DownloadStore {
   void SetPresent(uint32_t index, bool present);
   uint32_t GranuleLength(uint32_t index) const;
   uint32_t cell_bytes() const;
+  uint32_t entry_bytes() const;
+  uint32_t record_bytes() const;
+  // The header's record: the granule bitmap, or a patch's PatchProgress.
+  std::span<uint8_t> Record();
   uint32_t header_bytes() const;
   uint32_t half_bytes() const;
 
@@ -124,6 +153,10 @@ class DownloadStore {
   uint32_t half_start_ = 0;  // the half holding the current log
   uint32_t sequence_ = 0;    // of the current half's header
   uint32_t next_cell_ = 0;   // journal offset of the next entry
+  // A patch download: its PatchProgress, encoded as the header's record.
+  bool patch_ = false;
+  bool header_written_ = false;  // a patch's journal has no header before its first block
+  std::array<uint8_t, delta::kPatchHeaderBytes + 8> patch_record_{};
 };
 
 }  // namespace mqota::agent

@@ -48,6 +48,12 @@ struct JobDocument {
   std::array<uint8_t, 16> image_tag{};  // first bytes of "ImageSha256"
   bool has_image_tag = false;
   bool chunk_crc32c = false;  // "ChunkCrc": "crc32c" (other values: no CRC)
+  // A patch from the running image to this one ("PatchSize" and
+  // "PatchSha256", both or neither): offered only to a device that said
+  // "AcceptPatch".
+  uint32_t patch_size_bytes = 0;
+  std::array<uint8_t, 32> patch_sha256{};
+  bool has_patch() const { return patch_size_bytes != 0; }
 
   std::string_view board_name() const { return board.data(); }
   std::string_view broker_host() const { return broker.data(); }

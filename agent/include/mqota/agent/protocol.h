@@ -117,7 +117,17 @@ inline constexpr std::string_view kStateDownloading = "downloading";
 // device that cannot strip them.
 inline constexpr std::string_view kChunkCrc = "ChunkCrc";
 inline constexpr std::string_view kAcceptChunkCrc = "AcceptChunkCrc";
+// Delta updates (docs/spec/mqota-protocol.md#patches): the device says it
+// applies patches ("AcceptPatch": kPatchFormatDelta1, in "Update
+// Availability" with its ImageSha256); the job then may carry the patch's
+// size and digest, and each "Request Data Chunk" of the patch names it.
+inline constexpr std::string_view kAcceptPatch = "AcceptPatch";
+inline constexpr std::string_view kPatchSize = "PatchSize";
+inline constexpr std::string_view kPatchSha256 = "PatchSha256";
 }  // namespace key
+
+// The only "AcceptPatch" value so far: docs/spec/delta-patch.md, format 1.
+inline constexpr std::string_view kPatchFormatDelta1 = "mqota-delta-1";
 
 // Values of key::kOutcome.
 namespace outcome {

@@ -46,6 +46,40 @@ struct CatalogEntry {
 
 using EntryPtr = std::shared_ptr<const CatalogEntry>;
 
+// A delta patch from one image of a board to a newer one
+// (docs/spec/delta-patch.md), made when the catalog loads and offered to a
+// device that runs `source` and takes patches
+// (docs/spec/mqota-protocol.md#patches).
+struct CatalogPatch {
+  EntryPtr source;
+  EntryPtr target;
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
+  // Of the patch's bytes: its name in job documents and chunk requests.
+  std::array<uint8_t, image::kSha256DigestBytes> sha256{};
+
+  uint32_t size_bytes() const { return static_cast<uint32_t>(bytes->size()); }
+  std::string Sha256Hex() const;
+  std::span<const uint8_t> data() const { return *bytes; }
+};
+
+using PatchPtr = std::shared_ptr<const CatalogPatch>;
+
+struct PatchOptions {
+  bool enabled = true;
+  // Patches into each image from at most this many of its board's older
+  // images, the newest first: a device a few releases behind still gets one.
+  uint32_t max_sources = 3;
+  // A patch larger than this share of its target image is not worth its
+  // decoding: the full image is offered instead.
+  uint32_t max_percent = 50;
+  // Target bytes per patch block: a multiple of the devices' sector size
+  // (a device refuses a patch whose blocks do not start on its sectors).
+  uint32_t block_bytes = 32 * 1024;
+  // "": patches are made at every load. Otherwise each is read from here
+  // when there, and written here when made.
+  std::filesystem::path cache_dir;
+};
+
 // A public key images must be signed with (DER SubjectPublicKeyInfo).
 struct CatalogKey {
   image::SignatureType type;
@@ -58,6 +92,7 @@ struct CatalogOptions {
   // Empty: images must carry a valid SHA-256 TLV (development images). Otherwise
   // an image must also carry a signature by one of these keys.
   std::vector<CatalogKey> trusted_keys;
+  PatchOptions patches;
 };
 
 // The largest image the chunk header can describe with 4096-byte chunks
@@ -90,8 +125,20 @@ class Catalog {
 
   const std::vector<EntryPtr>& entries() const { return entries_; }
 
+  // Makes (or reads from the cache) the patches between the images of each
+  // board (catalog_patches.cpp); Load calls it. Returns how many it made
+  // rather than read. Throws ServerError when the cache cannot be written.
+  size_t MakePatches(const PatchOptions& options);
+  // The patch from the image whose SHA256 TLV is `source_sha256_hex` (what a
+  // device states it runs) to `target`, or nullptr.
+  PatchPtr PatchFrom(std::string_view source_sha256_hex, const CatalogEntry& target) const;
+  // The patch whose bytes hash to `sha256_hex`, or nullptr.
+  PatchPtr PatchNamed(std::string_view sha256_hex) const;
+  const std::vector<PatchPtr>& patches() const { return patches_; }
+
  private:
   std::vector<EntryPtr> entries_;
+  std::vector<PatchPtr> patches_;
   // board -> indexes into entries_, oldest first.
   std::map<std::string, std::vector<size_t>, std::less<>> by_board_;
 };

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "mqota/agent/protocol.h"
@@ -31,6 +32,11 @@ constexpr uint32_t ChunkCount(uint32_t image_bytes, uint32_t chunk_bytes) {
 // data_bytes <= 65535, index < total <= 65535.
 void BuildChunk(const CatalogEntry& entry, uint32_t offset, uint32_t data_bytes, uint16_t index,
                 uint16_t total, std::vector<uint8_t>& out, bool crc = false);
+// The same for any file sent under `version`'s name: a patch travels under
+// its target image's version (docs/spec/mqota-protocol.md#patches).
+void BuildChunk(const image::ImageVersion& version, std::span<const uint8_t> file, uint32_t offset,
+                uint32_t data_bytes, uint16_t index, uint16_t total, std::vector<uint8_t>& out,
+                bool crc = false);
 
 // Chunk `index` of the push stream: 4096-byte grid.
 void BuildStreamChunk(const CatalogEntry& entry, uint32_t index, std::vector<uint8_t>& out);

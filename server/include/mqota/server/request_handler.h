@@ -122,7 +122,10 @@ Response HandleRequest(std::string_view topic, std::span<const uint8_t> payload,
 
 // The documents the server sends, all values strings
 // (docs/spec/mqota-protocol.md#job-document-extensions).
-std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port);
+// With `patch`, the job also offers that patch from the device's running
+// image (docs/spec/mqota-protocol.md#patches).
+std::string JobDocument(const CatalogEntry& entry, std::string_view unique_topic, uint16_t port,
+                        const CatalogPatch* patch = nullptr);
 std::string NoUpdateDocument(std::string_view unique_topic);
 std::string ResultReceivedDocument(std::string_view unique_topic);
 

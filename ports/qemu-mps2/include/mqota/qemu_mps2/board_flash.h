@@ -7,8 +7,11 @@
 //                        app's vector table at +0x400 (imgtool -H 0x400)
 //   0x21020000  128 KiB  secondary slot: the update
 //   0x21040000    4 KiB  scratch (swap-scratch)
+//   0x21041000    8 KiB  the agent's download journal (agent/download_store.h:
+//                        two halves of a sector each; the bootloader never
+//                        reads it)
 //
-// One flash device of 65 sectors of 4 KiB, program unit 8 bytes, erased 0xFF.
+// One flash device of 67 sectors of 4 KiB, program unit 8 bytes, erased 0xFF.
 // It lives in the board's 16 MiB PSRAM, the machine's RAM backend, because
 // that is the one memory QEMU 7.2 lets a file back
 // (`-object memory-backend-file,...,share=on -machine memory-backend=...`):
@@ -33,7 +36,9 @@ inline constexpr uint32_t kPrimaryOffset = 0;
 inline constexpr uint32_t kSecondaryOffset = kSlotBytes;
 inline constexpr uint32_t kScratchOffset = 2 * kSlotBytes;
 inline constexpr uint32_t kScratchBytes = kSectorBytes;
-inline constexpr uint32_t kChipSectors = 2 * kSlotSectors + 1;
+inline constexpr uint32_t kJournalOffset = kScratchOffset + kScratchBytes;
+inline constexpr uint32_t kJournalBytes = 2 * kSectorBytes;
+inline constexpr uint32_t kChipSectors = 2 * kSlotSectors + 1 + 2;
 
 inline constexpr flash::SectorRun kSectors[] = {{kChipSectors, kSectorBytes}};
 inline constexpr flash::FlashGeometry kGeometry{kSectors, 8, 0xFF};
