@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kReadyTimeout = std::chrono::seconds(30);
 constexpr auto kInitdbTimeout = std::chrono::seconds(60);
 constexpr auto kStopTimeout = std::chrono::seconds(10);
+constexpr int kStartAttempts = 3;
 
 bool HasBinaries(const fs::path& dir) {
   std::error_code ec;
@@ -189,8 +190,18 @@ PostgresServer::PostgresServer() {
       InitDb();
       PublishTemplate(dir_ / "data", templ);
     }
-    port_ = posix::FreeLoopbackPort();
-    Start();
+    // The free port may be taken by another process before postgres binds
+    // it (tests run in parallel): then postgres exits, and another port is
+    // tried, three in all.
+    for (int attempt = 1;; ++attempt) {
+      port_ = posix::FreeLoopbackPort();
+      try {
+        Start();
+        break;
+      } catch (const std::runtime_error&) {
+        if (attempt == kStartAttempts) throw;
+      }
+    }
   } catch (...) {
     // No destructor runs for a constructor that throws.
     fs::remove_all(dir_, ec);
