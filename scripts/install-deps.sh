@@ -14,6 +14,7 @@ packages="
   gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
   qemu-system-arm
   mosquitto mosquitto-clients libmosquitto-dev libsqlite3-dev libcpp-httplib-dev
+  postgresql libpq-dev
   prometheus chromium chromium-driver python3-selenium
   libdivsufsort-dev bsdiff xdelta3
 "

@@ -15,6 +15,9 @@ std::string RegistryBackendName(const ::testing::TestParamInfo<RegistryBackend>&
 }
 
 void RegistryConformance::SetUp() {
+  if (GetParam().unavailable) {
+    if (const std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
+  }
   store_ = GetParam().make_store();
   registry_ = store_->Open();
 }

@@ -31,6 +31,9 @@ class RegistryStore {
 struct RegistryBackend {
   std::string name;  // letters, digits and '_': part of the test's name
   std::function<std::unique_ptr<RegistryStore>()> make_store;
+  // Why the backend cannot run here ("" when it can), e.g. its server is
+  // not installed: every test skips with that sentence. Unset: it can.
+  std::function<std::string()> unavailable;
 };
 
 std::string RegistryBackendName(const ::testing::TestParamInfo<RegistryBackend>& info);

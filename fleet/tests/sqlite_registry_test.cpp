@@ -39,10 +39,11 @@ class SqliteStore : public RegistryStore {
   TempDir dir_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, RegistryConformance,
-                         ::testing::Values(RegistryBackend{
-                             "sqlite", [] { return std::make_unique<SqliteStore>(); }}),
-                         RegistryBackendName);
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, RegistryConformance,
+    ::testing::Values(RegistryBackend{
+        "sqlite", [] { return std::make_unique<SqliteStore>(); }, {}}),  // always available
+    RegistryBackendName);
 
 // The RegistryError message opening `db` throws; "(opened)" when it opens.
 std::string OpenError(const fs::path& db) {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "mqota/fleet/sqlite_registry.h"
+#include "mqota/fleet/open_registry.h"
 #include "mqota/host/command_error.h"
 #include "mqota/host/files.h"
 #include "mqota/server/api.h"
@@ -65,15 +65,16 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
   auto catalog = std::make_shared<const Catalog>(Catalog::Load(paths, MakeCatalogOptions(options)));
   LogCatalog(*catalog, log);
 
-  std::unique_ptr<fleet::SqliteRegistry> registry;
+  // A file: SQLite, locked for this server; a postgresql:// URL: a database
+  // several servers may share.
+  std::unique_ptr<fleet::Registry> registry;
   try {
-    registry = fleet::OpenSqliteRegistry(options.db);
+    fleet::OpenedRegistry opened = fleet::OpenRegistry(options.db);
+    registry = std::move(opened.registry);
+    log.Info("registry: " + opened.description);
   } catch (const fleet::RegistryError& e) {
     throw ServerError(e.what());
   }
-  const fleet::SqliteSettings db = registry->Settings();
-  log.Info("registry: " + options.db + " (schema " + std::to_string(db.schema_version) + ", " +
-           db.journal_mode + ", synchronous " + std::to_string(db.synchronous) + ")");
 
   Server server(MakeServerConfig(options), catalog, *registry, log);
   server.Start(Millis(options.connect_timeout_s));

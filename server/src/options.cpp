@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "mqota/fleet/postgres_registry.h"
 #include "mqota/host/command_error.h"
 #include "mqota/host/keys.h"
 #include "mqota/server/topics.h"
@@ -85,8 +86,10 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--db", o.db,
-                 "The fleet registry, one SQLite file (created when missing; one server per "
-                 "file)")
+                 "The fleet registry: a SQLite file (created when missing; one server per "
+                 "file), or a PostgreSQL database as postgresql://USER@HOST:PORT/DB (it must "
+                 "exist; several servers may share it; a password from ~/.pgpass or "
+                 "PGPASSWORD rather than the URL)")
       ->capture_default_str();
   app.add_flag("--offer-newest", o.offer_newest,
                "Offer every device the newest image of its board it has not refused, as the "
@@ -100,11 +103,11 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
   app.add_option("--api-token-file", o.api_token_file,
                  "File holding the operator's bearer token (everything: API, metrics, "
                  "dashboard with its buttons); created with a fresh token when missing "
-                 "(default: <db>.token)");
+                 "(default: <db>.token, or mqota-server.token when --db is a URL)");
   app.add_option("--viewer-token-file", o.viewer_token_file,
                  "File holding the viewer's bearer token (read only: GET on the API, metrics, "
                  "dashboard without buttons); created when missing (default: "
-                 "<db>.viewer-token)");
+                 "<db>.viewer-token, or mqota-server.viewer-token when --db is a URL)");
   app.add_flag("--no-patches", o.no_patches,
                "Never offer delta patches: every device downloads whole images");
   app.add_option("--patch-max-percent", o.patch_max_percent,
@@ -118,7 +121,8 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
       ->check(CLI::Range(1, 1024));
   app.add_option("--patch-cache", o.patch_cache,
                  "Directory the patches between catalog images are kept in, so a restart does "
-                 "not make them again (default: <db>.patches)");
+                 "not make them again (default: <db>.patches, or mqota-server.patches when --db "
+                 "is a URL)");
   app.add_option("--shutdown-grace", o.shutdown_grace_s,
                  "On SIGINT/SIGTERM, seconds running streams get to finish")
       ->capture_default_str()
@@ -164,10 +168,13 @@ void CheckOptions(ServerOptions& o) {
   if (o.port == 0) o.port = o.tls ? 8883 : 1883;
   if (o.job_port == 0) o.job_port = o.port;
   if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
-  if (o.db.empty()) throw host::UsageError("--db needs a file name");
-  if (o.api_token_file.empty()) o.api_token_file = o.db + ".token";
-  if (o.viewer_token_file.empty()) o.viewer_token_file = o.db + ".viewer-token";
-  if (o.patch_cache.empty()) o.patch_cache = o.db + ".patches";
+  if (o.db.empty()) throw host::UsageError("--db needs a file name or a postgresql:// URL");
+  // The server's files go beside a SQLite file; a URL is no place for a
+  // file (and may hold a password): the working directory.
+  const std::string file_base = fleet::IsPostgresUrl(o.db) ? "mqota-server" : o.db;
+  if (o.api_token_file.empty()) o.api_token_file = file_base + ".token";
+  if (o.viewer_token_file.empty()) o.viewer_token_file = file_base + ".viewer-token";
+  if (o.patch_cache.empty()) o.patch_cache = file_base + ".patches";
   if (o.api != "off") {
     const size_t colon = o.api.rfind(':');
     const std::string port = colon == std::string::npos ? "" : o.api.substr(colon + 1);

@@ -39,9 +39,9 @@ struct ServerOptions {
   bool no_patches = false;
   int patch_max_percent = 50;
   int patch_block_kib = 32;
-  std::string patch_cache;             // "": <db>.patches
+  std::string patch_cache;             // "": <db>.patches (a URL: mqota-server.patches)
   std::string api = "127.0.0.1:8470";  // "off": no API
-  std::string api_token_file;          // "": <db>.token
+  std::string api_token_file;          // "": <db>.token (a URL: mqota-server.token)
   std::string viewer_token_file;       // "": <db>.viewer-token
   std::string api_host;                // from `api`, by CheckOptions
   int api_port = 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mqota/testing/broker.h"
+#include "mqota/testing/postgres.h"
 #include "mqota/testing/process.h"
 #include "test_device.h"
 #include "test_images.h"
@@ -18,6 +19,7 @@ namespace {
 
 using mqota::testing::BinPath;
 using mqota::testing::MosquittoBroker;
+using mqota::testing::PostgresServer;
 using mqota::testing::RunProcess;
 using mqota::testing::TempDir;
 using namespace std::chrono_literals;
@@ -120,9 +122,10 @@ class ServerProcessTest : public ::testing::Test {
 TEST_F(ServerProcessTest, HelpTellsTheOptions) {
   const auto r = RunProcess({Server(), "--help"}, 10s);
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* option : {"--host", "--port", "--tls", "--ca", "--cert", "--key", "--prefix",
-                             "--catalog", "--board", "--workers", "--window", "--log-level",
-                             "--verify-key", "--offer-quiet", "SIGTERM", "SIGHUP"}) {
+  for (const char* option :
+       {"--host", "--port", "--tls", "--ca", "--cert", "--key", "--prefix", "--catalog", "--board",
+        "--workers", "--window", "--log-level", "--verify-key", "--offer-quiet", "postgresql://",
+        "SIGTERM", "SIGHUP"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
 }
@@ -226,6 +229,40 @@ TEST_F(ServerProcessTest, ASecondServerOnOneDatabaseIsRefusedWithWhoHoldsIt) {
   ServerProcess again(first);
   EXPECT_TRUE(again.WaitFor("ready", 10s)) << again.log();
   EXPECT_NE(again.log().find("registry: " + db), std::string::npos) << again.log();
+}
+
+// --db postgresql://...: the registry is a PostgreSQL database, which
+// several servers share (no lock refuses the second); the log says which
+// backend, and no password.
+TEST_F(ServerProcessTest, TwoServersShareAPostgresDatabase) {
+  if (!PostgresServer::FindBinaries()) GTEST_SKIP() << PostgresServer::MissingBinaries();
+  PostgresServer postgres;
+  postgres.CreateDatabase("fleet");
+  const std::string url = postgres.Url("fleet");
+  const std::string with_password = "postgresql://" + std::string(PostgresServer::kUser) +
+                                    ":pw@127.0.0.1:" + std::to_string(postgres.port()) + "/fleet";
+  MosquittoBroker broker(dir_ / "broker", {});
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  servers.reserve(2);
+  for (int i = 0; i < 2; ++i) {
+    // --api off and --patch-cache: with a URL the token files and the
+    // patches would default to the working directory.
+    servers.push_back(std::make_unique<ServerProcess>(std::vector<std::string>{
+        Server(), "--db", with_password, "--port", std::to_string(broker.port()), "--board",
+        "BOARD_A", "--catalog", dir_.path().string(), "--api", "off", "--patch-cache",
+        (dir_ / "patches").string(), "--client-id", "server-" + std::to_string(i)}));
+  }
+  for (auto& server : servers) {
+    ASSERT_TRUE(server->WaitFor("ready", 20s)) << server->log();
+    EXPECT_NE(server->log().find("registry: " + url + " (PostgreSQL "), std::string::npos)
+        << server->log();
+    EXPECT_EQ(server->log().find("pw@"), std::string::npos) << server->log();
+  }
+  EXPECT_EQ(postgres.Sql("fleet", "SELECT version FROM schema_version"), "1");
+  for (auto& server : servers) {
+    std::chrono::milliseconds took{};
+    EXPECT_EQ(server->SignalAndWait(SIGTERM, 5s, took), 0) << server->log();
+  }
 }
 
 TEST_F(ServerProcessTest, SigtermAbandonsStreamsStillRunningAfterTheGrace) {

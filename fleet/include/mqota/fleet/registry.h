@@ -2,11 +2,13 @@
 // storage seam"). Devices, images, campaigns, the devices of each campaign
 // and every device event; the current state is kept in step with the
 // append-only events inside one transaction, so a crash at any moment leaves
-// either both or neither. SQLite implements it (sqlite_registry.h);
-// PostgreSQL will, and one test suite runs against every backend.
+// either both or neither. SQLite implements it (sqlite_registry.h), and so
+// does PostgreSQL (postgres_registry.h); one test suite runs against every
+// backend, and open_registry.h picks one by name.
 //
 // Thread-safe. Every call is one transaction; a call that returns has
-// committed (with SQLite, synchronous=FULL: it is on disk). Failures throw
+// committed (with SQLite, synchronous=FULL: it is on disk; with PostgreSQL,
+// as durable as the server's settings make a commit). Failures throw
 // RegistryError with one sentence naming the database; bad input throws
 // RegistryRefusal. What changes together, in one transaction, is
 // docs/spec/fleet-registry.md#what-is-kept-in-step.
