@@ -9,6 +9,7 @@
 #include "mqota/host/command_error.h"
 #include "mqota/host/delta_encoder.h"
 #include "mqota/host/files.h"
+#include "mqota/host/hex.h"
 #include "mqota/host/image_failure.h"
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
@@ -35,16 +36,6 @@ CheckedImage ReadImage(const std::string& path) {
   if (!valid.ok()) throw host::ImageFailure(path, valid.error());
   bytes.resize(valid->layout.total_size);
   return {std::move(bytes), valid->layout.header.version};
-}
-
-std::string Hex(std::span<const uint8_t> bytes) {
-  std::string hex;
-  char two[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(two, sizeof two, "%02x", b);
-    hex += two;
-  }
-  return hex;
 }
 
 std::string VersionText(const image::ImageVersion& version) {
@@ -123,16 +114,16 @@ void AddApply(CLI::App& delta) {
     if (digest != header->source_sha256) {
       throw host::CommandError(host::kExitVerifyFailed,
                                args->old_path + " is not this patch's source: its SHA-256 is " +
-                                   Hex(digest).substr(0, 16) + "…, the patch needs " +
-                                   Hex(header->source_sha256).substr(0, 16) + "… (version " +
-                                   VersionText(header->source_version) + ")");
+                                   host::HexString(digest).substr(0, 16) + "…, the patch needs " +
+                                   host::HexString(header->source_sha256).substr(0, 16) +
+                                   "… (version " + VersionText(header->source_version) + ")");
     }
     const auto applied = host::ApplyDeltaPatch(old_image.bytes, patch);
     if (!applied.ok()) throw PatchFailure(args->patch_path, applied.error());
     host::WriteFileAtomically(args->output, applied->target);
     std::cout << args->output << ": " << applied->target.size() << " bytes, version "
-              << VersionText(header->target_version) << ", SHA-256 " << Hex(header->target_sha256)
-              << "\n";
+              << VersionText(header->target_version) << ", SHA-256 "
+              << host::HexString(header->target_sha256) << "\n";
   });
 }
 
@@ -144,11 +135,11 @@ nlohmann::json InfoJson(const std::string& path, const delta::PatchHeader& h, si
           {"block_count", h.block_count},
           {"source",
            {{"size", h.source_size_bytes},
-            {"sha256", Hex(h.source_sha256)},
+            {"sha256", host::HexString(h.source_sha256)},
             {"version", VersionText(h.source_version)}}},
           {"target",
            {{"size", h.target_size_bytes},
-            {"sha256", Hex(h.target_sha256)},
+            {"sha256", host::HexString(h.target_sha256)},
             {"version", VersionText(h.target_version)}}}};
 }
 
@@ -175,9 +166,9 @@ void AddInfo(CLI::App& delta) {
               << int{delta::kPatchFormat} << "\n"
               << "blocks: " << h.block_count << " of " << h.block_bytes << " bytes\n"
               << "source: " << VersionText(h.source_version) << ", " << h.source_size_bytes
-              << " bytes, SHA-256 " << Hex(h.source_sha256) << "\n"
+              << " bytes, SHA-256 " << host::HexString(h.source_sha256) << "\n"
               << "target: " << VersionText(h.target_version) << ", " << h.target_size_bytes
-              << " bytes, SHA-256 " << Hex(h.target_sha256) << "\n";
+              << " bytes, SHA-256 " << host::HexString(h.target_sha256) << "\n";
   });
 }
 

@@ -7,6 +7,7 @@
 
 #include "mqota/host/command_error.h"
 #include "mqota/host/files.h"
+#include "mqota/host/hex.h"
 #include "mqota/host/image_failure.h"
 #include "mqota/host/image_info.h"
 #include "mqota/host/keys.h"
@@ -41,16 +42,6 @@ std::string ByteArray(const std::string& header, const std::string& trailer,
   }
   out << "\n" << trailer << "\n";
   return out.str();
-}
-
-std::string HexLine(std::span<const uint8_t> bytes) {
-  std::string hex;
-  char two[3];
-  for (uint8_t b : bytes) {
-    std::snprintf(two, sizeof two, "%02x", b);
-    hex += two;
-  }
-  return hex;
 }
 
 void AddKeygen(CLI::App& image) {
@@ -121,7 +112,7 @@ void AddGetpubhash(CLI::App& image) {
     const host::Key key = host::Key::Load(args->key_path);
     const auto hash = key.PublicKeyHash();
     if (args->encoding == "raw") return Emit(args->output, std::string(hash.begin(), hash.end()));
-    if (args->encoding == "hex") return Emit(args->output, HexLine(hash) + "\n");
+    if (args->encoding == "hex") return Emit(args->output, host::HexString(hash) + "\n");
     const std::string name = std::string(key.short_name()) + "_pub_key_hash" + args->suffix;
     Emit(args->output, ByteArray("const unsigned char " + name + "[] = {", "};", hash) +
                            "const unsigned int " + name + "_len = 32;\n");
@@ -179,7 +170,7 @@ void AddVerify(CLI::App& image) {
     image::FormatVersion(result->layout.header.version, version);
     std::cout << "Image was correctly validated\n"
               << "Image version: " << version.data() << "\n"
-              << "Image digest: " << HexLine(result->digest) << "\n";
+              << "Image digest: " << host::HexString(result->digest) << "\n";
   });
 }
 

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "mqota/agent/job.h"
+#include "mqota/host/hex.h"
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
@@ -71,15 +72,7 @@ std::string CatalogEntry::ProtocolVersion() const {
   return std::string(agent::FormatProtocolVersion(version, text));
 }
 
-std::string CatalogEntry::Sha256Hex() const {
-  std::string hex;
-  char two[3];
-  for (uint8_t b : sha256) {
-    std::snprintf(two, sizeof two, "%02x", b);
-    hex += two;
-  }
-  return hex;
-}
+std::string CatalogEntry::Sha256Hex() const { return host::HexString(sha256); }
 
 bool ValidBoardName(std::string_view board) {
   if (board.empty() || board.size() > 64) return false;
