@@ -234,7 +234,7 @@ TEST_F(PostgresRegistryTest, TheFactoryOpensAUrlAsPostgresAndSaysSoWithoutThePas
   const OpenedRegistry opened = OpenRegistry(with_password);
   ASSERT_TRUE(opened.registry);
   EXPECT_EQ(opened.description.rfind(url + " (PostgreSQL ", 0), 0u) << opened.description;
-  EXPECT_NE(opened.description.find("schema 1"), std::string::npos) << opened.description;
+  EXPECT_NE(opened.description.find("schema 2"), std::string::npos) << opened.description;
   EXPECT_EQ(opened.description.find("pw@"), std::string::npos) << opened.description;
 }
 
@@ -252,7 +252,7 @@ TEST_F(PostgresRegistryTest, SeveralServersTakeEachCampaignStepOnce) {
     const std::string id = "dev-" + std::to_string(i);
     first.SeeDevice({id, "kit", "1.0.0", "", true, 1});
   }
-  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1};
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1, ""};
   CampaignRules rules;
   rules.success_percent = 100;
   std::string error;
@@ -296,7 +296,7 @@ TEST_F(PostgresRegistryTest, SeveralServersRecordingOneDeviceNeverMoveItsStageBa
   for (int i = 0; i < kDevices; ++i) {
     offering->SeeDevice({"dev-" + std::to_string(i), "kit", "1.0.0", "", true, 1});
   }
-  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1};
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1, ""};
   const int64_t id = offering->CreateCampaign({"rollout", offering->AddImage(image), {}, {}, 2});
   const auto record_all = [&](Registry& registry, EventKind kind) {
     for (int i = 0; i < kDevices; ++i) {
