@@ -21,7 +21,7 @@ using fleet::DeviceEvent;
 using fleet::EventKind;
 using fleet::TimeMs;
 
-constexpr TimeMs kHour = 3600 * 1000;
+constexpr TimeMs kHour = TimeMs{3600} * 1000;
 constexpr TimeMs kDay = 24 * kHour;
 constexpr std::array<const char*, 3> kBoards = {"NRF52840_DK", "STM32F429_DISCO", "ESP32_C3"};
 constexpr std::array<const char*, 3> kVersions = {"1.0.0", "1.1.0", "1.2.0"};
