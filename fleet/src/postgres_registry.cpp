@@ -48,6 +48,7 @@ Image ImageFromRow(const Query& q) {
   image.size = static_cast<uint64_t>(q.Int(4));
   image.path = q.Text(5);
   image.added = q.Int(6);
+  image.key_hash = q.Text(7);
   return image;
 }
 
@@ -55,7 +56,7 @@ constexpr const char* kDeviceColumns =
     "SELECT d.id, d.board, d.version, d.image_hash, d.state, d.verified, d.online, "
     "d.first_seen, d.last_seen FROM devices d";
 constexpr const char* kImageColumns =
-    "SELECT id, board, version, sha256, size, path, added FROM images";
+    "SELECT id, board, version, sha256, size, path, added, key_hash FROM images";
 
 Device DeviceFromRow(const Query& q) {
   Device device;
@@ -358,25 +359,38 @@ int64_t PostgresRegistryImpl::AddImage(const Image& image) {
   }
   if (image.sha256.empty()) throw RegistryRefusal("an image needs its SHA-256");
   const std::string sha256 = Lowercase(image.sha256);
+  const std::string key_hash = Lowercase(image.key_hash);
   return Write([&]() -> int64_t {
     // Twice at most: when another server adds the same board and version
     // between the look and the insert, the insert does nothing and the
     // second look (a new statement: it sees that commit) finds its row.
     for (int attempt = 0; attempt < 2; ++attempt) {
       {
-        Query q = db_.Prepare("SELECT id, sha256 FROM images WHERE board = $1 AND version = $2");
+        Query q = db_.Prepare(
+            "SELECT id, sha256, key_hash FROM images WHERE board = $1 AND version = $2");
         if (q.BindAll(image.board, *version).Step()) {
-          if (q.Text(1) == sha256) return q.Int(0);
+          if (q.Text(1) == sha256) {
+            const int64_t id = q.Int(0);
+            // The same image, its key now known (or re-signed: the SHA256
+            // TLV does not cover the signature).
+            if (!key_hash.empty() && q.Text(2) != key_hash) {
+              db_.Prepare("UPDATE images SET key_hash = $2 WHERE id = $1")
+                  .BindAll(id, key_hash)
+                  .Run();
+            }
+            return id;
+          }
           throw RegistryRefusal("board " + image.board + " already has an image of version " +
                                 *version + " (SHA-256 " + q.Text(1) +
                                 "); another image cannot take its version");
         }
       }
       Query q = db_.Prepare(
-          "INSERT INTO images (board, version, sha256, size, path, added) "
-          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (board, version) DO NOTHING RETURNING id");
+          "INSERT INTO images (board, version, sha256, size, path, added, key_hash) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (board, version) DO NOTHING "
+          "RETURNING id");
       q.BindAll(image.board, *version, sha256, static_cast<int64_t>(image.size), image.path,
-                image.added);
+                image.added, key_hash);
       if (q.Step()) return q.Int(0);
     }
     throw RegistryError(db_.name() + ": the image of board " + image.board + " version " +

@@ -74,6 +74,7 @@ class PostgresRegistryImpl final : public PostgresRegistry {
   std::vector<std::string> DevicesToNotify(int64_t campaign, uint32_t limit) override;
   std::vector<WaveProgress> CampaignProgress(int64_t campaign) override;
   FleetCounts Counts() override;
+  VersionHistory VersionsOver(std::span<const TimeMs> times) override;
 
  private:
   // `work` under the mutex, in one transaction.

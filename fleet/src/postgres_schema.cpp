@@ -104,7 +104,40 @@ CREATE INDEX campaign_log_by_campaign ON campaign_log (campaign, id);
 )sql");
 }
 
-constexpr std::array<Migration, 1> kMigrations = {&CreateTables};
+// Version 2: sqlite_schema.cpp's version 2, the trigger in PL/pgSQL.
+void AddVersionChanges(Connection& db) {
+  db.Execute(R"sql(
+ALTER TABLE images ADD COLUMN key_hash TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE version_changes (
+  id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  time         BIGINT NOT NULL,
+  device       TEXT NOT NULL,
+  old_board    TEXT,
+  old_version  TEXT,
+  board        TEXT NOT NULL,
+  version      TEXT NOT NULL
+);
+CREATE INDEX version_changes_by_time ON version_changes (time);
+
+CREATE FUNCTION mqota_version_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO version_changes (time, device, board, version)
+    VALUES (NEW.last_seen, NEW.id, NEW.board, NEW.version);
+  ELSIF OLD.board IS DISTINCT FROM NEW.board OR OLD.version IS DISTINCT FROM NEW.version THEN
+    INSERT INTO version_changes (time, device, old_board, old_version, board, version)
+    VALUES (NEW.last_seen, NEW.id, OLD.board, OLD.version, NEW.board, NEW.version);
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER devices_version_changed AFTER INSERT OR UPDATE OF board, version ON devices
+FOR EACH ROW EXECUTE FUNCTION mqota_version_changed();
+)sql");
+}
+
+constexpr std::array<Migration, 2> kMigrations = {&CreateTables, &AddVersionChanges};
 
 // pg_advisory_xact_lock's key for migrating: "mqot" "a-sc" (schema) in
 // ASCII, so it does not collide with another program's lock by chance.

@@ -3,6 +3,7 @@
 // joined to their state), so its cost grows with the devices, not with the
 // events they ever reported.
 #include "sqlite_registry_impl.h"
+#include "version_history.h"
 
 namespace mqota::fleet::sqlite {
 
@@ -65,6 +66,36 @@ FleetCounts SqliteRegistryImpl::Counts() {
       while (q.Step()) counts.campaigns[q.Text(0)] = static_cast<uint64_t>(q.Int(1));
     }
     return counts;
+  });
+}
+
+VersionHistory SqliteRegistryImpl::VersionsOver(std::span<const TimeMs> times) {
+  CheckHistoryTimes(times);
+  if (times.empty()) return {};
+  return Read([&] {
+    // The devices now (devices_by_board), and the changes since the first
+    // moment, newest first (version_changes_by_time): one read transaction,
+    // so the two agree.
+    std::map<BoardVersion, int64_t> now;
+    {
+      Query q = db_.Prepare("SELECT board, version, COUNT(*) FROM devices GROUP BY board, version");
+      while (q.Step()) now[{q.Text(0), q.Text(1)}] = q.Int(2);
+    }
+    std::vector<VersionChange> changes;
+    {
+      Query q = db_.Prepare(
+          "SELECT time, old_board IS NULL, COALESCE(old_board, ''), COALESCE(old_version, ''), "
+          "board, version FROM version_changes WHERE time > ?1 ORDER BY time DESC, id DESC");
+      q.BindAll(times.front());
+      while (q.Step()) {
+        VersionChange change;
+        change.time = q.Int(0);
+        if (q.Int(1) == 0) change.before = BoardVersion{q.Text(2), q.Text(3)};
+        change.after = {q.Text(4), q.Text(5)};
+        changes.push_back(std::move(change));
+      }
+    }
+    return BuildVersionHistory(std::move(now), changes, times);
   });
 }
 

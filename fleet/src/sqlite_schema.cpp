@@ -103,7 +103,37 @@ CREATE INDEX campaign_log_by_campaign ON campaign_log (campaign, id);
 )sql");
 }
 
-constexpr std::array<Migration, 1> kMigrations = {&CreateTables};
+// Version 2: the signing key's hash of each image, and every change of a
+// device's board or version, kept by a trigger in the transaction that made
+// it (docs/spec/fleet-registry.md#version-history).
+void AddVersionChanges(Database& db) {
+  db.Execute(R"sql(
+ALTER TABLE images ADD COLUMN key_hash TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE version_changes (
+  id           INTEGER PRIMARY KEY,
+  time         INTEGER NOT NULL,
+  device       TEXT NOT NULL,
+  old_board    TEXT,
+  old_version  TEXT,
+  board        TEXT NOT NULL,
+  version      TEXT NOT NULL
+);
+CREATE INDEX version_changes_by_time ON version_changes (time);
+
+CREATE TRIGGER devices_added AFTER INSERT ON devices BEGIN
+  INSERT INTO version_changes (time, device, board, version)
+  VALUES (NEW.last_seen, NEW.id, NEW.board, NEW.version);
+END;
+CREATE TRIGGER devices_version_changed AFTER UPDATE OF board, version ON devices
+WHEN OLD.board IS NOT NEW.board OR OLD.version IS NOT NEW.version BEGIN
+  INSERT INTO version_changes (time, device, old_board, old_version, board, version)
+  VALUES (NEW.last_seen, NEW.id, OLD.board, OLD.version, NEW.board, NEW.version);
+END;
+)sql");
+}
+
+constexpr std::array<Migration, 2> kMigrations = {&CreateTables, &AddVersionChanges};
 
 }  // namespace
 

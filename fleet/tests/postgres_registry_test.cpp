@@ -78,15 +78,17 @@ std::string OpenError(const std::string& url) {
 TEST_F(PostgresRegistryTest, OpensWithTheSchemaRecordedAndReportsItsSettings) {
   auto registry = store().OpenPostgres();
   const PostgresSettings settings = registry->Settings();
-  EXPECT_EQ(settings.schema_version, 1);
+  EXPECT_EQ(settings.schema_version, 2);
   EXPECT_EQ(settings.synchronous_commit, "on");
   EXPECT_EQ(settings.fsync, "off");  // as the test server runs
   EXPECT_FALSE(settings.server_version.empty());
-  EXPECT_EQ(store().Sql("SELECT version FROM schema_version"), "1");
+  EXPECT_EQ(
+      store().Sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
+      "1,2");
   registry.reset();
   // Opening again migrates nothing.
   OpenPostgresRegistry(store().url());
-  EXPECT_EQ(store().Sql("SELECT count(*) FROM schema_version"), "1");
+  EXPECT_EQ(store().Sql("SELECT count(*) FROM schema_version"), "2");
 }
 
 TEST_F(PostgresRegistryTest, TheTablesUsePostgresTypes) {
@@ -131,7 +133,7 @@ TEST_F(PostgresRegistryTest, ASchemaNewerThanTheCodeIsRefused) {
   store().Sql("INSERT INTO schema_version (version) VALUES (7)");
   EXPECT_EQ(OpenError(store().url()),
             store().url() +
-                ": schema version 7 is newer than this mqota-server knows (1); upgrade "
+                ": schema version 7 is newer than this mqota-server knows (2); upgrade "
                 "mqota-server");
 }
 
@@ -147,9 +149,10 @@ TEST_F(PostgresRegistryTest, MigrationsRunInOrderAndAFailedOneLeavesTheVersionBe
     c.Execute("ALTER TABLE devices ADD COLUMN half TEXT");
     c.Execute("SELECT * FROM no_such_table");
   };
-  const std::vector<postgres::Migration> two = {postgres::Migrations()[0], add_note};
-  postgres::Migrate(db, two);
-  postgres::Migrate(db, two);  // nothing left to do
+  const std::vector<postgres::Migration> more = {postgres::Migrations()[0],
+                                                 postgres::Migrations()[1], add_note};
+  postgres::Migrate(db, more);
+  postgres::Migrate(db, more);  // nothing left to do
   const auto versions = [&] {
     return store().Sql(
         "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version");
@@ -160,16 +163,17 @@ TEST_F(PostgresRegistryTest, MigrationsRunInOrderAndAFailedOneLeavesTheVersionBe
                "'devices' AND column_name = '" +
                column + "'") == "1";
   };
-  EXPECT_EQ(versions(), "1,2");
+  EXPECT_EQ(versions(), "1,2,3");
   EXPECT_TRUE(has_column("note"));
 
-  const std::vector<postgres::Migration> three = {postgres::Migrations()[0], add_note, broken};
-  EXPECT_THROW(postgres::Migrate(db, three), RegistryError);
-  EXPECT_EQ(versions(), "1,2");
+  const std::vector<postgres::Migration> broken_last = {
+      postgres::Migrations()[0], postgres::Migrations()[1], add_note, broken};
+  EXPECT_THROW(postgres::Migrate(db, broken_last), RegistryError);
+  EXPECT_EQ(versions(), "1,2,3");
   EXPECT_FALSE(has_column("half"));
   EXPECT_EQ(OpenError(store().url()),
             store().url() +
-                ": schema version 2 is newer than this mqota-server knows (1); upgrade "
+                ": schema version 3 is newer than this mqota-server knows (2); upgrade "
                 "mqota-server");
 }
 
@@ -191,7 +195,9 @@ TEST_F(PostgresRegistryTest, ServersStartingTogetherMigrateOnce) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(opened.load(), kServers) << errors[0] << errors[1] << errors[2] << errors[3];
-  EXPECT_EQ(store().Sql("SELECT string_agg(version::text, ',') FROM schema_version"), "1");
+  EXPECT_EQ(
+      store().Sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"),
+      "1,2");
 }
 
 TEST_F(PostgresRegistryTest, ErrorsNameTheDatabaseButNeverThePassword) {
@@ -228,7 +234,7 @@ TEST_F(PostgresRegistryTest, TheFactoryOpensAUrlAsPostgresAndSaysSoWithoutThePas
   const OpenedRegistry opened = OpenRegistry(with_password);
   ASSERT_TRUE(opened.registry);
   EXPECT_EQ(opened.description.rfind(url + " (PostgreSQL ", 0), 0u) << opened.description;
-  EXPECT_NE(opened.description.find("schema 1"), std::string::npos) << opened.description;
+  EXPECT_NE(opened.description.find("schema 2"), std::string::npos) << opened.description;
   EXPECT_EQ(opened.description.find("pw@"), std::string::npos) << opened.description;
 }
 
@@ -246,7 +252,7 @@ TEST_F(PostgresRegistryTest, SeveralServersTakeEachCampaignStepOnce) {
     const std::string id = "dev-" + std::to_string(i);
     first.SeeDevice({id, "kit", "1.0.0", "", true, 1});
   }
-  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1};
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1, ""};
   CampaignRules rules;
   rules.success_percent = 100;
   std::string error;
@@ -290,7 +296,7 @@ TEST_F(PostgresRegistryTest, SeveralServersRecordingOneDeviceNeverMoveItsStageBa
   for (int i = 0; i < kDevices; ++i) {
     offering->SeeDevice({"dev-" + std::to_string(i), "kit", "1.0.0", "", true, 1});
   }
-  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1};
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1, ""};
   const int64_t id = offering->CreateCampaign({"rollout", offering->AddImage(image), {}, {}, 2});
   const auto record_all = [&](Registry& registry, EventKind kind) {
     for (int i = 0; i < kDevices; ++i) {

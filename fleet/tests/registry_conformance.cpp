@@ -253,7 +253,7 @@ TEST_P(RegistryConformance, RevertedRejectedAndRefusedBarAVersionAndNothingElseD
 // ---- Images ----------------------------------------------------------------
 
 TEST_P(RegistryConformance, ImagesAreAddedOnceAndAVersionKeepsItsHash) {
-  Image image{0, "kit", "1.2.0+5", std::string(64, 'C'), 1234, "/img/a.bin", 77};
+  Image image{0, "kit", "1.2.0+5", std::string(64, 'C'), 1234, "/img/a.bin", 77, ""};
   const int64_t id = registry().AddImage(image);
   EXPECT_GT(id, 0);
   image.sha256 = std::string(64, 'c');
@@ -284,6 +284,66 @@ TEST_P(RegistryConformance, ImagesAreAddedOnceAndAVersionKeepsItsHash) {
   image.version = "1.x";
   EXPECT_EQ(Refusal([&] { registry().AddImage(image); }),
             "\"1.x\" is not a version (major.minor.revision)");
+}
+
+TEST_P(RegistryConformance, AnImageKeepsItsKeyHashAndTheSameImageUpdatesIt) {
+  Image image{0,    "kit",        "1.2.0", std::string(64, 'c'),
+              1234, "/img/a.bin", 77,      std::string(64, 'E')};
+  const int64_t id = registry().AddImage(image);
+  EXPECT_EQ(registry().FindImage(id)->key_hash, std::string(64, 'e'));  // stored lowercase
+  image.key_hash = "";
+  EXPECT_EQ(registry().AddImage(image), id);  // not known this time: kept
+  EXPECT_EQ(registry().ListImages().at(0).key_hash, std::string(64, 'e'));
+  image.key_hash = std::string(64, 'f');
+  EXPECT_EQ(registry().AddImage(image), id);  // re-signed: the SHA256 TLV is the same
+  EXPECT_EQ(registry().FindImage(id)->key_hash, std::string(64, 'f'));
+  Reopen();
+  EXPECT_EQ(registry().FindImage(id)->key_hash, std::string(64, 'f'));
+}
+
+// ---- Version history -------------------------------------------------------
+
+TEST_P(RegistryConformance, VersionsOverCountsTheDevicesOfEachVersionAtEachMoment) {
+  AddDevices("B", 3, "1.0.0", "b-", 1000);
+  registry().SeeDevice({"b-00", "B", "1.1.0", "", true, 2000});
+  registry().SeeDevice({"c-00", "C", "2.0.0", "", true, 2500});  // a new device
+  registry().SeeDevice({"b-01", "B", "1.1.0+3", "", true, 3000});
+  registry().SeeDevice({"b-00", "B", "1.0.0", "", true, 4000});  // went back
+  registry().SeeDevice({"b-02", "B", "1.0", "", true, 4500});    // the same version: no change
+  registry().SetOnline("b-02", false, 4600);
+  Report("b-01", EventKind::kConfirmed, "1.1.0", 4700);  // events do not move versions
+
+  const std::vector<TimeMs> times = {500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 9000};
+  const auto check = [&] {
+    const VersionHistory h = registry().VersionsOver(times);
+    EXPECT_EQ(h.times, times);
+    ASSERT_EQ(h.series.size(), 3u);
+    EXPECT_EQ(h.series[0].board, "B");
+    EXPECT_EQ(h.series[0].version, "1.0.0");
+    EXPECT_EQ(h.series[0].devices, (std::vector<uint64_t>{0, 3, 3, 2, 2, 1, 1, 2, 2}));
+    EXPECT_EQ(h.series[1].version, "1.1.0");
+    EXPECT_EQ(h.series[1].devices, (std::vector<uint64_t>{0, 0, 0, 1, 1, 2, 2, 1, 1}));
+    EXPECT_EQ(h.series[2].board, "C");
+    EXPECT_EQ(h.series[2].version, "2.0.0");
+    EXPECT_EQ(h.series[2].devices, (std::vector<uint64_t>{0, 0, 0, 0, 1, 1, 1, 1, 1}));
+  };
+  check();
+  Reopen();
+  check();
+
+  // Only versions with devices in the window; a window after every change
+  // is the devices as they are now.
+  const std::vector<TimeMs> late = {5000, 6000};
+  const VersionHistory now = registry().VersionsOver(late);
+  ASSERT_EQ(now.series.size(), 3u);
+  EXPECT_EQ(now.series[1].devices, (std::vector<uint64_t>{1, 1}));
+  EXPECT_TRUE(registry().VersionsOver({}).series.empty());
+  const std::vector<TimeMs> backwards = {2000, 1000};
+  EXPECT_EQ(Refusal([&] { registry().VersionsOver(backwards); }),
+            "a version history's moments must be in ascending order");
+  const std::vector<TimeMs> many(10001, 1);
+  EXPECT_EQ(Refusal([&] { registry().VersionsOver(many); }),
+            "a version history of 10001 moments is more than 10000");
 }
 
 // ---- Campaigns: creation ---------------------------------------------------

@@ -194,6 +194,30 @@ TEST(SqliteSchema, AnEmptyFileIsMigratedToTheCurrentSchema) {
   }
 }
 
+TEST(SqliteSchema, AVersionOneDatabaseKeepsItsRowsAndItsDevicesCountBeforeTheMigration) {
+  TempDir dir;
+  const fs::path db = dir / "fleet.db";
+  {
+    auto raw = sqlite::Database::Open(db, {});
+    sqlite::Migrate(raw, sqlite::Migrations().first(1));
+    raw.Execute(
+        "INSERT INTO devices (id, board, version, first_seen, last_seen) "
+        "VALUES ('old', 'kit', '1.0.0', 1000, 5000);"
+        "INSERT INTO images (board, version, sha256, size, path, added) "
+        "VALUES ('kit', '1.1.0', 'ab', 10, '/i.bin', 1000)");
+  }
+  auto registry = OpenSqliteRegistry(db);
+  EXPECT_EQ(registry->Settings().schema_version, 2);
+  EXPECT_EQ(registry->ListImages().at(0).key_hash, "");
+  // No change row for the old device: it counts at its version throughout.
+  registry->SeeDevice({"new", "kit", "1.1.0", "", true, 7000});
+  const std::vector<TimeMs> times = {500, 6000, 8000};
+  const VersionHistory h = registry->VersionsOver(times);
+  ASSERT_EQ(h.series.size(), 2u);
+  EXPECT_EQ(h.series[0].devices, (std::vector<uint64_t>{1, 1, 1}));
+  EXPECT_EQ(h.series[1].devices, (std::vector<uint64_t>{0, 0, 1}));
+}
+
 TEST(SqliteSchema, ADatabaseOfANewerProgramIsRefused) {
   TempDir dir;
   const fs::path db = dir / "fleet.db";

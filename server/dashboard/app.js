@@ -60,10 +60,84 @@ function fleetForm(query) {
      input('state', 'state'), el('button', {type: 'submit'}, 'Filter'));
 }
 
+// The versions-over-time chart: stacked areas, one per board and version,
+// drawn as SVG elements (attributes set one by one, labels as text).
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const PALETTE = ['#3a7', '#39f', '#e90', '#a5d', '#d44', '#5bc', '#998', '#f7b', '#7a3', '#46a'];
+const WINDOWS = [['3600', 'last hour'], ['86400', 'last day'], ['604800', 'last week']];
+let historyWindow = '86400';
+
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function windowPicker() {
+  return el('label', {id: 'history-window-label'}, 'Versions over the ',
+    el('select', {id: 'history-window', on: {change: ev => { historyWindow = ev.target.value; refresh(); }}},
+       WINDOWS.map(([v, label]) => el('option', {value: v, selected: v === historyWindow}, label))));
+}
+
+function shortTime(iso, windowSeconds) {
+  const t = time(iso);  // 'YYYY-MM-DD HH:MM:SSZ'
+  return windowSeconds <= 86400 ? t.slice(11, 16) : t.slice(5, 16);
+}
+
+function versionChart(history, board) {
+  const series = history.series.filter(s => !board || s.board === board);
+  const n = history.times.length;
+  const W = 760, H = 200, L = 48, R = 8, T = 8, B = 22;
+  const totals = history.times.map((_, k) => series.reduce((sum, s) => sum + s.devices[k], 0));
+  const top = Math.max(1, ...totals);
+  const x = k => L + (n > 1 ? k * (W - L - R) / (n - 1) : 0);
+  const y = v => T + (H - T - B) * (1 - v / top);
+  const chart = svg('svg', {id: 'version-chart', viewBox: '0 0 ' + W + ' ' + H, width: W, height: H,
+                            role: 'img', 'data-points': n});
+  chart.append(svg('title', {}, 'Devices by version over time'));
+  for (const v of [0, Math.round(top / 2), top]) {
+    chart.append(svg('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid'}),
+                 svg('text', {x: L - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis'}, v));
+  }
+  for (const k of [0, Math.floor((n - 1) / 2), n - 1]) {
+    if (k < 0) continue;
+    chart.append(svg('text', {x: x(k), y: H - 6, class: 'axis',
+                              'text-anchor': k === 0 ? 'start' : k === n - 1 ? 'end' : 'middle'},
+                     k === n - 1 ? 'now' : shortTime(history.times[k], history.window)));
+  }
+  const below = new Array(n).fill(0);
+  const legend = [];
+  series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const upper = s.devices.map((v, k) => below[k] + v);
+    let d = '';
+    for (let k = 0; k < n; ++k) d += (k ? 'L' : 'M') + x(k).toFixed(1) + ' ' + y(upper[k]).toFixed(1) + ' ';
+    for (let k = n - 1; k >= 0; --k) d += 'L' + x(k).toFixed(1) + ' ' + y(below[k]).toFixed(1) + ' ';
+    const name = s.board + ' ' + (s.version || '(unknown)');
+    const now = s.devices[n - 1] || 0;
+    chart.append(svg('g', {class: 'series', 'data-board': s.board, 'data-version': s.version, 'data-now': now},
+                     svg('path', {d: d + 'Z', fill: color, 'fill-opacity': 0.75, stroke: color},
+                         svg('title', {}, name + ': ' + now + ' now'))));
+    legend.push(el('span', {class: 'key', 'data-version': s.version},
+                   el('i', {class: 'swatch', 'data-color': color}), name + ' (' + now + ')'));
+    for (let k = 0; k < n; ++k) below[k] = upper[k];
+  });
+  // The swatches' colours: set through the CSSOM, which the page's
+  // Content-Security-Policy allows (a style attribute in markup it would not).
+  for (const key of legend) { const i = key.firstChild; i.style.background = i.dataset.color; }
+  return [chart, el('div', {class: 'legend', id: 'version-legend'},
+                    series.length ? legend : 'No devices in this window.')];
+}
+
 async function fleet(query) {
   const q = new URLSearchParams({limit: '500'});
   for (const f of ['board', 'version', 'tag']) if (query.get(f)) q.set(f, query.get(f));
-  const [summary, list] = await Promise.all([api('summary'), api('devices?' + q)]);
+  const [summary, list, history] = await Promise.all([
+    api('summary'), api('devices?' + q), api('versions/history?window=' + historyWindow)]);
   const state = query.get('state');
   const devices = list.devices.filter(d => !state || d.state === state);
   return [
@@ -71,6 +145,7 @@ async function fleet(query) {
        el('div', {class: 'card'}, el('b', {id: 'device-count'}, summary.devices), 'devices'),
        el('div', {class: 'card'}, el('b', {id: 'online-count'}, summary.online), 'online'),
        el('div', {class: 'card'}, el('b', {}, summary.campaigns.running || 0), 'campaigns running')),
+    el('div', {class: 'chart'}, versionChart(history, query.get('board'))),
     el('h3', {}, 'Versions'),
     table(['board', 'version', 'devices', 'online'], summary.versions.map(v =>
       el('tr', {}, el('td', {}, v.board), el('td', {}, v.version), el('td', {}, v.devices),
@@ -198,9 +273,11 @@ async function device(id) {
 
 async function images() {
   const [list, cs] = await Promise.all([api('images'), api('campaigns')]);
-  return [table(['id', 'board', 'version', 'size', 'sha256', 'added', 'campaigns'], list.images.map(i =>
-    el('tr', {}, el('td', {}, i.id), el('td', {}, i.board), el('td', {}, i.version),
-       el('td', {}, i.size + ' bytes'), el('td', {}, el('code', {}, i.sha256)), el('td', {}, time(i.added)),
+  return [table(['id', 'board', 'version', 'size', 'sha256', 'signing key (SHA-256)', 'added', 'campaigns'],
+                list.images.map(i =>
+    el('tr', {'data-image': i.id}, el('td', {}, i.id), el('td', {}, i.board), el('td', {class: 'version'}, i.version),
+       el('td', {}, i.size + ' bytes'), el('td', {}, el('code', {}, i.sha256)),
+       el('td', {class: 'key-hash'}, i.key_hash ? el('code', {}, i.key_hash) : 'unsigned'), el('td', {}, time(i.added)),
        el('td', {}, cs.campaigns.filter(c => c.image.id === i.id)
                       .map(c => '#' + c.id + ' ' + c.name + ' (' + c.status + ')').join('; ')))), 'images')];
 }
@@ -238,7 +315,9 @@ async function show() {
   ++drawn;
   const main = document.getElementById('main');
   const head = [];
-  if (route.page === 'fleet' || route.page === '') head.push(el('h2', {}, 'Fleet'), fleetForm(route.query));
+  if (route.page === 'fleet' || route.page === '') {
+    head.push(el('h2', {}, 'Fleet'), fleetForm(route.query), windowPicker());
+  }
   if (route.page === 'campaigns') {
     head.push(el('h2', {}, 'Campaigns'));
     try { head.push(createForm((await api('images')).images)); } catch (e) { /* shown by refresh */ }

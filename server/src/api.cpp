@@ -14,6 +14,10 @@ namespace {
 using api::json;
 
 constexpr std::string_view kRoot = "/api/v1/";
+// GET /api/v1/versions/history (docs/spec/fleet-api.md#version-history).
+constexpr uint32_t kMaxHistoryWindowS = 31 * 86400;
+constexpr uint32_t kDefaultHistorySteps = 96;
+constexpr uint32_t kMaxHistorySteps = 1000;
 
 ApiResponse Json(int status, const json& body) {
   // Device-supplied text is printable already; `replace` keeps a stray
@@ -152,6 +156,10 @@ ApiResponse Api::Route(const ApiRequest& r, fleet::TimeMs now) const {
     if (auto refused = method("GET")) return *refused;
     return Summary();
   }
+  if (p.size() == 2 && p[0] == "versions" && p[1] == "history") {
+    if (auto refused = method("GET")) return *refused;
+    return VersionHistory(r, now);
+  }
   if (p.size() == 1 && p[0] == "images") {
     if (auto refused = method("GET")) return *refused;
     return Images();
@@ -239,6 +247,38 @@ ApiResponse Api::Campaigns() const {
 }
 
 ApiResponse Api::Summary() const { return Json(200, api::ToJson(registry_.Counts())); }
+
+ApiResponse Api::VersionHistory(const ApiRequest& r, fleet::TimeMs now) const {
+  for (const auto& [key, value] : r.query) {
+    if (key != "window" && key != "step") {
+      return Error(400, "unknown query parameter \"" + key + "\" (known: window, step)");
+    }
+  }
+  std::string error;
+  const auto window = QueryNumber(r, "window", 60, kMaxHistoryWindowS, 86400, &error);
+  if (!window) return Error(400, error);
+  // By default about 100 steps, a whole number of seconds each.
+  const uint32_t fallback_step = (*window + kDefaultHistorySteps - 1) / kDefaultHistorySteps;
+  const auto step = QueryNumber(r, "step", 1, *window, fallback_step, &error);
+  if (!step) return Error(400, error);
+  if (*window / *step > kMaxHistorySteps) {
+    return Error(400, "?step= must be at least window / " + std::to_string(kMaxHistorySteps) +
+                          " (" +
+                          std::to_string((*window + kMaxHistorySteps - 1) / kMaxHistorySteps) +
+                          " s for a window of " + std::to_string(*window) + " s)");
+  }
+  // Moments on a grid of `step` (so a poll a second later asks for the
+  // same ones and the chart stands still), and now.
+  const fleet::TimeMs step_ms = fleet::TimeMs{*step} * 1000;
+  const fleet::TimeMs since = now - fleet::TimeMs{*window} * 1000;
+  std::vector<fleet::TimeMs> times;
+  for (fleet::TimeMs t = (since / step_ms + 1) * step_ms; t < now; t += step_ms) times.push_back(t);
+  times.push_back(now);
+  json j = api::ToJson(registry_.VersionsOver(times));
+  j["window"] = *window;
+  j["step"] = *step;
+  return Json(200, j);
+}
 
 ApiResponse Api::Campaign(int64_t id) const {
   const auto campaign = registry_.FindCampaign(id);

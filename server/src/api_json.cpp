@@ -163,8 +163,9 @@ json ToJson(const fleet::DeviceEvent& e) {
 }
 
 json ToJson(const fleet::Image& i) {
-  return {{"id", i.id},     {"board", i.board}, {"version", i.version},     {"sha256", i.sha256},
-          {"size", i.size}, {"path", i.path},   {"added", IsoTime(i.added)}};
+  return {{"id", i.id},         {"board", i.board},         {"version", i.version},
+          {"sha256", i.sha256}, {"key_hash", i.key_hash},   {"size", i.size},
+          {"path", i.path},     {"added", IsoTime(i.added)}};
 }
 
 json ToJson(const fleet::CampaignLogEntry& entry) {
@@ -232,6 +233,16 @@ json ToJson(const fleet::FleetCounts& c) {
           {"versions", versions},
           {"states", c.states},
           {"campaigns", c.campaigns}};
+}
+
+json ToJson(const fleet::VersionHistory& h) {
+  json times = json::array();
+  for (const fleet::TimeMs t : h.times) times.push_back(IsoTime(t));
+  json series = json::array();
+  for (const auto& s : h.series) {
+    series.push_back({{"board", s.board}, {"version", s.version}, {"devices", s.devices}});
+  }
+  return {{"times", times}, {"series", series}};
 }
 
 void AddProgress(json& campaign, const std::vector<fleet::WaveProgress>& progress) {

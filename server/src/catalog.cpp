@@ -8,6 +8,7 @@
 
 #include "mqota/agent/job.h"
 #include "mqota/host/hex.h"
+#include "mqota/image/tlv.h"
 #include "mqota/image/validate.h"
 #include "mqota/image/version.h"
 #include "mqota/ports/openssl/openssl_crypto.h"
@@ -71,6 +72,33 @@ std::string CatalogEntry::ProtocolVersion() const {
   std::array<char, agent::kProtocolVersionTextBytes> text{};
   return std::string(agent::FormatProtocolVersion(version, text));
 }
+
+namespace {
+
+// The signing key's hash as the image names it: its first KEYHASH TLV, or
+// the hash of its first PUBKEY TLV; "" when it names none.
+std::string NamedKeyHash(const std::vector<uint8_t>& bytes, const image::ImageLayout& layout,
+                         image::CryptoBackend& crypto) {
+  image::MemoryImageSource source(bytes);
+  image::TlvIterator it(source, layout, image::TlvIterator::Block::kUnprotected);
+  for (;;) {
+    const auto entry = it.Next();
+    if (!entry.ok() || !*entry) return "";
+    const image::TlvEntry& tlv = **entry;
+    if (uint64_t{tlv.value_offset} + tlv.length > bytes.size()) return "";
+    const std::span<const uint8_t> value(bytes.data() + tlv.value_offset, tlv.length);
+    if (tlv.type == image::tlv::kKeyHash && tlv.length == image::tlv::kKeyHashBytes) {
+      return host::HexString(value);
+    }
+    if (tlv.type == image::tlv::kPubKey) {
+      std::array<uint8_t, image::kSha256DigestBytes> hash{};
+      crypto.Sha256(value, hash);
+      return host::HexString(hash);
+    }
+  }
+}
+
+}  // namespace
 
 std::string CatalogEntry::Sha256Hex() const { return host::HexString(sha256); }
 
@@ -141,6 +169,13 @@ void Catalog::Add(const std::string& board, const std::string& path, std::vector
   entry->version = result->layout.header.version;
   entry->path = path;
   entry->sha256 = result->digest;
+  if (result->signing_key_index) {
+    std::array<uint8_t, image::kSha256DigestBytes> hash{};
+    crypto.Sha256(keys[*result->signing_key_index].public_key_der, hash);
+    entry->key_hash = host::HexString(hash);
+  } else {
+    entry->key_hash = NamedKeyHash(bytes, result->layout, crypto);
+  }
   // Padding or a trailer after the image (imgtool --pad) is not the image:
   // a device writes what it receives at offset 0 of its slot.
   bytes.resize(image_bytes);

@@ -58,6 +58,7 @@ void FleetService::SyncCatalog(const Catalog& catalog, fleet::TimeMs now) {
     image.board = e->board;
     image.version = e->ProtocolVersion();
     image.sha256 = e->Sha256Hex();
+    image.key_hash = e->key_hash;
     image.size = e->size_bytes();
     image.path = e->path;
     image.added = now;

@@ -153,6 +153,10 @@ void HttpApiServer::Start(const std::string& host, int port) {
   http_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   // Larger bodies are refused by the library (413) before they are read.
   http_->set_payload_max_length(api::kMaxBodyBytes);
+  // Headers and body go out in separate writes: with Nagle's algorithm the
+  // body waits for the client's delayed ACK, 40 ms on Linux, on every small
+  // answer of a kept-alive connection (bench/README.md, mqota-bench-view).
+  http_->set_tcp_nodelay(true);
   http_->set_read_timeout(5, 0);
   http_->set_write_timeout(5, 0);
   const auto serve = [this](const httplib::Request& in, httplib::Response& out) {

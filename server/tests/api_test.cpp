@@ -10,6 +10,7 @@
 
 #include "mqota/fleet/sqlite_registry.h"
 #include "mqota/host/files.h"
+#include "mqota/server/api_json.h"
 #include "mqota/server/http_api_server.h"
 #include "mqota/testing/files.h"
 #include "mqota/testing/process.h"
@@ -205,6 +206,57 @@ TEST_F(ApiTest, CampaignsArePausedResumedAndCancelledAsTheirStatusAllows) {
   EXPECT_EQ(actions.size(), 4u) << log.dump();
   EXPECT_EQ(Call("POST", "/api/v1/campaigns/999/pause").status, 404);
   EXPECT_EQ(Call("GET", base + "/pause").status, 405);
+}
+
+TEST_F(ApiTest, TheVersionHistoryIsOnAGridOfItsStepEndingNow) {
+  // dev-100..144 at 1.0.0 and dev-145..149 at 1.1.0, dev-1NN first seen NN
+  // seconds before now.
+  ApiResponse r = Call("GET", "/api/v1/versions/history", "", {{"window", "60"}, {"step", "10"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = Body(r);
+  EXPECT_EQ(j["window"], 60);
+  EXPECT_EQ(j["step"], 10);
+  EXPECT_EQ(j["times"], json({api::IsoTime(kNow - 50000), api::IsoTime(kNow - 40000),
+                              api::IsoTime(kNow - 30000), api::IsoTime(kNow - 20000),
+                              api::IsoTime(kNow - 10000), api::IsoTime(kNow)}));
+  ASSERT_EQ(j["series"].size(), 2u) << r.body;
+  EXPECT_EQ(j["series"][0]["board"], "BOARD_A");
+  EXPECT_EQ(j["series"][0]["version"], "1.0.0");
+  EXPECT_EQ(j["series"][0]["devices"], json({0, 5, 15, 25, 35, 45}));
+  EXPECT_EQ(j["series"][1]["version"], "1.1.0");
+  EXPECT_EQ(j["series"][1]["devices"], json({0, 5, 5, 5, 5, 5}));
+
+  // A device that moves is counted at its new version from then on.
+  registry_->SeeDevice({"dev-100", "BOARD_A", "1.1.0", "", true, kNow - 5000});
+  j = Body(Call("GET", "/api/v1/versions/history", "", {{"window", "60"}, {"step", "10"}}));
+  EXPECT_EQ(j["series"][0]["devices"], json({0, 5, 15, 25, 35, 44}));
+  EXPECT_EQ(j["series"][1]["devices"], json({0, 5, 5, 5, 5, 6}));
+
+  // By default a day in 96 steps of 15 minutes, and now.
+  j = Body(Call("GET", "/api/v1/versions/history"));
+  EXPECT_EQ(j["window"], 86400);
+  EXPECT_EQ(j["step"], 900);
+  EXPECT_EQ(j["times"].size(), 97u);
+  EXPECT_EQ(j["times"].back(), api::IsoTime(kNow));
+
+  EXPECT_EQ(Error(Call("GET", "/api/v1/versions/history", "", {{"window", "10"}})),
+            "?window= must be a whole number from 60 to 2678400");
+  EXPECT_EQ(Error(Call("GET", "/api/v1/versions/history", "", {{"step", "1"}})),
+            "?step= must be at least window / 1000 (87 s for a window of 86400 s)");
+  EXPECT_EQ(Error(Call("GET", "/api/v1/versions/history", "", {{"since", "1"}})),
+            "unknown query parameter \"since\" (known: window, step)");
+  EXPECT_EQ(Call("POST", "/api/v1/versions/history").status, 405);
+}
+
+TEST_F(ApiTest, ImagesShowTheirSigningKeysHash) {
+  json j = Body(Call("GET", "/api/v1/images"));
+  ASSERT_EQ(j["images"].size(), 1u);
+  EXPECT_EQ(j["images"][0]["key_hash"], "");  // added without one
+  fleet::Image signed_image = *registry_->FindImage(image_id_);
+  signed_image.key_hash = std::string(64, 'B');
+  registry_->AddImage(signed_image);
+  j = Body(Call("GET", "/api/v1/images"));
+  EXPECT_EQ(j["images"][0]["key_hash"], std::string(64, 'b'));
 }
 
 TEST_F(ApiTest, UnknownRoutesAndMethodsSaySo) {

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "mqota/host/hex.h"
 #include "mqota/image/layout.h"
 #include "test_images.h"
 
@@ -166,6 +167,20 @@ TEST(Catalog, WithKeysRefusesUnsignedAndForeignImages) {
   // Without keys the hash is enough: development images.
   options.trusted_keys.clear();
   EXPECT_EQ(LoadError({dir / "unsigned.bin"}, options), "(loaded)");
+}
+
+TEST(Catalog, KnowsTheHashOfTheKeyEachImageIsSignedWith) {
+  const host::Key other = host::Key::Generate(host::KeyType::kEcdsaP256);
+  CatalogOptions options = TrustingTestKey();
+  Catalog catalog;
+  catalog.Add("B", "a.bin", SignedImage({1, 0, 0, 0}, 2000), options);
+  EXPECT_EQ(catalog.entries()[0]->key_hash, host::HexString(TestKey().PublicKeyHash()));
+  // Without keys to check against: the key the image names.
+  options.trusted_keys.clear();
+  catalog.Add("B", "b.bin", SignedImage({1, 1, 0, 0}, 2000, &other), options);
+  EXPECT_EQ(catalog.entries()[1]->key_hash, host::HexString(other.PublicKeyHash()));
+  catalog.Add("B", "c.bin", SignedImage({1, 2, 0, 0}, 2000, nullptr), options);
+  EXPECT_EQ(catalog.entries()[2]->key_hash, "");  // unsigned
 }
 
 TEST(Catalog, RefusesTwoImagesOfOneVersionForABoard) {

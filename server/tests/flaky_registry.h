@@ -60,6 +60,7 @@ class FlakyRegistry final : public fleet::Registry {
   MQOTA_FORWARD(std::vector<std::string>, DevicesToNotify, (int64_t c, uint32_t n), (c, n))
   MQOTA_FORWARD(std::vector<fleet::WaveProgress>, CampaignProgress, (int64_t c), (c))
   MQOTA_FORWARD(fleet::FleetCounts, Counts, (), ())
+  MQOTA_FORWARD(fleet::VersionHistory, VersionsOver, (std::span<const fleet::TimeMs> t), (t))
 #undef MQOTA_FORWARD
 
  private:

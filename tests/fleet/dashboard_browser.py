@@ -89,12 +89,44 @@ def bar_counts(driver, campaign):
     return counts
 
 
+def chart_series(driver):
+    """{version: devices now} from the chart's series, read in one script."""
+    return dict(driver.execute_script(
+        "return Array.from(document.querySelectorAll('#version-chart g.series'))"
+        ".map(g => [g.dataset.version, Number(g.dataset.now)]);"))
+
+
+def summary_versions():
+    return {v["version"]: v["devices"] for v in api_json("/api/v1/summary")["versions"]}
+
+
+def check_chart(driver, what, timeout):
+    """The chart holds a series per version the registry counts, each with
+    the devices the summary says run it now, and its path drawn."""
+    def same():
+        drawn = chart_series(driver)
+        return drawn if drawn and drawn == summary_versions() else None
+    drawn = wait("the chart to show " + what, same, timeout)
+    points = int(driver.find_element(By.ID, "version-chart").get_attribute("data-points"))
+    history = api_json("/api/v1/versions/history?window=86400")
+    assert points == len(history["times"]), (points, len(history["times"]))
+    paths = driver.find_elements(By.CSS_SELECTOR, "#version-chart g.series path")
+    assert len(paths) == len(drawn), (len(paths), drawn)
+    for path in paths:
+        assert path.get_attribute("d").count("L") >= 2 * points - 1, path.get_attribute("d")[:80]
+    legend = driver.find_element(By.ID, "version-legend").text
+    for version, n in drawn.items():
+        assert "%s %s (%d)" % (ARGS.board, version, n) in legend, legend
+    return drawn
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
     for a in ("--url", "--token", "--viewer-token", "--board", "--shots"):
         p.add_argument(a, required=True)
     p.add_argument("--devices", type=int, required=True)
+    p.add_argument("--key-hash", required=True)  # SHA-256 of the key the images are signed with
     ARGS = p.parse_args()
 
     # Without a token: the API, the metrics and the pages refuse.
@@ -141,6 +173,9 @@ def main():
         assert hostile[0].find_element(By.TAG_NAME, "a").text == "<script>x0000"
         assert not driver.find_elements(By.CSS_SELECTOR, "#devices script")
         print("fleet page lists %d devices at 1.0.0, the <script> id as text: ok" % ARGS.devices)
+        drawn = check_chart(driver, "1.0.0", 5)
+        assert drawn == {"1.0.0": ARGS.devices + 1}, drawn
+        print("version chart: one series per version %s: ok" % drawn)
         shot(driver, "fleet")
 
         # Campaigns: one made through the API appears and its bars move.
@@ -163,6 +198,14 @@ def main():
         click(driver, "#campaign-%d .cmd-resume" % good)
         wait("the good campaign to complete",
              lambda: api_json("/api/v1/campaigns/%d" % good)["status"] == "completed", 60)
+
+        # The chart follows the rollout: every device now runs 1.1.0.
+        driver.get(ARGS.url + "/ui/#/fleet")
+        drawn = check_chart(driver, "1.1.0", 15)
+        assert drawn.get("1.1.0", 0) >= ARGS.devices, drawn
+        print("version chart after the rollout: %s: ok" % drawn)
+        shot(driver, "fleet-after-rollout")
+        driver.get(ARGS.url + "/ui/#/campaigns")
 
         # A bad release halts on its canary; the page shows why, without a reload.
         marker = driver.execute_script("window.notReloaded = 1; return window.notReloaded")
@@ -196,6 +239,16 @@ def main():
 
         driver.get(ARGS.url + "/ui/#/images")
         wait("the images", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#images tbody tr")) >= 2, 5)
+        listed = api_json("/api/v1/images")["images"]
+        shown = dict(driver.execute_script(
+            "return Array.from(document.querySelectorAll('#images tbody tr'))"
+            ".map(r => [r.querySelector('.version').textContent,"
+            " r.querySelector('.key-hash').textContent]);"))
+        assert len(shown) == len(listed) >= 2, (shown, listed)
+        for image in listed:
+            assert image["key_hash"] == ARGS.key_hash, image
+            assert shown[image["version"]] == ARGS.key_hash, shown
+        print("images page shows each image's signing key hash %s: ok" % ARGS.key_hash)
         shot(driver, "images")
         # Script errors (network ones are the 401s asked for above, and
         # the favicon there is none of).

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "fleet_stage.h"
+#include "mqota/host/hex.h"
 
 namespace mqota {
 namespace {
@@ -170,12 +171,12 @@ TEST_F(FleetView, DashboardInHeadlessChromium) {
   ASSERT_NO_FATAL_FAILURE(StartFleet(true));
   const std::filesystem::path shots = std::filesystem::path(MQOTA_BUILD_DIR) / "dashboard";
   std::filesystem::create_directories(shots);
-  const mt::ProcessResult r =
-      mt::RunProcess({"/usr/bin/python3", MQOTA_DASHBOARD_SCRIPT, "--url",
-                      "http://127.0.0.1:" + std::to_string(api_port_), "--token", operator_token_,
-                      "--viewer-token", viewer_token_, "--devices", std::to_string(kDevices),
-                      "--board", kBoard, "--shots", shots.string()},
-                     150s);
+  const mt::ProcessResult r = mt::RunProcess(
+      {"/usr/bin/python3", MQOTA_DASHBOARD_SCRIPT, "--url",
+       "http://127.0.0.1:" + std::to_string(api_port_), "--token", operator_token_,
+       "--viewer-token", viewer_token_, "--devices", std::to_string(kDevices), "--board", kBoard,
+       "--shots", shots.string(), "--key-hash", host::HexString(key_.PublicKeyHash())},
+      150s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << ServerLog();
   std::cout << r.out;
 }

@@ -84,6 +84,9 @@ struct Image {
   uint64_t size = 0;
   std::string path;
   TimeMs added = 0;
+  // SHA-256 (hex) of the public key the image is signed with: its KEYHASH
+  // TLV, or the hash of its PUBKEY TLV; "" when unsigned or not known.
+  std::string key_hash;
 };
 
 }  // namespace mqota::fleet

@@ -170,6 +170,21 @@ struct WaveProgress {
   uint32_t failed = 0;       // stage failed otherwise (rejected, refused, failed)
 };
 
+// How many devices ran each version at each of some moments: the fleet
+// page's chart (docs/spec/fleet-registry.md#version-history). Read from the
+// devices as they are now and the version changes since the first moment,
+// unwound backwards, so its cost grows with the devices and with the changes
+// in the window, never with the events.
+struct VersionHistory {
+  struct Series {
+    std::string board;
+    std::string version;            // "" for devices that never said
+    std::vector<uint64_t> devices;  // one per moment
+  };
+  std::vector<TimeMs> times;   // the moments asked for, oldest first
+  std::vector<Series> series;  // by board, then version; only those with devices
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -205,8 +220,9 @@ class Registry {
   virtual std::vector<RecordOutcome> RecordAll(std::span<const DeviceEvent> events) = 0;
 
   // Images. AddImage returns the existing id when the same board, version
-  // and hash are there already; a different hash for the same board and
-  // version is refused, and so is a version that is not one.
+  // and hash are there already (taking the image's key_hash when it is
+  // given and the stored one differs); a different hash for the same board
+  // and version is refused, and so is a version that is not one.
   virtual int64_t AddImage(const Image& image) = 0;
   virtual std::vector<Image> ListImages() = 0;
   virtual std::optional<Image> FindImage(int64_t id) = 0;
@@ -251,6 +267,10 @@ class Registry {
 
   // The fleet counted (FleetCounts).
   virtual FleetCounts Counts() = 0;
+  // The devices by board and version at each of `times` (ascending; at most
+  // 10 000 of them, else RegistryRefusal), in one read transaction. A moment
+  // after the last change counts the devices as they are now.
+  virtual VersionHistory VersionsOver(std::span<const TimeMs> times) = 0;
 };
 
 }  // namespace mqota::fleet

@@ -52,6 +52,7 @@ class Api {
   ApiResponse Campaigns() const;
   ApiResponse Campaign(int64_t id) const;
   ApiResponse Summary() const;
+  ApiResponse VersionHistory(const ApiRequest& request, fleet::TimeMs now) const;
   ApiResponse CreateCampaign(const ApiRequest& request, fleet::TimeMs now) const;
   ApiResponse Control(int64_t id, const std::string& command, fleet::TimeMs now) const;
 

@@ -27,6 +27,8 @@ json ToJson(const fleet::Image& image);
 json ToJson(const fleet::Campaign& campaign);
 json ToJson(const fleet::CampaignLogEntry& entry);
 json ToJson(const fleet::FleetCounts& counts);
+// {"times": [iso…], "series": [{"board", "version", "devices": [n…]}…]}.
+json ToJson(const fleet::VersionHistory& history);
 // Adds each wave's "progress" (fleet::WaveProgress) to a campaign's "waves".
 void AddProgress(json& campaign, const std::vector<fleet::WaveProgress>& progress);
 

@@ -35,6 +35,10 @@ struct CatalogEntry {
   // the file carried after it.
   std::shared_ptr<const std::vector<uint8_t>> bytes;
   std::array<uint8_t, image::kSha256DigestBytes> sha256{};  // the SHA256 TLV's digest
+  // SHA-256 (hex) of the public key the image is signed with: of the trusted
+  // key whose signature verified, else the image's first KEYHASH TLV (or the
+  // hash of its PUBKEY TLV); "" for an unsigned image.
+  std::string key_hash;
 
   uint32_t size_bytes() const { return static_cast<uint32_t>(bytes->size()); }
   // "major.minor.revision": the protocol has no build number
