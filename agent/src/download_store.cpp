@@ -76,6 +76,14 @@ std::span<uint8_t> DownloadStore::Record() {
   return patch_ ? std::span<uint8_t>(patch_record_) : bitmap_.first(record_bytes());
 }
 
+// Two halves, each whole sectors, each with room for the header and a few
+// entries of the current download (granules or patch checkpoints).
+bool DownloadStore::JournalHoldsDownload() const {
+  const auto middle = journal_.SectorContaining(half_bytes());
+  return journal_.sector_count() >= 2 && middle && middle->offset_bytes == half_bytes() &&
+         header_bytes() + entry_bytes() * 4 <= half_bytes();
+}
+
 uint32_t DownloadStore::half_bytes() const { return journal_.size_bytes() / 2; }
 
 uint32_t DownloadStore::header_bytes() const {
@@ -122,12 +130,7 @@ Result<uint32_t, DownloadError> DownloadStore::Begin(const DownloadId& id) {
   }
   id_ = id;
   granule_count_ = count;
-  // Two halves, each whole sectors, each holding a header and some entries.
-  const auto middle = journal_.SectorContaining(half_bytes());
-  if (journal_.sector_count() < 2 || !middle || middle->offset_bytes != half_bytes() ||
-      header_bytes() + cell_bytes() * 4 > half_bytes()) {
-    return DownloadError{DownloadErrc::kBadGranule};  // the journal cannot hold this download
-  }
+  if (!JournalHoldsDownload()) return DownloadError{DownloadErrc::kBadGranule};
   MQOTA_TRY_ASSIGN(const bool resumed, ReplayJournal(id));
   if (resumed) {
     MQOTA_TRY(RevokeDirtySectors());
@@ -152,11 +155,7 @@ Result<std::optional<PatchProgress>, DownloadError> DownloadStore::BeginPatch(
     return DownloadError{DownloadErrc::kTooLarge};
   }
   id_ = id;
-  const auto middle = journal_.SectorContaining(half_bytes());
-  if (journal_.sector_count() < 2 || !middle || middle->offset_bytes != half_bytes() ||
-      header_bytes() + entry_bytes() * 4 > half_bytes()) {
-    return DownloadError{DownloadErrc::kBadGranule};
-  }
+  if (!JournalHoldsDownload()) return DownloadError{DownloadErrc::kBadGranule};
   MQOTA_TRY_ASSIGN(const bool resumed, ReplayJournal(id));
   if (!resumed) {
     // Nothing to resume until the first block is complete: the header, with

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "mqota/host/delta_encoder.h"
 #include "mqota/host/files.h"
@@ -53,6 +54,24 @@ std::vector<uint8_t> ReadCached(const fs::path& path, const CatalogEntry& source
     return {};
   }
   return bytes;
+}
+
+// 64 lower-case hex digits as bytes (the form the handler passes on), or
+// nothing.
+std::optional<std::array<uint8_t, image::kSha256DigestBytes>> DigestOf(std::string_view hex) {
+  std::array<uint8_t, image::kSha256DigestBytes> digest{};
+  if (hex.size() != 2 * digest.size()) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < digest.size(); ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    digest[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return digest;
 }
 
 }  // namespace
@@ -108,18 +127,22 @@ size_t Catalog::MakePatches(const PatchOptions& options) {
   return made;
 }
 
+// Lookups run for every chunk request of a patch: the asked digest is read
+// once and compared as bytes, not each patch's digest formatted as text.
 PatchPtr Catalog::PatchFrom(std::string_view source_sha256_hex, const CatalogEntry& target) const {
+  const auto digest = DigestOf(source_sha256_hex);
+  if (!digest) return nullptr;
   for (const PatchPtr& patch : patches_) {
-    if (patch->target.get() == &target && patch->source->Sha256Hex() == source_sha256_hex) {
-      return patch;
-    }
+    if (patch->target.get() == &target && patch->source->sha256 == *digest) return patch;
   }
   return nullptr;
 }
 
 PatchPtr Catalog::PatchNamed(std::string_view sha256_hex) const {
+  const auto digest = DigestOf(sha256_hex);
+  if (!digest) return nullptr;
   for (const PatchPtr& patch : patches_) {
-    if (patch->Sha256Hex() == sha256_hex) return patch;
+    if (patch->sha256 == *digest) return patch;
   }
   return nullptr;
 }

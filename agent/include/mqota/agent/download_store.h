@@ -136,6 +136,7 @@ class DownloadStore {
   uint32_t GranuleLength(uint32_t index) const;
   uint32_t cell_bytes() const;
   uint32_t entry_bytes() const;
+  bool JournalHoldsDownload() const;
   uint32_t record_bytes() const;
   // The header's record: the granule bitmap, or a patch's PatchProgress.
   std::span<uint8_t> Record();
