@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <mutex>
@@ -27,6 +28,35 @@ constexpr uint64_t kBackoffMaxMs = 8000;
 constexpr int kSslVerifyPeer = 1;  // SSL_VERIFY_PEER, without including OpenSSL
 
 std::once_flag g_library_once;
+
+// libmosquitto 2.0 sets OpenSSL up for mosquitto_tls_set() lazily, inside the
+// first connect that gets a socket (net__init_tls), and without a lock: two
+// workers connecting at once both create its UI method and one of them leaks
+// (LeakSanitizer saw it). Until one connect has got that far, TLS connects
+// take turns; after that they run side by side.
+std::mutex g_tls_setup_mutex;
+std::atomic<bool> g_tls_set_up{false};
+
+struct ConnectResult {
+  int rc;
+  int err;  // errno right after the call, for MOSQ_ERR_ERRNO
+};
+
+template <typename Connect>
+ConnectResult ConnectTakingTurnsUntilTlsIsSetUp(bool tls, Connect connect) {
+  const auto call = [&connect] {
+    errno = 0;
+    const int rc = connect();
+    return ConnectResult{rc, errno};
+  };
+  if (!tls || g_tls_set_up.load(std::memory_order_acquire)) return call();
+  const std::lock_guard lock(g_tls_setup_mutex);
+  const ConnectResult result = call();
+  // An asynchronous connect that succeeded has created its socket and so
+  // passed the TLS set-up.
+  if (result.rc == MOSQ_ERR_SUCCESS) g_tls_set_up.store(true, std::memory_order_release);
+  return result;
+}
 
 std::string SocketError(int fd) {
   int err = 0;
@@ -76,10 +106,10 @@ bool PooledMqtt::Open(uint64_t now_ms) {
     }
     mosquitto_tls_opts_set(mosq_, kSslVerifyPeer, "tlsv1.2", nullptr);
   }
-  errno = 0;
-  const int rc =
-      mosquitto_connect_async(mosq_, endpoint_.host.c_str(), endpoint_.port, endpoint_.keepalive_s);
-  const int err = errno;
+  const auto [rc, err] = ConnectTakingTurnsUntilTlsIsSetUp(endpoint_.tls, [this] {
+    return mosquitto_connect_async(mosq_, endpoint_.host.c_str(), endpoint_.port,
+                                   endpoint_.keepalive_s);
+  });
   if (rc == MOSQ_ERR_INVAL) {
     error_ = "invalid connection options (" + endpoint_.host + ":" +
              std::to_string(endpoint_.port) + ")";
@@ -102,9 +132,8 @@ void PooledMqtt::Connect(uint64_t now_ms) {
   poll_at_ms_ = now_ms + kConnectingPollMs;
   connecting_ = true;
   lost_in_callback_ = false;
-  errno = 0;
-  const int rc = mosquitto_reconnect_async(mosq_);
-  const int err = errno;
+  const auto [rc, err] = ConnectTakingTurnsUntilTlsIsSetUp(
+      endpoint_.tls, [this] { return mosquitto_reconnect_async(mosq_); });
   if (rc != MOSQ_ERR_SUCCESS) {
     Lost(now_ms,
          rc == MOSQ_ERR_ERRNO ? std::generic_category().message(err) : mosquitto_strerror(rc));
