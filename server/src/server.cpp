@@ -191,7 +191,8 @@ void Server::OnMessage(const posix::MqttMessage& message) {
     return;
   }
   IncomingMessage copy{std::string(message.topic),
-                       {message.payload.begin(), message.payload.end()}};
+                       {message.payload.begin(), message.payload.end()},
+                       WallClockMs()};
   if (!queue_.PushMessage(std::move(copy))) {
     log_.Warn(Printable(message.topic) + ": all workers busy and the request queue full (" +
               std::to_string(config_.queue_capacity) + "); dropped a request");
@@ -243,7 +244,8 @@ void Server::HandleStatus(const RequestOrigin& origin, const IncomingMessage& me
     log_.Warn(Printable(message.topic) + ": not a presence message; ignored");
     return;
   }
-  fleet_.RecordPresence(std::string(origin.device), online->get<bool>(), WallClockMs());
+  fleet_.RecordPresence(std::string(origin.device), online->get<bool>(),
+                        message.received_ms != 0 ? message.received_ms : WallClockMs());
 }
 
 void Server::Handle(const IncomingMessage& message) {
@@ -256,7 +258,10 @@ void Server::Handle(const IncomingMessage& message) {
     return fleet_.Barred(device, v);
   };
   const std::shared_ptr<const Catalog> catalog = CurrentCatalog();
-  const fleet::TimeMs wall = WallClockMs();
+  // When it arrived, not now: a message that waited in the queue (behind a
+  // slow registry write, say) must not look newer than what the device said
+  // after it, which another instance may have recorded meanwhile.
+  const fleet::TimeMs wall = message.received_ms != 0 ? message.received_ms : WallClockMs();
   ChooseImage choose;
   if (!config_.offer_newest) {
     choose = [&](const Asker& asker) { return fleet_.Choose(asker, *catalog, wall); };
