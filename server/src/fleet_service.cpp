@@ -6,6 +6,7 @@
 #include "mqota/agent/job.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/fleet/campaign.h"
+#include "mqota/image/version.h"
 #include "mqota/server/topics.h"
 
 namespace mqota::server {
@@ -92,6 +93,15 @@ Choice FleetService::Choose(const Asker& asker, const Catalog& catalog, fleet::T
       return {nullptr, name + " is for board " + place->image.board, std::nullopt};
     }
     EntryPtr entry = FindEntry(catalog, place->image);
+    // A device that says it runs the image (or newer) is not offered it
+    // again: its boot report is on its way (or was lost with a server that
+    // died, and comes again), and a job it would refuse would only add an
+    // offer after its confirmation. A data request states the version the
+    // download started from, so it still finds the image.
+    if (entry && asker.version != image::ImageVersion{} &&
+        image::CompareVersions(asker.version, entry->version) >= 0) {
+      return {nullptr, name + ": it already runs " + place->image.version, std::nullopt};
+    }
     if (!entry) {
       return {nullptr,
               name + "'s image " + place->image.board + " " + place->image.version +

@@ -190,9 +190,8 @@ void Server::OnMessage(const posix::MqttMessage& message) {
               std::to_string(message.payload.size()) + " bytes); ignored");
     return;
   }
-  IncomingMessage copy{std::string(message.topic),
-                       {message.payload.begin(), message.payload.end()},
-                       WallClockMs()};
+  IncomingMessage copy{
+      std::string(message.topic), {message.payload.begin(), message.payload.end()}, WallClockMs()};
   if (!queue_.PushMessage(std::move(copy))) {
     log_.Warn(Printable(message.topic) + ": all workers busy and the request queue full (" +
               std::to_string(config_.queue_capacity) + "); dropped a request");

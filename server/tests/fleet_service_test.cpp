@@ -313,6 +313,18 @@ TEST_F(FleetServiceTest, ARepeatedReportIsAcknowledgedAndRecordedOnce) {
   EXPECT_EQ(count(fleet::EventKind::kOffered), 2u);
 }
 
+// A device that already runs the campaign's image (its boot report was lost
+// with a server that died) is not offered it again when it asks.
+TEST_F(FleetServiceTest, ADeviceRunningTheImageIsNotOfferedItAgain) {
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  ASSERT_NE(Ask(d, "1.0.0").entry, nullptr);
+  Report(d, "pending");
+  const Choice again = Ask(d, "1.1.0");
+  EXPECT_EQ(again.entry, nullptr);
+  EXPECT_EQ(again.note, "campaign " + std::to_string(id) + ": it already runs 1.1.0");
+}
+
 // A data request served from the registry's campaign (this server did not
 // make the offer) records no second "offered".
 TEST_F(FleetServiceTest, AnImageFoundAgainForADataRequestIsNoNewOffer) {

@@ -193,9 +193,18 @@ TEST_F(ScaleOut, ThreeInstancesFinishACampaignWhenOneIsKilledMidWay) {
     EXPECT_EQ(sim::VersionText(s.running), "1.1.0") << s.id;
     EXPECT_TRUE(s.confirmed) << s.id;
   }
-  EXPECT_EQ(Count("SELECT count(*) FROM devices WHERE version = '1.1.0' AND state = 'confirmed'"),
-            kDevices)
-      << Sql("SELECT id, version, state FROM devices WHERE state <> 'confirmed'");
+  // A device's running version is recorded from its next request, just
+  // after the acknowledgement of its boot report (which completed the
+  // campaign): moments later.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Count(
+                   "SELECT count(*) FROM devices WHERE version = '1.1.0' AND state = "
+                   "'confirmed'") == kDevices;
+      },
+      10s))
+      << Sql("SELECT id, version, state FROM devices WHERE state <> 'confirmed' OR version <> "
+             "'1.1.0'");
 
   // The wave counts are exact, every device of every wave confirmed.
   EXPECT_EQ(Sql("SELECT wave, count(*) FROM campaign_devices WHERE campaign = " + campaign +
