@@ -6,6 +6,7 @@
 #include "mqota/agent/job.h"
 #include "mqota/agent/protocol.h"
 #include "mqota/fleet/campaign.h"
+#include "mqota/image/version.h"
 #include "mqota/server/topics.h"
 
 namespace mqota::server {
@@ -93,6 +94,15 @@ Choice FleetService::Choose(const Asker& asker, const Catalog& catalog, fleet::T
       return {nullptr, name + " is for board " + place->image.board, std::nullopt};
     }
     EntryPtr entry = FindEntry(catalog, place->image);
+    // A device that says it runs the image (or newer) is not offered it
+    // again: its boot report is on its way (or was lost with a server that
+    // died, and comes again), and a job it would refuse would only add an
+    // offer after its confirmation. A data request states the version the
+    // download started from, so it still finds the image.
+    if (entry && asker.version != image::ImageVersion{} &&
+        image::CompareVersions(asker.version, entry->version) >= 0) {
+      return {nullptr, name + ": it already runs " + place->image.version, std::nullopt};
+    }
     if (!entry) {
       return {nullptr,
               name + "'s image " + place->image.board + " " + place->image.version +
@@ -152,20 +162,35 @@ bool FleetService::Admit(const std::string& device, fleet::TimeMs now) {
   return false;
 }
 
-void FleetService::CheckOffered(const fleet::DeviceEvent& event) {
+bool FleetService::CheckReport(const fleet::DeviceEvent& event) {
   if (event.kind == fleet::EventKind::kDownloading || event.kind == fleet::EventKind::kOffered) {
-    return;
+    return false;
   }
+  bool offered = false;
+  bool latest = true;  // the newest event of this version that is not progress
   try {
     for (const auto& e : registry_.History(event.device, 200)) {
-      if (e.kind == fleet::EventKind::kOffered && e.version == event.version) return;
+      if (e.version != event.version || e.kind == fleet::EventKind::kDownloading) continue;
+      // Nothing happens twice to one version without a new offer between:
+      // the same word again is the same report, sent again because its
+      // "Result Received" never came (the server that recorded it died
+      // before answering, or the answer was lost).
+      if (latest && e.kind == event.kind) return true;
+      latest = false;
+      if (e.kind == fleet::EventKind::kOffered) {
+        offered = true;
+        break;
+      }
     }
   } catch (const fleet::RegistryError&) {
-    return;  // said when it is written
+    return false;  // said when it is written
   }
-  log_.Warn(Printable(event.device, 64) + ": reports \"" +
-            std::string(fleet::EventKindName(event.kind)) + "\" for " + event.version +
-            ", which it was never offered here (recorded as it said)");
+  if (!offered) {
+    log_.Warn(Printable(event.device, 64) + ": reports \"" +
+              std::string(fleet::EventKindName(event.kind)) + "\" for " + event.version +
+              ", which it was never offered here (recorded as it said)");
+  }
+  return false;
 }
 
 bool FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
@@ -187,7 +212,12 @@ bool FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
   event.reason = r.report->reason;
   event.verified = r.report->verified;
   KnowDevice(r, now);
-  CheckOffered(event);
+  if (CheckReport(event)) {
+    log_.Info(Printable(r.device, 64) + ": repeats its \"" +
+              std::string(fleet::EventKindName(event.kind)) + "\" for " + event.version +
+              ", already recorded: acknowledged again, not recorded twice");
+    return true;
+  }
   // An answer that acknowledges the report ("Result Received") waits for it
   // to be on disk; a progress report has none and does not wait.
   writer_.Record(event, now,
@@ -217,7 +247,10 @@ void FleetService::KnowDevice(const Response& r, fleet::TimeMs now) {
 // written by another worker first, in the same millisecond, would look older
 // than the offer it answers.
 void FleetService::RecordOffer(const Response& r, fleet::TimeMs now) {
-  if (r.device.empty() || !r.remember_offer || Claimed(r) || !Admit(r.device, now)) return;
+  if (r.device.empty() || !r.remember_offer || !r.offer_sent || Claimed(r) ||
+      !Admit(r.device, now)) {
+    return;
+  }
   // An offer to a device heard of for the first time (--offer-newest): file
   // it first, or the offer would be refused for want of a device.
   if (r.sighting) FileIfUnknown(*r.sighting, now);
@@ -228,7 +261,11 @@ void FleetService::RecordOffer(const Response& r, fleet::TimeMs now) {
   offered.version = r.remember_offer->ProtocolVersion();
   offered.campaign = r.campaign;
   offered.verified = r.verified;
-  writer_.Record(offered, now, EventWriter::Then::kQueue);
+  // On disk before the job goes out, as a report before its "Result
+  // Received": a server killed in between has not told the device anything
+  // (it asks again, and is offered again). A lost offer would undercount the
+  // campaign's devices in flight, which another instance reads to decide.
+  writer_.Record(offered, now, EventWriter::Then::kWait);
 }
 
 // After the answer: the device need not wait for the disk.

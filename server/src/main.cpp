@@ -96,8 +96,10 @@ int Serve(ServerOptions& options, const sigset_t& stop_signals) {
   }
   log.Info("ready: " + std::to_string(catalog->entries().size()) + " images, broker " +
            options.host + ":" + std::to_string(options.port) + (options.tls ? " (TLS)" : "") +
-           ", requests on " + RequestSubscription(options.prefix) + ", " +
-           std::to_string(options.workers) + " workers");
+           ", requests on " +
+           SharedSubscription(options.share_group, RequestSubscription(options.prefix)) + ", " +
+           std::to_string(options.workers) + " workers" +
+           (options.share_group.empty() ? "" : ", client id " + options.client_id));
 
   int signal_number = 0;
   for (;;) {

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
+#include <string_view>
 
 #include "mqota/fleet/postgres_registry.h"
 #include "mqota/host/command_error.h"
@@ -51,7 +53,15 @@ void AddOptions(CLI::App& app, ServerOptions& o) {
   app.add_option("--key", o.key_file, "Private key (PEM) of --cert")->check(CLI::ExistingFile);
   app.add_option("--tls-version", o.tls_version, "Pin the TLS version")
       ->check(CLI::IsMember({"tlsv1.2", "tlsv1.3"}));
-  app.add_option("--client-id", o.client_id, "MQTT client id (default mqota-server-<pid>)");
+  app.add_option("--client-id", o.client_id,
+                 "MQTT client id, unique per instance (default mqota-server-<pid>, or "
+                 "mqota-server-<host>-<pid> with --share-group)");
+  app.add_option("--share-group", o.share_group,
+                 "Run as one of several instances on one broker and one PostgreSQL --db: "
+                 "device requests arrive through the shared subscription $share/NAME/..., so "
+                 "each is handled by one instance, and the announcement stays while any "
+                 "instance runs (docs/scale-out.md). Every instance of a prefix uses the same "
+                 "NAME");
   app.add_option("--prefix", o.prefix,
                  "Topic prefix: requests arrive on <prefix>/<board>/publish_notify")
       ->capture_default_str();
@@ -145,6 +155,29 @@ std::string DescribeParseError(const CLI::App& app, const CLI::ParseError& e) {
   return file + ": " + what;
 }
 
+namespace {
+
+// Instances of a group may run on several machines, where pids repeat: the
+// host name goes in too (a client id that is already connected makes the
+// broker drop the older connection).
+std::string DefaultClientId(bool grouped) {
+  std::string id = "mqota-server-";
+  if (grouped) {
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) == 0) {
+      for (const char c : std::string_view(host.data())) {
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+        id += plain ? c : '_';
+      }
+      id += '-';
+    }
+  }
+  return id + std::to_string(getpid());
+}
+
+}  // namespace
+
 void CheckOptions(ServerOptions& o) {
   if (o.catalog_dirs.empty() && o.image_files.empty()) {
     throw host::UsageError("nothing to serve: give --catalog DIR or image files");
@@ -167,7 +200,16 @@ void CheckOptions(ServerOptions& o) {
   }
   if (o.port == 0) o.port = o.tls ? 8883 : 1883;
   if (o.job_port == 0) o.job_port = o.port;
-  if (o.client_id.empty()) o.client_id = "mqota-server-" + std::to_string(getpid());
+  if (!o.share_group.empty() && !ValidBoardName(o.share_group)) {
+    throw host::UsageError("--share-group '" + o.share_group +
+                           "' must be printable, without spaces, '/', '+' or '#'");
+  }
+  if (!o.share_group.empty() && !fleet::IsPostgresUrl(o.db)) {
+    throw host::UsageError(
+        "--share-group needs a registry the instances share: --db postgresql://... (a SQLite "
+        "file has one server)");
+  }
+  if (o.client_id.empty()) o.client_id = DefaultClientId(!o.share_group.empty());
   if (o.db.empty()) throw host::UsageError("--db needs a file name or a postgresql:// URL");
   // The server's files go beside a SQLite file; a URL is no place for a
   // file (and may hold a password): the working directory.
@@ -225,6 +267,7 @@ ServerConfig MakeServerConfig(const ServerOptions& o) {
   // (4 KiB each, unbounded). 8 MiB keeps loopback's pipe full.
   config.mqtt.max_unacked_bytes = size_t{8} << 20;
   config.handler.prefix = o.prefix;
+  config.share_group = o.share_group;
   config.handler.job_port = static_cast<uint16_t>(o.job_port);
   config.streams.window = static_cast<uint32_t>(o.window);
   config.streams.max_active = static_cast<size_t>(o.max_streams);

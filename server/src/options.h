@@ -19,6 +19,8 @@ struct ServerOptions {
   std::string ca_file, cert_file, key_file, tls_version;
   std::string client_id;
   std::string prefix = "mqota";
+  // Several instances (docs/scale-out.md): their shared subscription group.
+  std::string share_group;
   std::vector<std::string> catalog_dirs;
   std::vector<std::string> image_files;
   std::string board;

@@ -280,6 +280,7 @@ class Handler {
       const PatchPtr patch = PatchFor(*entry);
       Publish(JobDocument(*entry, request_.unique_topic, config_.job_port, patch.get()));
       response_.remember_offer = entry;
+      response_.offer_sent = true;
       response_.awaits_follow_up = true;
       response_.log = who + ": offering " + Describe(*entry) + PatchNote(patch);
     } else {
@@ -300,6 +301,7 @@ class Handler {
       const PatchPtr patch = PatchFor(*choice.entry);
       Publish(JobDocument(*choice.entry, request_.unique_topic, config_.job_port, patch.get()));
       response_.remember_offer = choice.entry;
+      response_.offer_sent = true;
       response_.campaign = choice.campaign;
       response_.log = who + ": offering " + Describe(*choice.entry) + PatchNote(patch) + note;
     } else {

@@ -52,9 +52,10 @@ Server::Server(ServerConfig config, std::shared_ptr<const Catalog> catalog,
           [this](uint64_t id) { queue_.PushPump(id); }, log) {
   probe_ = scheduler_.Marker(0, 0);  // stream ids start at 1: no stream sends this
   config_.handler.flow_topic = flow_topic_;
-  if (config_.announce) {
+  if (config_.announce && config_.share_group.empty()) {
     // A server that dies takes its announcement with it: devices go back to
-    // the shared request topic, where a reference publisher may listen.
+    // the shared request topic, where a reference publisher may listen. Not
+    // one of a group: the others still serve the devices' own topics.
     config_.mqtt.will = posix::MqttWill{AnnounceTopic(config_.handler.prefix), "", true};
   }
 }
@@ -90,12 +91,14 @@ void Server::Start(std::chrono::milliseconds timeout) {
   // topic (subscribed last) proves both are active.
   accepting_ = true;
   if (!RoundTrip(deadline)) {
-    throw ServerError("the broker at " + where +
-                      " did not confirm the subscriptions (is the server allowed to "
-                      "subscribe to " +
-                      RequestSubscription(config_.handler.prefix) + ", " +
-                      DeviceRequestSubscription(config_.handler.prefix) + " and " + flow_topic_ +
-                      "?)");
+    throw ServerError(
+        "the broker at " + where +
+        " did not confirm the subscriptions (is the server allowed to "
+        "subscribe to " +
+        SharedSubscription(config_.share_group, RequestSubscription(config_.handler.prefix)) +
+        ", " +
+        SharedSubscription(config_.share_group, DeviceRequestSubscription(config_.handler.prefix)) +
+        " and " + flow_topic_ + "?)");
   }
 }
 
@@ -109,10 +112,18 @@ bool Server::RoundTrip(Clock::time_point deadline) {
   return true;
 }
 
+// docs/spec/mqota-protocol.md#device-topics; a group's instances all publish
+// the same one, so it does not change as they come and go.
+std::string Server::Announcement() const {
+  nlohmann::json a = {{"Message", "mqota-server"}, {"Version", "1"}};
+  if (!config_.share_group.empty()) a["Group"] = config_.share_group;
+  return a.dump();
+}
+
 void Server::Announce() {
   if (!config_.announce) return;
-  static constexpr std::string_view kAnnouncement = R"({"Message":"mqota-server","Version":"1"})";
-  if (!client_->Publish(AnnounceTopic(config_.handler.prefix), AsBytes(kAnnouncement), 1,
+  const std::string announcement = Announcement();
+  if (!client_->Publish(AnnounceTopic(config_.handler.prefix), AsBytes(announcement), 1,
                         /*retain=*/true)) {
     log_.Warn("could not publish the announcement: " + client_->error() +
               "; devices use the shared request topic");
@@ -120,6 +131,9 @@ void Server::Announce() {
 }
 
 void Server::WithdrawAnnouncement() {
+  // One of a group stops: the others still serve, so the announcement stays
+  // (an operator who retires the whole group clears it: docs/scale-out.md).
+  if (!config_.share_group.empty()) return;
   if (!config_.announce || !client_ || !client_->connected()) return;
   client_->Publish(AnnounceTopic(config_.handler.prefix), {}, 1, /*retain=*/true);
   if (!RoundTrip(Clock::now() + std::chrono::seconds(1))) {
@@ -133,11 +147,18 @@ void Server::OnConnection(bool connected) {
     log_.Warn("lost the broker connection; reconnecting");
     return;
   }
-  const std::string request_topics = RequestSubscription(config_.handler.prefix);
+  // Shared by a group's instances: each request, and each change of
+  // presence, is handled by one of them (the registry is common). Retained
+  // statuses still come to every instance when it subscribes (mosquitto
+  // sends them on a shared subscription too); a known, unchanged one writes
+  // nothing. The flow topic is this instance's own, never shared.
+  const std::string& group = config_.share_group;
+  const std::string request_topics =
+      SharedSubscription(group, RequestSubscription(config_.handler.prefix));
   // Every (re)connection: a clean session has forgotten the subscriptions.
   client_->Subscribe(request_topics);
-  client_->Subscribe(DeviceRequestSubscription(config_.handler.prefix));
-  client_->Subscribe(DeviceStatusSubscription(config_.handler.prefix));
+  client_->Subscribe(SharedSubscription(group, DeviceRequestSubscription(config_.handler.prefix)));
+  client_->Subscribe(SharedSubscription(group, DeviceStatusSubscription(config_.handler.prefix)));
   client_->Subscribe(flow_topic_);
   // After the subscriptions: a device that switches to its own topic at once
   // is heard.
@@ -169,8 +190,8 @@ void Server::OnMessage(const posix::MqttMessage& message) {
               std::to_string(message.payload.size()) + " bytes); ignored");
     return;
   }
-  IncomingMessage copy{std::string(message.topic),
-                       {message.payload.begin(), message.payload.end()}};
+  IncomingMessage copy{
+      std::string(message.topic), {message.payload.begin(), message.payload.end()}, WallClockMs()};
   if (!queue_.PushMessage(std::move(copy))) {
     log_.Warn(Printable(message.topic) + ": all workers busy and the request queue full (" +
               std::to_string(config_.queue_capacity) + "); dropped a request");
@@ -222,7 +243,8 @@ void Server::HandleStatus(const RequestOrigin& origin, const IncomingMessage& me
     log_.Warn(Printable(message.topic) + ": not a presence message; ignored");
     return;
   }
-  fleet_.RecordPresence(std::string(origin.device), online->get<bool>(), WallClockMs());
+  fleet_.RecordPresence(std::string(origin.device), online->get<bool>(),
+                        message.received_ms != 0 ? message.received_ms : WallClockMs());
 }
 
 void Server::Handle(const IncomingMessage& message) {
@@ -235,7 +257,10 @@ void Server::Handle(const IncomingMessage& message) {
     return fleet_.Barred(device, v);
   };
   const std::shared_ptr<const Catalog> catalog = CurrentCatalog();
-  const fleet::TimeMs wall = WallClockMs();
+  // When it arrived, not now: a message that waited in the queue (behind a
+  // slow registry write, say) must not look newer than what the device said
+  // after it, which another instance may have recorded meanwhile.
+  const fleet::TimeMs wall = message.received_ms != 0 ? message.received_ms : WallClockMs();
   ChooseImage choose;
   if (!config_.offer_newest) {
     choose = [&](const Asker& asker) { return fleet_.Choose(asker, *catalog, wall); };

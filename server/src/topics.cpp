@@ -50,6 +50,15 @@ std::string DeviceStatusSubscription(std::string_view prefix) {
   return topic;
 }
 
+std::string SharedSubscription(std::string_view group, std::string_view filter) {
+  if (group.empty()) return std::string(filter);
+  std::string topic = "$share/";
+  topic += group;
+  topic += '/';
+  topic += filter;
+  return topic;
+}
+
 std::string NotifyTopic(std::string_view prefix, std::string_view board, std::string_view device) {
   std::string topic(prefix);
   topic += '/';

@@ -51,6 +51,7 @@ class FleetServiceTest : public ::testing::Test {
     r.verified = verified;
     r.sighting = DeviceSighting{device, "BOARD_A", v, verified, ""};
     r.remember_offer = choice.entry;
+    r.offer_sent = true;
     r.campaign = choice.campaign;
     fleet_.Record(r, now_);
     return choice;
@@ -278,6 +279,67 @@ TEST_F(FleetServiceTest, AReportAboutAVersionNeverOfferedIsLogged) {
   lines_.clear();
   Report(d, "pending");
   EXPECT_FALSE(Logged("never offered"));
+}
+
+// Several instances (docs/scale-out.md): a report recorded by a server
+// killed before its "Result Received" went out comes again to another; it
+// is acknowledged, and the registry holds it once. After a new offer the
+// same outcome is news again.
+TEST_F(FleetServiceTest, ARepeatedReportIsAcknowledgedAndRecordedOnce) {
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  Ask(d, "1.0.0");
+  const auto count = [&](fleet::EventKind kind) {
+    size_t n = 0;
+    for (const auto& e : registry_.History(d, 100)) n += e.kind == kind;
+    return n;
+  };
+  Report(d, "interrupted");
+  Report(d, "interrupted");
+  EXPECT_EQ(count(fleet::EventKind::kInterrupted), 1u);
+  EXPECT_TRUE(Logged(d + ": repeats its \"interrupted\" for 1.1.0, already recorded"));
+  now_ += 1000;
+  Ask(d, "1.0.0");  // offered again: it tries once more
+  now_ += 1000;
+  Report(d, "interrupted");
+  EXPECT_EQ(count(fleet::EventKind::kInterrupted), 2u);
+  now_ += 1000;
+  Report(d, "pending");
+  now_ += 1000;
+  Report(d, "confirmed");
+  now_ += 1000;
+  Report(d, "confirmed");
+  EXPECT_EQ(count(fleet::EventKind::kConfirmed), 1u);
+  EXPECT_EQ(count(fleet::EventKind::kOffered), 2u);
+}
+
+// A device that already runs the campaign's image (its boot report was lost
+// with a server that died) is not offered it again when it asks.
+TEST_F(FleetServiceTest, ADeviceRunningTheImageIsNotOfferedItAgain) {
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  ASSERT_NE(Ask(d, "1.0.0").entry, nullptr);
+  Report(d, "pending");
+  const Choice again = Ask(d, "1.1.0");
+  EXPECT_EQ(again.entry, nullptr);
+  EXPECT_EQ(again.note, "campaign " + std::to_string(id) + ": it already runs 1.1.0");
+}
+
+// A data request served from the registry's campaign (this server did not
+// make the offer) records no second "offered".
+TEST_F(FleetServiceTest, AnImageFoundAgainForADataRequestIsNoNewOffer) {
+  const int64_t id = CreateCampaign("100%");
+  const std::string d = InWave(id, 0).at(0);
+  Ask(d, "1.0.0");
+  Response again;
+  again.device = d;
+  again.verified = true;
+  again.remember_offer = catalog_.entries().at(0);
+  again.campaign = id;
+  fleet_.Record(again, now_ + 10);  // offer_sent false: no job document went out
+  size_t offers = 0;
+  for (const auto& e : registry_.History(d, 100)) offers += e.kind == fleet::EventKind::kOffered;
+  EXPECT_EQ(offers, 1u);
 }
 
 // A boot report can be the first thing a registry hears of a device (a new

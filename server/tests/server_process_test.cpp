@@ -142,7 +142,11 @@ TEST_F(ServerProcessTest, BadArgumentsAreOneLineAndExitTwo) {
                                              {"--board", "B", "--port", "70000", image},
                                              {"--board", "B", "--offer-quiet", "-1", image},
                                              {"--board", "B", (dir_ / "missing.bin").string()},
-                                             {"--board", "B", "--verify-key", image, image}}) {
+                                             {"--board", "B", "--verify-key", image, image},
+                                             // A group needs a registry it shares.
+                                             {"--board", "B", "--share-group", "g", image},
+                                             {"--board", "B", "--share-group", "a/b", "--db",
+                                              "postgresql://u@127.0.0.1:1/d", image}}) {
     std::vector<std::string> argv = {Server()};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto r = RunProcess(argv, 10s);

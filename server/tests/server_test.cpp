@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
+#include <optional>
 
 #include "mqota/fleet/sqlite_registry.h"
 #include "mqota/testing/broker.h"
@@ -45,7 +48,9 @@ class ServerTest : public ::testing::Test {
     config.workers = 4;
     config.offer_quiet = offer_quiet_;
     config.offer_newest = true;  // the protocol's tests: no campaigns
+    config.share_group = share_group_;
     if (!registry_) registry_ = fleet::OpenSqliteRegistry(dir_ / "fleet.db");
+    config_ = config;
     server_ = std::make_unique<Server>(config, catalog_, *registry_, log_);
     server_->Start(10s);
   }
@@ -102,6 +107,8 @@ class ServerTest : public ::testing::Test {
                 std::lock_guard lock(lines_mutex_);
                 lines_.emplace_back(line);
               }};
+  std::string share_group_;  // StartServer's --share-group
+  ServerConfig config_;      // StartServer's last
   std::shared_ptr<const Catalog> catalog_;
   std::unique_ptr<fleet::SqliteRegistry> registry_;  // outlives the server
   std::unique_ptr<Server> server_;
@@ -149,6 +156,84 @@ TEST_F(ServerTest, JobDocumentThenEveryChunkByteExact) {
   const json ack = data.WaitDocument();
   ASSERT_FALSE(ack.is_null());
   EXPECT_EQ(ack["Message"], "Result Received");
+}
+
+// The retained announcement as a subscriber that connects now reads it ("" when
+// none).
+std::string RetainedAnnouncement(const MosquittoBroker& broker) {
+  posix::MqttOptions o;
+  o.host = broker.host();
+  o.port = broker.port();
+  posix::MqttClient client(o);
+  std::mutex mutex;
+  std::condition_variable seen;
+  std::optional<std::string> payload;
+  client.OnMessage([&](const posix::MqttMessage& m) {
+    std::lock_guard lock(mutex);
+    payload.emplace(m.payload.begin(), m.payload.end());
+    seen.notify_all();
+  });
+  if (!client.Start() || !client.WaitConnected(5s)) return "(no connection)";
+  client.Subscribe(AnnounceTopic("mqota"));
+  std::unique_lock lock(mutex);
+  seen.wait_for(lock, 1s, [&] { return payload.has_value(); });
+  return payload.value_or("");
+}
+
+// docs/spec/mqota-protocol.md#several-servers: two instances of a share
+// group answer each request once between them, both take a share, the
+// announcement names the group, and one instance stopping leaves it for the
+// other, which goes on serving.
+TEST_F(ServerTest, AShareGroupAnswersEachRequestOnceAndKeepsTheAnnouncement) {
+  MosquittoBroker broker(dir_.path(), {});
+  share_group_ = "g";
+  StartServer(broker);
+  std::vector<std::string> second_lines;
+  std::mutex second_mutex;
+  Logger second_log(LogLevel::kDebug, [&](std::string_view line) {
+    std::lock_guard lock(second_mutex);
+    second_lines.emplace_back(line);
+  });
+  ServerConfig config = config_;
+  config.mqtt.client_id = "mqota-server-test-2";
+  auto second = std::make_unique<Server>(config, catalog_, *registry_, second_log);
+  second->Start(10s);
+  EXPECT_EQ(RetainedAnnouncement(broker),
+            R"({"Group":"g","Message":"mqota-server","Version":"1"})");
+
+  constexpr int kAsks = 20;
+  TestDevice device(DeviceOptions(broker), "BOARD_A", "mqota/BOARD_A/OTAImage/one/1");
+  ASSERT_TRUE(device.Connect());
+  for (int i = 0; i < kAsks; ++i) {
+    device.Send("Update Availability", "1.0.0");
+    const json job = device.WaitDocument();
+    ASSERT_FALSE(job.is_null()) << "ask " << i;
+    EXPECT_EQ(job["Version"], "1.2.0");
+  }
+  EXPECT_TRUE(device.WaitDocument(300ms).is_null()) << "an ask answered twice";
+  const size_t first = LinesWith(": offering ").size();
+  size_t by_second = 0;
+  {
+    std::lock_guard lock(second_mutex);
+    for (const auto& line : second_lines)
+      by_second += line.find(": offering ") != std::string::npos;
+  }
+  EXPECT_EQ(first + by_second, static_cast<size_t>(kAsks));
+  EXPECT_GT(first, 0u);
+  EXPECT_GT(by_second, 0u);
+
+  // The first instance stops cleanly: the announcement stays, and the
+  // second serves everything.
+  server_->Stop(0ms);
+  EXPECT_EQ(RetainedAnnouncement(broker),
+            R"({"Group":"g","Message":"mqota-server","Version":"1"})");
+  for (int i = 0; i < 4; ++i) {
+    device.Send("Update Availability", "1.0.0");
+    EXPECT_FALSE(device.WaitDocument().is_null()) << "ask " << i << " after the stop";
+  }
+  second->Stop(0ms);
+  EXPECT_EQ(RetainedAnnouncement(broker),
+            R"({"Group":"g","Message":"mqota-server","Version":"1"})");
 }
 
 TEST_F(ServerTest, NoUpdateForAnUpToDateDeviceAndForAnUnknownBoard) {

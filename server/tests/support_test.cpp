@@ -126,14 +126,14 @@ TEST(OfferBook, ReportsOnceAnOfferWhoseDeviceNeverAskedAgain) {
 
 TEST(WorkQueue, BoundsMessagesButNotPumpsAndClosesCleanly) {
   WorkQueue queue(2);
-  EXPECT_TRUE(queue.PushMessage({"a", {}}));
-  EXPECT_TRUE(queue.PushMessage({"b", {}}));
-  EXPECT_FALSE(queue.PushMessage({"c", {}}));
+  EXPECT_TRUE(queue.PushMessage({"a", {}, 0}));
+  EXPECT_TRUE(queue.PushMessage({"b", {}, 0}));
+  EXPECT_FALSE(queue.PushMessage({"c", {}, 0}));
   queue.PushPump(7);
   auto first = queue.Pop();
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(std::get<IncomingMessage>(*first).topic, "a");
-  EXPECT_TRUE(queue.PushMessage({"d", {}}));  // room again
+  EXPECT_TRUE(queue.PushMessage({"d", {}, 0}));  // room again
   std::thread consumer([&] {
     int items = 0;
     while (queue.Pop()) ++items;
@@ -141,7 +141,7 @@ TEST(WorkQueue, BoundsMessagesButNotPumpsAndClosesCleanly) {
   });
   queue.Close();
   consumer.join();
-  EXPECT_FALSE(queue.PushMessage({"e", {}}));
+  EXPECT_FALSE(queue.PushMessage({"e", {}, 0}));
 }
 
 }  // namespace

@@ -251,6 +251,7 @@ agent::AgentConfig SimDevice::AgentConfig() {
   c.broker_host = fleet_.options.broker_host;
   c.broker_port = static_cast<uint16_t>(fleet_.options.broker_port);
   c.check_interval_ms = fleet_.options.check_interval_ms;
+  c.job_timeout_ms = fleet_.options.job_timeout_ms;
   return c;
 }
 

@@ -33,8 +33,10 @@ inline constexpr char kFleetBoard[] = "MQOTA_VIRTUAL_BOARD";
 class FleetStage : public ::testing::Test {
  protected:
   // The catalog holds a signed image of each of `versions`; the server is
-  // started, and ready once its log shows `ready` (a line its listener prints).
-  FleetStage(const std::vector<image::ImageVersion>& versions, std::string ready)
+  // started (unless `start_server` is false: the test runs its own), and
+  // ready once its log shows `ready` (a line its listener prints).
+  FleetStage(const std::vector<image::ImageVersion>& versions, std::string ready,
+             bool start_server = true)
       : broker_(dir_ / "broker", {}),
         key_(host::Key::Load(VectorPath("ecdsa-p256-test-key.pem").string())),
         ready_(std::move(ready)) {
@@ -44,7 +46,7 @@ class FleetStage : public ::testing::Test {
     }
     host::WriteFileAtomically((dir_ / "key.pem").string(), key_.PublicKeyPem(), 0644);
     api_port_ = FreeLoopbackPort();
-    StartServer();
+    if (start_server) StartServer();
   }
 
   // Polls `done` every 200 ms until it holds or `timeout` passes.

@@ -72,9 +72,12 @@ class FleetService {
 
   // What a handled request tells the fleet, around its answer going out:
   // RecordReport and RecordOffer before (so "Result Received" means the
-  // report is on disk, and the offer is queued ahead of what the device says
-  // next), RecordAnswer after (the sighting, and the queue written: the
-  // device need not wait for them). RecordReport returns false when the
+  // report is on disk, and a job document that its offer is: a server
+  // killed at any moment loses neither; docs/scale-out.md#what-a-kill-costs),
+  // RecordAnswer after (the sighting, and progress written: the device need
+  // not wait for them). A report that repeats one already recorded (its
+  // acknowledgement was lost) is acknowledged and not recorded again.
+  // RecordReport returns false when the
   // report is a claim in the name of a device that has its own topic: not
   // recorded, and not to be acknowledged either, so that the device (if it
   // was the device) tells it again on its own topic.
@@ -110,8 +113,10 @@ class FleetService {
   void FileIfUnknown(const DeviceSighting& sighting, fleet::TimeMs now);
   // The device's budget of recorded messages (a token bucket); false when spent.
   bool Admit(const std::string& device, fleet::TimeMs now);
-  // Logs a report about a version the device was never offered.
-  void CheckOffered(const fleet::DeviceEvent& event);
+  // True when the report repeats the device's newest word about that
+  // version (its acknowledgement was lost): not to be recorded again. Logs
+  // a report about a version the device was never offered.
+  bool CheckReport(const fleet::DeviceEvent& event);
   void Evaluate(int64_t campaign, fleet::TimeMs now);
   void Nudge(int64_t campaign, uint32_t budget, fleet::TimeMs now, std::vector<Publication>& out);
   void RegistryFailed(const std::string& what, const std::exception& e);

@@ -74,10 +74,15 @@ struct DeviceSighting {
 struct Response {
   MessageKind message = MessageKind::kOther;  // what the request was, even when ignored
   LogLevel level = LogLevel::kWarn;
-  std::string log;                     // one printable line, always set
-  std::string device_topic;            // the (accepted) UniqueTopicName, "" if none
-  std::vector<Publication> publish;    // job document, Result Received or one chunk
-  EntryPtr remember_offer;             // device_topic was offered this image
+  std::string log;                   // one printable line, always set
+  std::string device_topic;          // the (accepted) UniqueTopicName, "" if none
+  std::vector<Publication> publish;  // job document, Result Received or one chunk
+  EntryPtr remember_offer;           // device_topic was offered this image
+  // ... in a job document that `publish` holds: the registry records an
+  // "offered" event. Not when the image was only found again for a data
+  // request without an offer in this server's memory (another instance,
+  // or this one before a restart, made the offer and recorded it).
+  bool offer_sent = false;
   bool awaits_follow_up = false;       // ... in a job document: the device should ask again
   bool forget_offer = false;           // device_topic's session is over
   EntryPtr stream;                     // push every chunk of this image to device_topic

@@ -48,6 +48,12 @@ struct ServerConfig {
   // Announce the server (retained) so that mqota devices use their own
   // request topics (docs/spec/mqota-protocol.md#device-topics).
   bool announce = true;
+  // One of several instances (docs/scale-out.md): the device request and
+  // status topics are subscribed as $share/<share_group>/..., so each
+  // message is handled by one instance, and the announcement names the group
+  // and is neither withdrawn at a stop nor cleared by a will (the other
+  // instances still serve). "": the only server.
+  std::string share_group;
   // Offer every device the newest image of its board it has not refused, as
   // the reference publisher does, instead of only what a running campaign
   // gives it (docs/spec/fleet-campaigns.md#offers): for reference devices,
@@ -99,6 +105,8 @@ class Server {
   // devices are nudged within moments, not at the next second.
   void WakeFleet();
   const std::string& flow_topic() const { return flow_topic_; }
+  // The announcement this server publishes (retained) on AnnounceTopic.
+  std::string Announcement() const;
 
  private:
   void OnMessage(const posix::MqttMessage& message);  // network thread

@@ -22,6 +22,11 @@ std::string DeviceRequestSubscription(std::string_view prefix);
 // "<prefix>/+/device/+/status": every device's presence
 // (docs/spec/mqota-protocol.md#presence).
 std::string DeviceStatusSubscription(std::string_view prefix);
+// "$share/<group>/<filter>": `filter` as a shared subscription of `group`
+// (MQTT 5's, which mosquitto 2.0 also grants v3.1.1 clients): the broker
+// hands each matching message to one subscriber of the group, and the topic
+// it arrives on is the message's own. `filter` itself when `group` is "".
+std::string SharedSubscription(std::string_view group, std::string_view filter);
 // "<prefix>/<board>/device/<device>/notify": where a device is told to check now.
 std::string NotifyTopic(std::string_view prefix, std::string_view board, std::string_view device);
 // "<prefix>/mqota-server/announce": the server's retained announcement.

@@ -20,6 +20,11 @@ namespace mqota::server {
 struct IncomingMessage {
   std::string topic;
   std::vector<uint8_t> payload;
+  // Wall clock (ms since the Unix epoch) when it arrived, 0 if unknown: what
+  // it records is stamped with it, so that one device's messages keep the
+  // order they arrived in even when two instances (or two workers) handle
+  // them after waits of different lengths.
+  int64_t received_ms = 0;
 };
 
 using StreamId = uint64_t;

@@ -67,6 +67,7 @@ struct FleetOptions {
   unsigned threads = 0;                // 0: the core count
   std::chrono::milliseconds ramp{0};   // devices power on spread over this
   uint32_t check_interval_ms = 10000;  // the agent's polling interval
+  uint32_t job_timeout_ms = 30000;     // the agent's wait for a job or an acknowledgement
   uint32_t watchdog_ms = 3000;         // a hung image is reset after this
   uint32_t install_delay_ms = 300;     // pending -> reset (the result reaches the broker first)
   uint32_t power_off_ms = 200;         // a cut device stays off this long
