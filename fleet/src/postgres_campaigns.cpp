@@ -50,8 +50,8 @@ std::optional<CampaignRow> PostgresRegistryImpl::SelectCampaign(int64_t id, Camp
       "SELECT id, name, image, target, rules, status, status_reason, wave_count, open_waves, "
       "gate_met_at, failures_accepted, created, updated FROM campaigns WHERE id = $1";
   Query q =
-      db_.Prepare(lock == CampaignLock::kForDecision ? std::string(kColumns) + " FOR NO KEY UPDATE"
-                                                     : std::string(kColumns));
+      db().Prepare(lock == CampaignLock::kForDecision ? std::string(kColumns) + " FOR NO KEY UPDATE"
+                                                      : std::string(kColumns));
   if (!q.Bind(id).Step()) return std::nullopt;
   CampaignRow row;
   row.id = q.Int(0);
@@ -61,9 +61,9 @@ std::optional<CampaignRow> PostgresRegistryImpl::SelectCampaign(int64_t id, Camp
     row.target = TargetFromJson(q.Text(3));
     row.rules = RulesFromJson(q.Text(4));
   } catch (const RegistryError& e) {
-    throw RegistryError(db_.name() + ": campaign " + std::to_string(row.id) + ": " + e.what());
+    throw RegistryError(db().name() + ": campaign " + std::to_string(row.id) + ": " + e.what());
   }
-  row.status = StatusFromText(q.Text(5), db_.name());
+  row.status = StatusFromText(q.Text(5), db().name());
   row.status_reason = q.Text(6);
   row.wave_count = static_cast<uint32_t>(q.Int(7));
   row.open_waves = static_cast<uint32_t>(q.Int(8));
@@ -82,20 +82,20 @@ CampaignRow PostgresRegistryImpl::RequireCampaign(int64_t id, CampaignLock lock)
 
 std::vector<WaveTally> PostgresRegistryImpl::Tallies(const CampaignRow& row) {
   std::vector<WaveTally> waves(row.wave_count);
-  Query q = db_.Prepare(
+  Query q = db().Prepare(
       "SELECT wave, stage, COUNT(*) FROM campaign_devices WHERE campaign = $1 "
       "GROUP BY wave, stage");
   q.Bind(row.id);
   while (q.Step()) {
     const auto wave = static_cast<size_t>(q.Int(0));
     if (wave >= waves.size()) {
-      throw RegistryError(db_.name() + ": campaign " + std::to_string(row.id) +
+      throw RegistryError(db().name() + ": campaign " + std::to_string(row.id) +
                           " has a device beyond its last wave");
     }
     const auto count = static_cast<uint32_t>(q.Int(2));
     WaveTally& tally = waves[wave];
     tally.devices += count;
-    switch (StageFromText(q.Text(1), db_.name())) {
+    switch (StageFromText(q.Text(1), db().name())) {
       case Stage::kWaiting: break;
       case Stage::kOffered: tally.offered += count; break;
       case Stage::kConfirmed: tally.confirmed += count; break;
@@ -114,14 +114,14 @@ CampaignState PostgresRegistryImpl::StateOf(const CampaignRow& row, TimeMs now) 
   state.failures_accepted = row.failures_accepted;
   state.waves = Tallies(row);
   {
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT COUNT(*) FROM campaign_devices "
         "WHERE campaign = $1 AND stage = 'offered' AND updated_at > $2");
     q.BindAll(row.id, now - row.rules.stall_ms).Step();
     state.in_flight = static_cast<uint32_t>(q.Int(0));
   }
   {
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT COUNT(*) FROM campaign_devices WHERE campaign = $1 AND first_offered_at > $2");
     q.BindAll(row.id, now - kMinuteMs).Step();
     state.starts_last_minute = static_cast<uint32_t>(q.Int(0));
@@ -135,7 +135,7 @@ Campaign PostgresRegistryImpl::CampaignOfRow(const CampaignRow& row) {
   campaign.name = row.name;
   auto image = SelectImage(row.image);
   if (!image)
-    throw RegistryError(db_.name() + ": campaign " + std::to_string(row.id) + " has no image");
+    throw RegistryError(db().name() + ": campaign " + std::to_string(row.id) + " has no image");
   campaign.image = std::move(*image);
   campaign.target = row.target;
   campaign.rules = row.rules;
@@ -152,7 +152,7 @@ Campaign PostgresRegistryImpl::CampaignOfRow(const CampaignRow& row) {
 
 void PostgresRegistryImpl::AppendLog(int64_t campaign, TimeMs time, std::string_view action,
                                      std::string_view reason) {
-  db_.Prepare("INSERT INTO campaign_log (campaign, time, action, reason) VALUES ($1, $2, $3, $4)")
+  db().Prepare("INSERT INTO campaign_log (campaign, time, action, reason) VALUES ($1, $2, $3, $4)")
       .BindAll(campaign, time, action, reason)
       .Run();
 }
@@ -166,7 +166,7 @@ int64_t PostgresRegistryImpl::CreateCampaign(const NewCampaign& campaign) {
     // rolls it back with everything else.
     int64_t id = 0;
     {
-      Query q = db_.Prepare(
+      Query q = db().Prepare(
           "INSERT INTO campaigns (name, image, target, rules, status, wave_count, open_waves, "
           "created, updated) VALUES ($1, $2, $3::jsonb, $4::jsonb, 'running', 0, 1, $5, $5) "
           "RETURNING id");
@@ -178,7 +178,7 @@ int64_t PostgresRegistryImpl::CreateCampaign(const NewCampaign& campaign) {
 
     std::vector<TargetCandidate> candidates;
     {
-      Query q = db_.Prepare(
+      Query q = db().Prepare(
           "SELECT d.id, d.version, "
           "$2 = '' OR EXISTS (SELECT 1 FROM device_tags t WHERE t.device = d.id AND t.tag = $2), "
           "EXISTS (SELECT 1 FROM events e WHERE e.device = d.id AND e.version = $3 "
@@ -189,13 +189,13 @@ int64_t PostgresRegistryImpl::CreateCampaign(const NewCampaign& campaign) {
     }
     const CampaignPlan plan = PlanCampaign(id, target, *image, campaign.rules.waves, candidates);
 
-    db_.Prepare("UPDATE campaigns SET wave_count = $2 WHERE id = $1")
+    db().Prepare("UPDATE campaigns SET wave_count = $2 WHERE id = $1")
         .BindAll(id, static_cast<int64_t>(plan.wave_ends.size()))
         .Run();
     for (const PlacedDevice& placed : plan.devices) {
-      db_.Prepare(
-             "INSERT INTO campaign_devices (campaign, device, position, wave, stage) "
-             "VALUES ($1, $2, $3, $4, 'waiting')")
+      db().Prepare(
+              "INSERT INTO campaign_devices (campaign, device, position, wave, stage) "
+              "VALUES ($1, $2, $3, $4, 'waiting')")
           .BindAll(id, placed.device, int64_t{placed.position}, int64_t{placed.wave})
           .Run();
     }
@@ -211,7 +211,7 @@ std::vector<Campaign> PostgresRegistryImpl::ListCampaigns() {
   return Read([&] {
     std::vector<int64_t> ids;
     {
-      Query q = db_.Prepare("SELECT id FROM campaigns ORDER BY id DESC");
+      Query q = db().Prepare("SELECT id FROM campaigns ORDER BY id DESC");
       while (q.Step()) ids.push_back(q.Int(0));
     }
     std::vector<Campaign> campaigns;
@@ -232,7 +232,7 @@ std::optional<Campaign> PostgresRegistryImpl::FindCampaign(int64_t id) {
 std::vector<CampaignLogEntry> PostgresRegistryImpl::CampaignLog(int64_t id) {
   return Read([&] {
     RequireCampaign(id);
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT time, action, reason FROM campaign_log WHERE campaign = $1 ORDER BY id");
     q.Bind(id);
     std::vector<CampaignLogEntry> log;
@@ -244,14 +244,14 @@ std::vector<CampaignLogEntry> PostgresRegistryImpl::CampaignLog(int64_t id) {
 std::vector<CampaignDevice> PostgresRegistryImpl::CampaignDevices(int64_t id) {
   return Read([&] {
     RequireCampaign(id);
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT device, position, wave, stage, first_offered_at, updated_at "
         "FROM campaign_devices WHERE campaign = $1 ORDER BY position");
     q.Bind(id);
     std::vector<CampaignDevice> devices;
     while (q.Step()) {
       devices.push_back({q.Text(0), static_cast<uint32_t>(q.Int(1)),
-                         static_cast<uint32_t>(q.Int(2)), StageFromText(q.Text(3), db_.name()),
+                         static_cast<uint32_t>(q.Int(2)), StageFromText(q.Text(3), db().name()),
                          q.OptionalInt(4), q.OptionalInt(5)});
     }
     return devices;
@@ -273,7 +273,7 @@ void PostgresRegistryImpl::ApplyStepTo(const CampaignRow& row, const Step& step,
     case Step::kNothing: return;
     case Step::kGateMet:
       action = "gate met";
-      db_.Prepare("UPDATE campaigns SET gate_met_at = $2, updated = $2 WHERE id = $1")
+      db().Prepare("UPDATE campaigns SET gate_met_at = $2, updated = $2 WHERE id = $1")
           .BindAll(row.id, now)
           .Run();
       break;
@@ -282,17 +282,17 @@ void PostgresRegistryImpl::ApplyStepTo(const CampaignRow& row, const Step& step,
         throw RegistryRefusal("campaign " + std::to_string(row.id) + " has every wave open");
       }
       action = "wave opened";
-      db_.Prepare(
-             "UPDATE campaigns SET open_waves = open_waves + 1, gate_met_at = NULL, "
-             "updated = $2 WHERE id = $1")
+      db().Prepare(
+              "UPDATE campaigns SET open_waves = open_waves + 1, gate_met_at = NULL, "
+              "updated = $2 WHERE id = $1")
           .BindAll(row.id, now)
           .Run();
       break;
     case Step::kHalt:
     case Step::kComplete:
       action = step.kind == Step::kHalt ? "halted" : "completed";
-      db_.Prepare(
-             "UPDATE campaigns SET status = $2, status_reason = $3, updated = $4 WHERE id = $1")
+      db().Prepare(
+              "UPDATE campaigns SET status = $2, status_reason = $3, updated = $4 WHERE id = $1")
           .BindAll(row.id, step.kind == Step::kHalt ? "halted" : "completed", step.reason, now)
           .Run();
       break;
@@ -352,9 +352,9 @@ Campaign PostgresRegistryImpl::Control(int64_t id, Command command, const std::s
       row.gate_met_at.reset();
       reason += ", accepting the " + std::to_string(failed) + " failures so far";
     }
-    db_.Prepare(
-           "UPDATE campaigns SET status = $2, status_reason = $3, failures_accepted = $4, "
-           "gate_met_at = $5, updated = $6 WHERE id = $1")
+    db().Prepare(
+            "UPDATE campaigns SET status = $2, status_reason = $3, failures_accepted = $4, "
+            "gate_met_at = $5, updated = $6 WHERE id = $1")
         .BindAll(id, CampaignStatusName(*next), reason, int64_t{row.failures_accepted},
                  row.gate_met_at, now)
         .Run();
@@ -365,7 +365,7 @@ Campaign PostgresRegistryImpl::Control(int64_t id, Command command, const std::s
 
 std::vector<int64_t> PostgresRegistryImpl::RunningCampaigns() {
   return Read([&] {
-    Query q = db_.Prepare("SELECT id FROM campaigns WHERE status = 'running' ORDER BY id");
+    Query q = db().Prepare("SELECT id FROM campaigns WHERE status = 'running' ORDER BY id");
     std::vector<int64_t> ids;
     while (q.Step()) ids.push_back(q.Int(0));
     return ids;
@@ -377,19 +377,19 @@ std::optional<DeviceCampaign> PostgresRegistryImpl::CampaignOf(const std::string
   return Read([&]() -> std::optional<DeviceCampaign> {
     DeviceCampaign found;
     {
-      Query q = db_.Prepare(
+      Query q = db().Prepare(
           "SELECT cd.campaign, cd.wave, cd.stage FROM campaign_devices cd "
           "JOIN campaigns c ON c.id = cd.campaign "
           "WHERE cd.device = $1 AND c.status = 'running' ORDER BY c.id DESC LIMIT 1");
       if (!q.Bind(device).Step()) return std::nullopt;
       found.campaign = q.Int(0);
       found.wave = static_cast<uint32_t>(q.Int(1));
-      found.stage = StageFromText(q.Text(2), db_.name());
+      found.stage = StageFromText(q.Text(2), db().name());
     }
     const CampaignRow row = RequireCampaign(found.campaign);
     auto image = SelectImage(row.image);
     if (!image)
-      throw RegistryError(db_.name() + ": campaign " + std::to_string(row.id) + " has no image");
+      throw RegistryError(db().name() + ": campaign " + std::to_string(row.id) + " has no image");
     found.image = std::move(*image);
     found.state = StateOf(row, now);
     return found;
@@ -403,7 +403,7 @@ std::vector<std::string> PostgresRegistryImpl::DevicesToNotify(int64_t campaign,
     if (row.status != CampaignStatus::kRunning) return devices;
     // campaign_devices_by_stage gives the waiting devices in the
     // campaign's order, read until `limit` are found.
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT cd.device FROM campaign_devices cd "
         "JOIN devices d ON d.id = cd.device "
         "WHERE cd.campaign = $1 AND cd.stage = 'waiting' AND cd.wave < $2 AND d.online "

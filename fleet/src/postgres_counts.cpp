@@ -11,7 +11,7 @@ std::vector<WaveProgress> PostgresRegistryImpl::CampaignProgress(int64_t campaig
   return Read([&] {
     const CampaignRow row = RequireCampaign(campaign);
     std::vector<WaveProgress> waves(row.wave_count);
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT cd.wave, cd.stage, d.state, COUNT(*) FROM campaign_devices cd "
         "JOIN devices d ON d.id = cd.device WHERE cd.campaign = $1 "
         "GROUP BY cd.wave, cd.stage, d.state");
@@ -45,7 +45,7 @@ FleetCounts PostgresRegistryImpl::Counts() {
     FleetCounts counts;
     {
       // One pass over the table; ordered by bytes, as SQLite does.
-      Query q = db_.Prepare(
+      Query q = db().Prepare(
           "SELECT board, version, COUNT(*), COUNT(*) FILTER (WHERE online) FROM devices "
           "GROUP BY board, version ORDER BY board COLLATE \"C\", version COLLATE \"C\"");
       while (q.Step()) {
@@ -57,11 +57,11 @@ FleetCounts PostgresRegistryImpl::Counts() {
       }
     }
     {
-      Query q = db_.Prepare("SELECT state, COUNT(*) FROM devices GROUP BY state");
+      Query q = db().Prepare("SELECT state, COUNT(*) FROM devices GROUP BY state");
       while (q.Step()) counts.states[q.Text(0)] = static_cast<uint64_t>(q.Int(1));
     }
     {
-      Query q = db_.Prepare("SELECT status, COUNT(*) FROM campaigns GROUP BY status");
+      Query q = db().Prepare("SELECT status, COUNT(*) FROM campaigns GROUP BY status");
       while (q.Step()) counts.campaigns[q.Text(0)] = static_cast<uint64_t>(q.Int(1));
     }
     return counts;
@@ -77,12 +77,13 @@ VersionHistory PostgresRegistryImpl::VersionsOver(std::span<const TimeMs> times)
     // so the two agree.
     std::map<BoardVersion, int64_t> now;
     {
-      Query q = db_.Prepare("SELECT board, version, COUNT(*) FROM devices GROUP BY board, version");
+      Query q =
+          db().Prepare("SELECT board, version, COUNT(*) FROM devices GROUP BY board, version");
       while (q.Step()) now[{q.Text(0), q.Text(1)}] = q.Int(2);
     }
     std::vector<VersionChange> changes;
     {
-      Query q = db_.Prepare(
+      Query q = db().Prepare(
           "SELECT time, old_board IS NULL, COALESCE(old_board, ''), COALESCE(old_version, ''), "
           "board, version FROM version_changes WHERE time > $1 ORDER BY time DESC, id DESC");
       q.BindAll(times.front());

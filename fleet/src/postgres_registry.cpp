@@ -87,7 +87,8 @@ bool IsPostgresUrl(const std::string& db) {
 std::unique_ptr<PostgresRegistry> OpenPostgresRegistry(const std::string& url) {
   Connection db = Connection::Open(url);
   postgres::Migrate(db);
-  return std::make_unique<postgres::PostgresRegistryImpl>(std::move(db));
+  return std::make_unique<postgres::PostgresRegistryImpl>(url, std::move(db),
+                                                          postgres::kConnectionsPerRegistry);
 }
 
 namespace postgres {
@@ -95,23 +96,24 @@ namespace postgres {
 PostgresSettings PostgresRegistryImpl::Settings() {
   return Read([&] {
     PostgresSettings settings;
-    settings.server_version = db_.Setting("server_version");
-    settings.synchronous_commit = db_.Setting("synchronous_commit");
-    settings.fsync = db_.Setting("fsync");
-    settings.schema_version = SchemaVersion(db_);
+    settings.server_version = db().Setting("server_version");
+    settings.synchronous_commit = db().Setting("synchronous_commit");
+    settings.fsync = db().Setting("fsync");
+    settings.schema_version = SchemaVersion(db());
     return settings;
   });
 }
 
 bool PostgresRegistryImpl::DeviceExists(const std::string& device) {
-  Query q = db_.Prepare("SELECT 1 FROM devices WHERE id = $1");
+  Query q = db().Prepare("SELECT 1 FROM devices WHERE id = $1");
   return q.Bind(device).Step();
 }
 
 std::vector<std::string> PostgresRegistryImpl::TagsOf(const std::string& device) {
   // COLLATE "C": byte order, as SQLite's BINARY, whatever the database's
   // collation; the same for every ORDER BY of text below.
-  Query q = db_.Prepare("SELECT tag FROM device_tags WHERE device = $1 ORDER BY tag COLLATE \"C\"");
+  Query q =
+      db().Prepare("SELECT tag FROM device_tags WHERE device = $1 ORDER BY tag COLLATE \"C\"");
   q.Bind(device);
   std::vector<std::string> tags;
   while (q.Step()) tags.push_back(q.Text(0));
@@ -125,18 +127,18 @@ void PostgresRegistryImpl::SeeDevice(const DeviceSighting& sighting) {
     // known, except a hash that belonged to another version. `verified`
     // once set stays set. One statement: two servers seeing one device
     // cannot interleave.
-    db_.Prepare(
-           "INSERT INTO devices (id, board, version, image_hash, verified, first_seen, last_seen) "
-           "VALUES ($1, $2, $3, $4, $5, $6, $6) "
-           "ON CONFLICT (id) DO UPDATE SET "
-           "board = CASE WHEN excluded.board = '' THEN devices.board ELSE excluded.board END, "
-           "version = CASE WHEN excluded.version = '' THEN devices.version "
-           "ELSE excluded.version END, "
-           "image_hash = CASE WHEN excluded.image_hash <> '' THEN excluded.image_hash "
-           "WHEN excluded.version <> '' AND excluded.version <> devices.version THEN '' "
-           "ELSE devices.image_hash END, "
-           "verified = devices.verified OR excluded.verified, "
-           "last_seen = GREATEST(devices.last_seen, excluded.last_seen)")
+    db().Prepare(
+            "INSERT INTO devices (id, board, version, image_hash, verified, first_seen, last_seen) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $6) "
+            "ON CONFLICT (id) DO UPDATE SET "
+            "board = CASE WHEN excluded.board = '' THEN devices.board ELSE excluded.board END, "
+            "version = CASE WHEN excluded.version = '' THEN devices.version "
+            "ELSE excluded.version END, "
+            "image_hash = CASE WHEN excluded.image_hash <> '' THEN excluded.image_hash "
+            "WHEN excluded.version <> '' AND excluded.version <> devices.version THEN '' "
+            "ELSE devices.image_hash END, "
+            "verified = devices.verified OR excluded.verified, "
+            "last_seen = GREATEST(devices.last_seen, excluded.last_seen)")
         .BindAll(sighting.device, sighting.board,
                  sighting.version.empty() ? "" : StoredVersion(sighting.version),
                  Lowercase(sighting.image_hash), sighting.verified, sighting.time)
@@ -146,7 +148,8 @@ void PostgresRegistryImpl::SeeDevice(const DeviceSighting& sighting) {
 
 void PostgresRegistryImpl::SetOnline(const std::string& device, bool online, TimeMs time) {
   Write([&] {
-    db_.Prepare("UPDATE devices SET online = $2, last_seen = GREATEST(last_seen, $3) WHERE id = $1")
+    db().Prepare(
+            "UPDATE devices SET online = $2, last_seen = GREATEST(last_seen, $3) WHERE id = $1")
         .BindAll(device, online, time)
         .Run();
   });
@@ -159,11 +162,11 @@ void PostgresRegistryImpl::SetTags(const std::string& device,
   }
   Write([&] {
     // The device's row locked: two servers replacing its tags take turns.
-    Query exists = db_.Prepare("SELECT 1 FROM devices WHERE id = $1 FOR NO KEY UPDATE");
+    Query exists = db().Prepare("SELECT 1 FROM devices WHERE id = $1 FOR NO KEY UPDATE");
     if (!exists.Bind(device).Step()) throw RegistryRefusal("no device " + device);
-    db_.Prepare("DELETE FROM device_tags WHERE device = $1").Bind(device).Run();
+    db().Prepare("DELETE FROM device_tags WHERE device = $1").Bind(device).Run();
     for (const std::string& tag : std::set<std::string>(tags.begin(), tags.end())) {
-      db_.Prepare("INSERT INTO device_tags (device, tag) VALUES ($1, $2)")
+      db().Prepare("INSERT INTO device_tags (device, tag) VALUES ($1, $2)")
           .BindAll(device, tag)
           .Run();
     }
@@ -174,7 +177,7 @@ std::optional<Device> PostgresRegistryImpl::FindDevice(const std::string& device
   return Read([&]() -> std::optional<Device> {
     std::optional<Device> found;
     {
-      Query q = db_.Prepare(std::string(kDeviceColumns) + " WHERE d.id = $1");
+      Query q = db().Prepare(std::string(kDeviceColumns) + " WHERE d.id = $1");
       if (!q.Bind(device).Step()) return std::nullopt;
       found = DeviceFromRow(q);
     }
@@ -204,7 +207,7 @@ std::vector<Device> PostgresRegistryImpl::ListDevices(const DeviceFilter& filter
   return Read([&] {
     std::vector<Device> devices;
     {
-      Query q = db_.Prepare(sql);
+      Query q = db().Prepare(sql);
       if (!filter.board.empty()) q.Bind(filter.board);
       if (!filter.tag.empty()) q.Bind(filter.tag);
       if (!filter.version.empty()) q.Bind(StoredVersion(filter.version));
@@ -218,12 +221,12 @@ std::vector<Device> PostgresRegistryImpl::ListDevices(const DeviceFilter& filter
 
 std::vector<DeviceEvent> PostgresRegistryImpl::History(const std::string& device, uint32_t limit) {
   return Read([&] {
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT id, time, device, kind, version, campaign, percent, reason, verified "
         "FROM events WHERE device = $1 ORDER BY time DESC, id DESC LIMIT $2");
     q.BindAll(device, int64_t{limit});
     std::vector<DeviceEvent> events;
-    while (q.Step()) events.push_back(EventFromRow(q, db_.name()));
+    while (q.Step()) events.push_back(EventFromRow(q, db().name()));
     return events;
   });
 }
@@ -232,7 +235,7 @@ bool PostgresRegistryImpl::Barred(const std::string& device, const std::string& 
   return Read([&] {
     // The kinds are BarsVersion's, written as in the partial index
     // events_barring so that the planner can use it.
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT 1 FROM events WHERE device = $1 AND version = $2 "
         "AND kind IN ('reverted', 'rejected', 'refused') LIMIT 1");
     return q.BindAll(device, StoredVersion(version)).Step();
@@ -250,13 +253,13 @@ std::vector<RecordOutcome> PostgresRegistryImpl::RecordAll(std::span<const Devic
       // A savepoint per event: a refused one leaves nothing behind (and,
       // should a statement have failed, un-aborts the transaction), the
       // others stay in it.
-      db_.Execute("SAVEPOINT event");
+      db().Execute("SAVEPOINT event");
       try {
         outcomes[i].recorded = RecordLocked(events[i]);
-        db_.Execute("RELEASE SAVEPOINT event");
+        db().Execute("RELEASE SAVEPOINT event");
       } catch (const RegistryRefusal& refusal) {
-        db_.Execute("ROLLBACK TO SAVEPOINT event");
-        db_.Execute("RELEASE SAVEPOINT event");
+        db().Execute("ROLLBACK TO SAVEPOINT event");
+        db().Execute("RELEASE SAVEPOINT event");
         outcomes[i].refusal = refusal.what();
       }
     }
@@ -274,7 +277,7 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
   std::optional<int64_t> campaign = event.campaign;
   bool moves_stage = false;
   if (campaign) {
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT c.status IN ('running', 'paused', 'halted') AND i.version = $2 "
         "FROM campaigns c JOIN images i ON i.id = c.image WHERE c.id = $1");
     if (!q.BindAll(*campaign, version).Step()) {
@@ -282,7 +285,7 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
     }
     moves_stage = q.Bool(0);
   } else {
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT c.id FROM campaign_devices cd "
         "JOIN campaigns c ON c.id = cd.campaign JOIN images i ON i.id = c.image "
         "WHERE cd.device = $1 AND i.version = $2 "
@@ -296,7 +299,7 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
   if (event.percent) percent = *event.percent;
   RecordedEvent recorded;
   {
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "INSERT INTO events (time, device, kind, version, campaign, percent, reason, verified) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id");
     q.BindAll(event.time, event.device, kind, version, campaign, percent, event.reason,
@@ -308,10 +311,10 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
   // things happened: the state follows the newest event by time. The
   // UPDATE locks the row and reads it as committed: no event is lost to a
   // concurrent one.
-  db_.Prepare(
-         "UPDATE devices SET last_seen = GREATEST(last_seen, $3), "
-         "state = CASE WHEN $3 >= state_time THEN $2 ELSE state END, "
-         "state_time = GREATEST(state_time, $3) WHERE id = $1")
+  db().Prepare(
+          "UPDATE devices SET last_seen = GREATEST(last_seen, $3), "
+          "state = CASE WHEN $3 >= state_time THEN $2 ELSE state END, "
+          "state_time = GREATEST(state_time, $3) WHERE id = $1")
       .BindAll(event.device, kind, event.time)
       .Run();
   if (!moves_stage) return recorded;
@@ -322,22 +325,22 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
     // from the stage this one leaves. (The devices UPDATE above already
     // makes a device's events take turns; this lock says so where it
     // matters, and holds should that statement move.)
-    Query q = db_.Prepare(
+    Query q = db().Prepare(
         "SELECT stage FROM campaign_devices WHERE campaign = $1 AND device = $2 "
         "FOR NO KEY UPDATE");
     if (!q.BindAll(*campaign, event.device).Step()) return recorded;  // not one of its devices
     stage = ParseStage(q.Text(0));
   }
-  if (!stage) throw RegistryError(db_.name() + ": a campaign device has an unknown stage");
+  if (!stage) throw RegistryError(db().name() + ": a campaign device has an unknown stage");
   const std::optional<Stage> next = StageAfter(*stage, event.kind);
   // Any news of the image's version refreshes updated_at: an offer with
   // recent news still holds its in-flight slot.
-  db_.Prepare(
-         "UPDATE campaign_devices SET stage = $3, "
-         "updated_at = GREATEST(COALESCE(updated_at, $4), $4), "
-         "first_offered_at = CASE WHEN $5 THEN COALESCE(first_offered_at, $4) "
-         "ELSE first_offered_at END "
-         "WHERE campaign = $1 AND device = $2")
+  db().Prepare(
+          "UPDATE campaign_devices SET stage = $3, "
+          "updated_at = GREATEST(COALESCE(updated_at, $4), $4), "
+          "first_offered_at = CASE WHEN $5 THEN COALESCE(first_offered_at, $4) "
+          "ELSE first_offered_at END "
+          "WHERE campaign = $1 AND device = $2")
       .BindAll(*campaign, event.device, std::string(StageName(next.value_or(*stage))), event.time,
                *stage == Stage::kWaiting && next.has_value())
       .Run();
@@ -346,7 +349,7 @@ RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
 }
 
 std::optional<Image> PostgresRegistryImpl::SelectImage(int64_t id) {
-  Query q = db_.Prepare(std::string(kImageColumns) + " WHERE id = $1");
+  Query q = db().Prepare(std::string(kImageColumns) + " WHERE id = $1");
   if (!q.Bind(id).Step()) return std::nullopt;
   return ImageFromRow(q);
 }
@@ -366,7 +369,7 @@ int64_t PostgresRegistryImpl::AddImage(const Image& image) {
     // second look (a new statement: it sees that commit) finds its row.
     for (int attempt = 0; attempt < 2; ++attempt) {
       {
-        Query q = db_.Prepare(
+        Query q = db().Prepare(
             "SELECT id, sha256, key_hash FROM images WHERE board = $1 AND version = $2");
         if (q.BindAll(image.board, *version).Step()) {
           if (q.Text(1) == sha256) {
@@ -374,7 +377,7 @@ int64_t PostgresRegistryImpl::AddImage(const Image& image) {
             // The same image, its key now known (or re-signed: the SHA256
             // TLV does not cover the signature).
             if (!key_hash.empty() && q.Text(2) != key_hash) {
-              db_.Prepare("UPDATE images SET key_hash = $2 WHERE id = $1")
+              db().Prepare("UPDATE images SET key_hash = $2 WHERE id = $1")
                   .BindAll(id, key_hash)
                   .Run();
             }
@@ -385,7 +388,7 @@ int64_t PostgresRegistryImpl::AddImage(const Image& image) {
                                 "); another image cannot take its version");
         }
       }
-      Query q = db_.Prepare(
+      Query q = db().Prepare(
           "INSERT INTO images (board, version, sha256, size, path, added, key_hash) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (board, version) DO NOTHING "
           "RETURNING id");
@@ -393,14 +396,14 @@ int64_t PostgresRegistryImpl::AddImage(const Image& image) {
                 image.added, key_hash);
       if (q.Step()) return q.Int(0);
     }
-    throw RegistryError(db_.name() + ": the image of board " + image.board + " version " +
+    throw RegistryError(db().name() + ": the image of board " + image.board + " version " +
                         *version + " was neither found nor added");
   });
 }
 
 std::vector<Image> PostgresRegistryImpl::ListImages() {
   return Read([&] {
-    Query q = db_.Prepare(std::string(kImageColumns) + " ORDER BY id");
+    Query q = db().Prepare(std::string(kImageColumns) + " ORDER BY id");
     std::vector<Image> images;
     while (q.Step()) images.push_back(ImageFromRow(q));
     return images;

@@ -2,19 +2,19 @@
 // postgres_registry.cpp (opening, devices, events, images),
 // postgres_campaigns.cpp (campaigns) and postgres_counts.cpp (counts).
 //
-// One connection behind one mutex: every public call takes the mutex and
-// runs one transaction. That serializes this process's calls (as SQLite's
-// backend does) and is enough for this first slice; a pool of connections
-// would let reads run beside writes. Across processes PostgreSQL's row locks
-// do the serializing (docs/spec/fleet-registry.md#several-servers).
+// Every public call leases a connection from the pool and runs one
+// transaction on it, so the calls of several threads run side by side;
+// PostgreSQL's row locks order those that touch the same rows, in one
+// process as across servers (docs/spec/fleet-registry.md#several-servers).
 #pragma once
 
-#include <mutex>
+#include <cstddef>
 #include <string>
 #include <utility>
 
 #include "mqota/fleet/postgres_registry.h"
 #include "postgres_db.h"
+#include "postgres_pool.h"
 
 namespace mqota::fleet::postgres {
 
@@ -42,7 +42,8 @@ enum class CampaignLock : uint8_t { kNone, kForDecision };
 
 class PostgresRegistryImpl final : public PostgresRegistry {
  public:
-  explicit PostgresRegistryImpl(Connection db) : db_(std::move(db)) {}
+  PostgresRegistryImpl(std::string url, Connection first, size_t connections)
+      : pool_(std::move(url), std::move(first), connections) {}
 
   PostgresSettings Settings() override;
 
@@ -77,19 +78,40 @@ class PostgresRegistryImpl final : public PostgresRegistry {
   VersionHistory VersionsOver(std::span<const TimeMs> times) override;
 
  private:
-  // `work` under the mutex, in one transaction.
+  // `work` in one transaction, on a connection leased for it.
   template <typename Work>
   auto Write(Work&& work) {
-    std::lock_guard<std::mutex> hold(mutex_);
-    return InTransaction(db_, std::forward<Work>(work), TransactionKind::kWrite);
+    return OnLeased(std::forward<Work>(work), TransactionKind::kWrite);
   }
   template <typename Work>
   auto Read(Work&& work) {
-    std::lock_guard<std::mutex> hold(mutex_);
-    return InTransaction(db_, std::forward<Work>(work), TransactionKind::kRead);
+    return OnLeased(std::forward<Work>(work), TransactionKind::kRead);
+  }
+  template <typename Work>
+  auto OnLeased(Work&& work, TransactionKind kind) {
+    ConnectionPool::Lease lease = pool_.Acquire();
+    const Current current(lease.connection());
+    return InTransaction(lease.connection(), std::forward<Work>(work), kind);
   }
 
-  // Inside a transaction, the mutex held.
+  // The connection of the transaction this thread runs: the helpers below
+  // run inside one, called from `work`, and reach it here rather than each
+  // taking it as an argument.
+  static Connection& db() { return *current_; }
+  // Sets current_ for a transaction's length (and restores it after).
+  class Current {
+   public:
+    explicit Current(Connection& db) : previous_(current_) { current_ = &db; }
+    ~Current() { current_ = previous_; }
+    Current(const Current&) = delete;
+    Current& operator=(const Current&) = delete;
+
+   private:
+    Connection* previous_;
+  };
+  static inline thread_local Connection* current_ = nullptr;
+
+  // Inside a transaction (db() is its connection).
   RecordedEvent RecordLocked(const DeviceEvent& event);
   bool DeviceExists(const std::string& device);
   std::vector<std::string> TagsOf(const std::string& device);
@@ -103,8 +125,7 @@ class PostgresRegistryImpl final : public PostgresRegistry {
   void ApplyStepTo(const CampaignRow& row, const Step& step, TimeMs now);
   void AppendLog(int64_t campaign, TimeMs time, std::string_view action, std::string_view reason);
 
-  std::mutex mutex_;
-  Connection db_;
+  ConnectionPool pool_;
 };
 
 }  // namespace mqota::fleet::postgres

@@ -7,12 +7,16 @@
 // (docs/spec/fleet-registry.md#postgresql).
 #include "mqota/fleet/postgres_registry.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <thread>
 
 #include "mqota/fleet/open_registry.h"
 #include "mqota/testing/postgres.h"
 #include "postgres_db.h"
+#include "postgres_pool.h"
 #include "postgres_schema.h"
 #include "registry_conformance.h"
 
@@ -284,6 +288,77 @@ TEST_F(PostgresRegistryTest, SeveralServersTakeEachCampaignStepOnce) {
   EXPECT_EQ(steps.load(), 2);
   EXPECT_EQ(store().Sql("SELECT count(*) FROM campaign_log WHERE action = 'wave opened'"), "2");
   EXPECT_EQ(store().Sql("SELECT open_waves FROM campaigns"), "3");
+}
+
+// One server's threads: a campaign decision that waits for the campaign's
+// row (another server holds it) does not hold up the reads and writes of the
+// other threads, which run on the pool's other connections.
+TEST_F(PostgresRegistryTest, AThreadWaitingForARowLockDoesNotHoldUpTheOthers) {
+  using namespace std::chrono_literals;
+  auto registry = store().OpenPostgres();
+  registry->SeeDevice({"dev-0", "kit", "1.0.0", "", true, 1});
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1, ""};
+  const int64_t id = registry->CreateCampaign({"rollout", registry->AddImage(image), {}, {}, 2});
+
+  postgres::Connection other = postgres::Connection::Open(store().url());
+  other.Execute("BEGIN");
+  other.Execute("SELECT id FROM campaigns WHERE id = " + std::to_string(id) + " FOR NO KEY UPDATE");
+  auto deciding = std::async(std::launch::async, [&] { return registry->Advance(id, 30); });
+  auto reading = std::async(std::launch::async, [&] {
+    DeviceEvent event;
+    event.device = "dev-0";
+    event.kind = EventKind::kDownloading;
+    event.version = "1.2.0";
+    event.time = 20;
+    registry->Record(event);
+    return registry->Counts().devices;
+  });
+  const bool read_while_locked = reading.wait_for(10s) == std::future_status::ready;
+  const bool decided_while_locked = deciding.wait_for(0s) == std::future_status::ready;
+  other.Execute("COMMIT");  // either way, so that both calls end
+  EXPECT_TRUE(read_while_locked);
+  EXPECT_FALSE(decided_while_locked);
+  EXPECT_EQ(reading.get(), 1u);
+  deciding.get();
+  EXPECT_EQ(store().Sql("SELECT count(*) FROM events"), "1");
+}
+
+// However many threads call at once, one registry holds at most its pool's
+// connections, and every call's write is there.
+TEST_F(PostgresRegistryTest, ManyThreadsShareTheRegistrysFewConnections) {
+  constexpr int kThreads = 16;
+  constexpr int kEventsEach = 20;
+  auto registry = store().OpenPostgres();
+  for (int i = 0; i < kThreads; ++i) {
+    registry->SeeDevice({"dev-" + std::to_string(i), "kit", "1.0.0", "", true, 1});
+  }
+  size_t most = 0;
+  const std::string connections =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND application_name = 'mqota-server'";
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      DeviceEvent event;
+      event.device = "dev-" + std::to_string(i);
+      event.kind = EventKind::kDownloading;
+      event.version = "1.2.0";
+      for (int n = 0; n < kEventsEach; ++n) {
+        event.time = 10 + n;
+        registry->Record(event);
+      }
+    });
+  }
+  for (int probe = 0; probe < 20; ++probe) {
+    const size_t now = std::stoul(store().Sql(connections));
+    most = std::max(most, now);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_LE(most, postgres::kConnectionsPerRegistry);
+  EXPECT_LE(std::stoul(store().Sql(connections)), postgres::kConnectionsPerRegistry);
+  EXPECT_EQ(store().Sql("SELECT count(*) FROM events"), std::to_string(kThreads * kEventsEach));
 }
 
 // Two servers record events for the same devices at once, one "offered",
