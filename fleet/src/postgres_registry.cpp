@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <numeric>
 #include <set>
 
 #include "postgres_registry_impl.h"
@@ -247,9 +248,18 @@ RecordedEvent PostgresRegistryImpl::Record(const DeviceEvent& event) {
 }
 
 std::vector<RecordOutcome> PostgresRegistryImpl::RecordAll(std::span<const DeviceEvent> events) {
+  // Device by device (each device's events in their order): every batch,
+  // from any thread or server, then locks the devices' rows in one order,
+  // so two batches that share devices wait for each other instead of
+  // deadlocking (in the order they came, a batch holding A and wanting B
+  // met one holding B and wanting A, over and over, with several servers).
+  std::vector<size_t> order(events.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return events[a].device < events[b].device; });
   return Write([&] {
     std::vector<RecordOutcome> outcomes(events.size());
-    for (size_t i = 0; i < events.size(); ++i) {
+    for (const size_t i : order) {
       // A savepoint per event: a refused one leaves nothing behind (and,
       // should a statement have failed, un-aborts the transaction), the
       // others stay in it.

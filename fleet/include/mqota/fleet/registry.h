@@ -213,8 +213,10 @@ class Registry {
   // has that version, if any (docs/spec/fleet-registry.md#recording-an-event).
   // RegistryRefusal for an unknown device or campaign.
   virtual RecordedEvent Record(const DeviceEvent& event) = 0;
-  // Events in order, each as Record would, all in one transaction (one
-  // commit for many: the registry's write rate is its commit rate). An event
+  // Events, each as Record would, all in one transaction (one commit for
+  // many: the registry's write rate is its commit rate); each device's in
+  // their order (a backend may take the devices in an order of its own, and
+  // number the events so). An event
   // Record would refuse is left out and its outcome says why; any other
   // failure (RegistryError) writes none of them. One outcome per event.
   virtual std::vector<RecordOutcome> RecordAll(std::span<const DeviceEvent> events) = 0;
