@@ -3,8 +3,8 @@
 // sent as typed parameters (never spliced into the SQL) and read back as
 // text, transactions that roll back unless committed. Every failure throws
 // DatabaseError "<db>: <PostgreSQL's message>", where <db> is the URL
-// without its password. Not thread-safe: the registry serializes calls
-// (docs/spec/fleet-registry.md#threads).
+// without its password. Not thread-safe: the registry's pool leases each
+// connection to one thread at a time (postgres_pool.h).
 #pragma once
 
 #include <cstdint>

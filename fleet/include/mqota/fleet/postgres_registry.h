@@ -3,7 +3,8 @@
 // transaction, committed when it returns (durable as the server's fsync and
 // synchronous_commit make it). Several mqota-servers may share one database:
 // campaign decisions lock the campaign's row, so two servers cannot both act
-// on one reading. Within one process, one connection behind a mutex.
+// on one reading. Within one process, a pool of a few connections: the calls
+// of several threads run side by side, ordered by the same row locks.
 #pragma once
 
 #include <cstdint>
