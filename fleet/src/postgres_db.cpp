@@ -183,13 +183,36 @@ Connection::~Connection() {
 
 Connection Connection::Open(const std::string& url) {
   // Defaults first: the URL, expanded where it stands, may override them.
-  const char* keywords[] = {"application_name", "connect_timeout", "dbname", nullptr};
-  const char* values[] = {"mqota-server", "10", url.c_str(), nullptr};
+  // TCP keep-alives and a user timeout: a database host that vanishes (a
+  // partition, a power cut: no FIN) fails a call within about a minute
+  // instead of the kernel's two hours of keep-alive or fifteen minutes of
+  // retransmissions.
+  const char* keywords[] = {
+      "application_name", "connect_timeout",  "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
+  const char* values[] = {"mqota-server", "10", "30", "10", "3", "60000", url.c_str(), nullptr};
   Connection db(PQconnectdbParams(keywords, values, 1), DisplayName(url));
   if (db.conn_ == nullptr) throw DatabaseError(db.name_ + ": out of memory", "");
   if (PQstatus(db.conn_) != CONNECTION_OK) db.Fail(nullptr);
-  PQsetNoticeProcessor(db.conn_, &IgnoreNotice, nullptr);
+  db.StartSession();
   return db;
+}
+
+void Connection::StartSession() {
+  PQsetNoticeProcessor(conn_, &IgnoreNotice, nullptr);
+  // A session that sits in a transaction is a client that froze or
+  // vanished: the registry's transactions run their statements back to
+  // back. Its row locks (a campaign's, a batch's devices') would stop every
+  // other server's decisions and writes on those rows, so PostgreSQL ends
+  // such a session after kIdleInTransactionTimeout, unless the URL
+  // (options=-c ...), the role, the database or the server's configuration
+  // chose a value of its own.
+  Query source =
+      Prepare("SELECT source FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'");
+  if (source.Step() && source.Text(0) == "default") {
+    Execute(std::string("SET idle_in_transaction_session_timeout = '") + kIdleInTransactionTimeout +
+            "'");
+  }
 }
 
 void Connection::Execute(std::string_view sql) {
@@ -209,7 +232,7 @@ bool Connection::ReconnectIfBroken() {
   PQreset(conn_);
   prepared_.clear();  // they went with the old session
   if (PQstatus(conn_) != CONNECTION_OK) return false;
-  PQsetNoticeProcessor(conn_, &IgnoreNotice, nullptr);
+  StartSession();
   return true;
 }
 

@@ -90,6 +90,10 @@ class Query {
   int rows_ = 0;
 };
 
+// How long PostgreSQL lets one of the registry's sessions sit idle inside a
+// transaction before it ends the session (and so releases its locks).
+inline constexpr const char* kIdleInTransactionTimeout = "30s";
+
 class Connection {
  public:
   // Connects to `url` (a postgresql:// URL or any libpq connection string).
@@ -127,6 +131,8 @@ class Connection {
 
  private:
   Connection(pg_conn* conn, std::string name);
+  // What every new session (a connection, a reconnection) is set up with.
+  void StartSession();
   pg_conn* conn_;
   std::string name_;
   std::map<std::string, std::string, std::less<>> prepared_;  // SQL -> statement name

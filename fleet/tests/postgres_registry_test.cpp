@@ -324,6 +324,40 @@ TEST_F(PostgresRegistryTest, AThreadWaitingForARowLockDoesNotHoldUpTheOthers) {
   EXPECT_EQ(store().Sql("SELECT count(*) FROM events"), "1");
 }
 
+// A server frozen (SIGSTOP, a lost network) inside a transaction holds the
+// rows it locked, here its campaign's: PostgreSQL ends its session after the
+// idle-in-transaction timeout, and the other servers' decisions go on
+// (docs/spec/fleet-registry.md#several-servers). The registry's sessions get
+// 30 s unless the URL says otherwise; the frozen one here says 1 s.
+TEST_F(PostgresRegistryTest, AServerFrozenInATransactionLosesItsLocksAfterTheTimeout) {
+  using namespace std::chrono_literals;
+  auto registry = store().OpenPostgres();
+  registry->SeeDevice({"dev-0", "kit", "1.0.0", "", true, 1});
+  Image image{0, "kit", "1.2.0", std::string(64, 'a'), 10, "/i.bin", 1, ""};
+  const int64_t id = registry->CreateCampaign({"rollout", registry->AddImage(image), {}, {}, 2});
+  EXPECT_EQ(
+      postgres::Connection::Open(store().url()).Setting("idle_in_transaction_session_timeout"),
+      postgres::kIdleInTransactionTimeout);
+
+  postgres::Connection frozen = postgres::Connection::Open(
+      store().url() + "?options=-c%20idle_in_transaction_session_timeout%3D1s");
+  ASSERT_EQ(frozen.Setting("idle_in_transaction_session_timeout"), "1s");
+  frozen.Execute("BEGIN");
+  frozen.Execute("SELECT id FROM campaigns WHERE id = " + std::to_string(id) +
+                 " FOR NO KEY UPDATE");
+  const auto started = std::chrono::steady_clock::now();
+  auto deciding = std::async(std::launch::async, [&] { return registry->Advance(id, 30); });
+  const bool decided = deciding.wait_for(15s) == std::future_status::ready;
+  const auto waited = std::chrono::steady_clock::now() - started;
+  if (!decided) frozen.Execute("COMMIT");  // not ended after all: let the call end
+  ASSERT_TRUE(decided) << "the frozen session still held the campaign's row after 15 s";
+  deciding.get();
+  EXPECT_GE(waited, 500ms);  // it did wait for the lock
+  EXPECT_LT(waited, 10s);
+  // The frozen server's session is gone, its transaction rolled back.
+  EXPECT_THROW(frozen.Execute("SELECT 1"), RegistryError);
+}
+
 // However many threads call at once, one registry holds at most its pool's
 // connections, and every call's write is there.
 TEST_F(PostgresRegistryTest, ManyThreadsShareTheRegistrysFewConnections) {
