@@ -97,7 +97,7 @@ class Story {
 
   void Setup() {
     for (const char* name :
-         {"demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pem"}) {
+         {"demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pub.pem"}) {
       if (!fs::exists(o_.firmware / name)) {
         throw host::CommandError(
             1, (o_.firmware / name).string() +
@@ -156,7 +156,7 @@ class Story {
     std::vector<std::string> server = {
         (o_.bin_dir / "mqota-server").string(), "--catalog", (work_ / "catalog").string(),
         "--board", kBoard, "--host", "127.0.0.1", "--port", std::to_string(port_), "--verify-key",
-        (o_.firmware / "demo-signing-key.pem").string(),
+        (o_.firmware / "demo-signing-key.pub.pem").string(),
         // The reference's story: a published image goes
         // to every device, no campaign.
         "--offer-newest", "--db", (work_ / "fleet.db").string(), "--api", "off"};
@@ -186,7 +186,7 @@ class Story {
                                        "--dir",
                                        board.string(),
                                        "--boot-key",
-                                       (o_.firmware / "demo-signing-key.pem").string(),
+                                       (o_.firmware / "demo-signing-key.pub.pem").string(),
                                        "--device-id",
                                        kDevice,
                                        "--broker",

@@ -6,8 +6,8 @@ back with dpkg-deb.
 
 Checks the file name (mqota_<version>_<arch>.deb), the files it installs (the
 programs in /usr/bin, the unit, the sysusers entry, /etc/mqota/server.conf as
-a conffile, the demo firmware, the docs; nothing from the build tree or the
-tests), the control fields (Depends found by dpkg-shlibdeps: libmosquitto1,
+a conffile, the demo firmware and the public half of its key, the docs;
+nothing from the build tree or the tests, and no private key), the control fields (Depends found by dpkg-shlibdeps: libmosquitto1,
 libsqlite3-0, libssl3, libc6, libstdc++6...; Recommends mosquitto), the
 maintainer scripts, and that the stripped programs it ships run: every
 library they need is named in Depends, and mqota-server's --help offers
@@ -31,7 +31,7 @@ EXPECTED_FILES = [
     "./etc/mqota/server.conf",
     "./usr/share/mqota/firmware/demo-1.0.0.bin", "./usr/share/mqota/firmware/demo-1.1.0.bin",
     "./usr/share/mqota/firmware/demo-1.2.0.bin",
-    "./usr/share/mqota/firmware/demo-signing-key.pem",
+    "./usr/share/mqota/firmware/demo-signing-key.pub.pem",
     "./usr/share/doc/mqota/README.md", "./usr/share/doc/mqota/server.md",
     "./usr/share/doc/mqota/server.conf",
 ]
@@ -106,6 +106,20 @@ def main():
 
         root = os.path.join(out, "root")
         run(["dpkg-deb", "-x", deb, root])
+        # A private key in a package is anybody's: the demo ships the public
+        # half of its signing key only.
+        for directory, _, names in os.walk(root):
+            for name in names:
+                path = os.path.join(directory, name)
+                if os.path.islink(path):
+                    continue
+                with open(path, "rb") as f:
+                    data = f.read()
+                if data.startswith(b"\x7fELF"):
+                    continue  # mqota's key loader names the PEM headers it reads
+                check(not re.search(rb"^-----BEGIN [A-Z ]*PRIVATE KEY-----", data, re.M),
+                      f"the package holds a private key: {os.path.relpath(path, root)}")
+        print("no private key in the package")
         unit = open(os.path.join(root, "usr/lib/systemd/system/mqota-server.service"),
                     encoding="utf-8").read()
         check("ExecStart=/usr/bin/mqota-server --config /etc/mqota/server.conf\n" in unit,

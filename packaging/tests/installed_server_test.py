@@ -40,7 +40,7 @@ def check_tree(build, prefix):
     for program in PROGRAMS:
         path = os.path.join(prefix, "bin", program)
         check(os.access(path, os.X_OK), f"{path} is not installed")
-    firmware = ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pem"]
+    firmware = ["demo-1.0.0.bin", "demo-1.1.0.bin", "demo-1.2.0.bin", "demo-signing-key.pub.pem"]
     if not os.path.isdir(os.path.join(build, "firmware")):  # -DMQOTA_DEMO_FIRMWARE=OFF
         firmware = []
     for name in firmware:
