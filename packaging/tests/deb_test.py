@@ -108,8 +108,8 @@ def main():
         run(["dpkg-deb", "-x", deb, root])
         # A private key in a package is anybody's: the demo ships the public
         # half of its signing key only.
-        for directory, _, names in os.walk(root):
-            for name in names:
+        for directory, _, entries in os.walk(root):
+            for name in entries:
                 path = os.path.join(directory, name)
                 if os.path.islink(path):
                     continue
