@@ -25,9 +25,10 @@ using namespace std::chrono_literals;
 namespace mt = mqota::testing;
 using Clock = std::chrono::steady_clock;
 
-// Polls `done` every `step` until it holds or `timeout` passes.
+}  // namespace
+
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
-             std::chrono::milliseconds step = 100ms) {
+             std::chrono::milliseconds step) {
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     if (done()) return true;
@@ -42,8 +43,6 @@ std::string ReadText(const std::filesystem::path& path) {
   s << in.rdbuf();
   return s.str();
 }
-
-}  // namespace
 
 std::string BrokerConfigText(const BrokerLimits& limits) {
   return "max_inflight_messages " + std::to_string(limits.max_inflight) + "\nmax_queued_messages " +

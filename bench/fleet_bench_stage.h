@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -27,6 +29,12 @@
 namespace mqota::bench {
 
 inline constexpr char kFleetBoard[] = "MQOTA_VIRTUAL_BOARD";
+
+// Polls `done` every `step` until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds step = std::chrono::milliseconds(100));
+// A whole text file ("" when it cannot be read).
+std::string ReadText(const std::filesystem::path& path);
 
 struct BrokerLimits {
   // `mqota broker-config`'s for the default window of 8: 20 and 1000.
