@@ -105,9 +105,19 @@ PostgresSettings PostgresRegistryImpl::Settings() {
   });
 }
 
-bool PostgresRegistryImpl::DeviceExists(const std::string& device) {
-  Query q = db().Prepare("SELECT 1 FROM devices WHERE id = $1");
+bool PostgresRegistryImpl::DeviceExists(const std::string& device, RowLock lock) {
+  Query q = db().Prepare(lock == RowLock::kForUpdate
+                             ? "SELECT 1 FROM devices WHERE id = $1 FOR NO KEY UPDATE"
+                             : "SELECT 1 FROM devices WHERE id = $1");
   return q.Bind(device).Step();
+}
+
+bool PostgresRegistryImpl::NewestReportIs(const std::string& device, const std::string& version,
+                                          const std::string& kind) {
+  Query q = db().Prepare(
+      "SELECT kind FROM events WHERE device = $1 AND version = $2 AND kind <> 'downloading' "
+      "ORDER BY time DESC, id DESC LIMIT 1");
+  return q.BindAll(device, version).Step() && q.Text(0) == kind;
 }
 
 std::vector<std::string> PostgresRegistryImpl::TagsOf(const std::string& device) {
@@ -280,7 +290,14 @@ std::vector<RecordOutcome> PostgresRegistryImpl::RecordAll(std::span<const Devic
 RecordedEvent PostgresRegistryImpl::RecordLocked(const DeviceEvent& event) {
   const std::string version = StoredVersion(event.version);
   const std::string kind(EventKindName(event.kind));
-  if (!DeviceExists(event.device)) throw RegistryRefusal("no device " + event.device);
+  if (!DeviceExists(event.device, event.unless_repeated ? RowLock::kForUpdate : RowLock::kNone)) {
+    throw RegistryRefusal("no device " + event.device);
+  }
+  // The device's row is locked (above): another server recording the same
+  // report waits here, then finds this one's.
+  if (event.unless_repeated && NewestReportIs(event.device, version, kind)) {
+    return RecordedEvent{0, true, std::nullopt};
+  }
   // The campaign it belongs to, and whether that campaign is live (its
   // tallies still matter: running, or paused or halted and to be resumed)
   // and is rolling out this very version.

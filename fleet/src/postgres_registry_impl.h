@@ -113,7 +113,12 @@ class PostgresRegistryImpl final : public PostgresRegistry {
 
   // Inside a transaction (db() is its connection).
   RecordedEvent RecordLocked(const DeviceEvent& event);
-  bool DeviceExists(const std::string& device);
+  // kForUpdate: the device's row stays locked to the end of the transaction.
+  enum class RowLock : uint8_t { kNone, kForUpdate };
+  bool DeviceExists(const std::string& device, RowLock lock = RowLock::kNone);
+  // Whether the device's newest event of `version`, progress aside, is of `kind`.
+  bool NewestReportIs(const std::string& device, const std::string& version,
+                      const std::string& kind);
   std::vector<std::string> TagsOf(const std::string& device);
   std::optional<Image> SelectImage(int64_t id);
   std::optional<CampaignRow> SelectCampaign(int64_t id, CampaignLock lock = CampaignLock::kNone);

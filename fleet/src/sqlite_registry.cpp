@@ -274,10 +274,22 @@ std::vector<RecordOutcome> SqliteRegistryImpl::RecordAll(std::span<const DeviceE
   });
 }
 
+bool SqliteRegistryImpl::NewestReportIs(const std::string& device, const std::string& version,
+                                        const std::string& kind) {
+  Query q = db_.Prepare(
+      "SELECT kind FROM events WHERE device = ?1 AND version = ?2 AND kind <> 'downloading' "
+      "ORDER BY time DESC, id DESC LIMIT 1");
+  return q.BindAll(device, version).Step() && q.Text(0) == kind;
+}
+
 RecordedEvent SqliteRegistryImpl::RecordLocked(const DeviceEvent& event) {
   const std::string version = StoredVersion(event.version);
   const std::string kind(EventKindName(event.kind));
   if (!DeviceExists(event.device)) throw RegistryRefusal("no device " + event.device);
+  // One writer at a time: nothing can come between this check and the write.
+  if (event.unless_repeated && NewestReportIs(event.device, version, kind)) {
+    return RecordedEvent{0, true, std::nullopt};
+  }
   // The campaign it belongs to, and whether that campaign is live (its
   // tallies still matter: running, or paused or halted and to be resumed)
   // and is rolling out this very version.

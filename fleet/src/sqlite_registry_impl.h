@@ -84,6 +84,9 @@ class SqliteRegistryImpl final : public SqliteRegistry {
   // Inside a transaction, the mutex held.
   RecordedEvent RecordLocked(const DeviceEvent& event);
   bool DeviceExists(const std::string& device);
+  // Whether the device's newest event of `version`, progress aside, is of `kind`.
+  bool NewestReportIs(const std::string& device, const std::string& version,
+                      const std::string& kind);
   std::vector<std::string> TagsOf(const std::string& device);
   std::optional<Image> SelectImage(int64_t id);
   std::optional<CampaignRow> SelectCampaign(int64_t id);

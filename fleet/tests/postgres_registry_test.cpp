@@ -453,6 +453,36 @@ TEST_F(PostgresRegistryTest, BatchesSharingDevicesInOppositeOrdersNeverDeadlock)
       "0");
 }
 
+// A device sends its report again when the acknowledgement is late; the
+// copies reach several servers at once. Each server's registry checks for
+// the copy under the device's row lock: the report is recorded once.
+TEST_F(PostgresRegistryTest, AReportReachingSeveralServersAtOnceIsRecordedOnce) {
+  constexpr int kServers = 4;
+  constexpr int kRounds = 10;
+  std::vector<std::unique_ptr<PostgresRegistry>> servers;
+  for (int i = 0; i < kServers; ++i) servers.push_back(store().OpenPostgres());
+  servers[0]->SeeDevice({"dev-0", "kit", "1.0.0", "", true, 1});
+  std::atomic<int> recorded{0};
+  for (int round = 0; round < kRounds; ++round) {
+    DeviceEvent report;
+    report.device = "dev-0";
+    report.kind = round % 2 == 0 ? EventKind::kPending : EventKind::kConfirmed;
+    report.version = "1." + std::to_string(round) + ".0";
+    report.unless_repeated = true;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kServers; ++i) {
+      threads.emplace_back([&, i] {
+        DeviceEvent copy = report;
+        copy.time = 100 * round + i;  // each server stamps its own arrival
+        recorded += servers[static_cast<size_t>(i)]->Record(copy).repeated ? 0 : 1;
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  EXPECT_EQ(recorded.load(), kRounds);
+  EXPECT_EQ(store().Sql("SELECT count(*) FROM events"), std::to_string(kRounds));
+}
+
 // Two servers record events for the same devices at once, one "offered",
 // the other "confirmed": whatever the interleaving, a confirmed device
 // stays confirmed (the stage only moves forward), and every event is kept.

@@ -573,6 +573,49 @@ TEST_P(RegistryConformance, RecordAllRecordsInOrderAndLeavesOutOnlyWhatItRefuses
   EXPECT_TRUE(registry().RecordAll({}).empty());
 }
 
+// A report the device sends until it is acknowledged (unless_repeated) is
+// recorded once however often it comes, progress between the copies aside,
+// in one batch or in two; the same outcome after another of that version is
+// news again, and a copy about another version is another report.
+TEST_P(RegistryConformance, AReportThatMayComeAgainIsRecordedOnce) {
+  AddDevices("kit", 1, "1.0.0");
+  const int64_t id = Create(AddImage("kit", "1.2.0"));
+  const auto event = [](EventKind kind, TimeMs time, const std::string& version = "1.2.0") {
+    DeviceEvent e;
+    e.device = "dev-00";
+    e.kind = kind;
+    e.version = version;
+    e.time = time;
+    e.unless_repeated = kind != EventKind::kDownloading;
+    return e;
+  };
+  EXPECT_FALSE(registry().Record(event(EventKind::kOffered, 1000)).repeated);
+  EXPECT_FALSE(registry().Record(event(EventKind::kPending, 2000)).repeated);
+  EXPECT_FALSE(registry().Record(event(EventKind::kDownloading, 2500)).repeated);
+  const RecordedEvent again = registry().Record(event(EventKind::kPending, 3000));
+  EXPECT_TRUE(again.repeated);
+  EXPECT_EQ(again.id, 0);
+  const std::vector<DeviceEvent> batch = {event(EventKind::kConfirmed, 4000),
+                                          event(EventKind::kConfirmed, 4100),
+                                          event(EventKind::kConfirmed, 4200, "1.3.0")};
+  const std::vector<RecordOutcome> outcomes = registry().RecordAll(batch);
+  ASSERT_EQ(outcomes.size(), 3u);
+  ASSERT_TRUE(outcomes[0].recorded && outcomes[1].recorded && outcomes[2].recorded);
+  EXPECT_FALSE(outcomes[0].recorded->repeated);
+  EXPECT_TRUE(outcomes[1].recorded->repeated);
+  EXPECT_FALSE(outcomes[2].recorded->repeated);
+  EXPECT_EQ(StageOf(registry(), id, "dev-00"), Stage::kConfirmed);
+  EXPECT_FALSE(registry().Record(event(EventKind::kReverted, 5000)).repeated);
+  EXPECT_FALSE(registry().Record(event(EventKind::kConfirmed, 6000)).repeated);
+
+  std::vector<EventKind> kinds;
+  for (const DeviceEvent& e : registry().History("dev-00", 20)) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<EventKind>{EventKind::kConfirmed, EventKind::kReverted,
+                                           EventKind::kConfirmed, EventKind::kConfirmed,
+                                           EventKind::kDownloading, EventKind::kPending,
+                                           EventKind::kOffered}));
+}
+
 TEST_P(RegistryConformance, AnEventNamingItsCampaignIsCheckedAndStillNeedsItsVersion) {
   AddDevices("kit", 2, "1.0.0");
   const int64_t id = Create(AddImage("kit", "1.2.0"));

@@ -218,6 +218,10 @@ bool FleetService::RecordReport(const Response& r, fleet::TimeMs now) {
               ", already recorded: acknowledged again, not recorded twice");
     return true;
   }
+  // The check above reads before the write; the registry checks again
+  // under the device's row lock, for a copy that another worker or instance
+  // is writing at this moment.
+  event.unless_repeated = event.kind != fleet::EventKind::kDownloading;
   // An answer that acknowledges the report ("Result Received") waits for it
   // to be on disk; a progress report has none and does not wait.
   writer_.Record(event, now,

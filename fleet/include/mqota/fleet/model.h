@@ -58,7 +58,13 @@ struct DeviceEvent {
   std::optional<uint8_t> percent;   // kDownloading: 0..100
   std::string reason;               // failures: why; may be empty
   bool verified = true;             // false: came on the shared topic (reference device)
-  int64_t id = 0;                   // set by the registry
+  // A report the device sends again until it is acknowledged: not recorded
+  // when the device's newest event of this version (progress aside) is
+  // already of this kind, checked under the device's row lock, so that two
+  // servers given the same report at once record it once
+  // (docs/spec/fleet-registry.md#recording-an-event).
+  bool unless_repeated = false;
+  int64_t id = 0;  // set by the registry
 };
 
 // A device as the registry knows it.

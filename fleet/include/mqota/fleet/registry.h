@@ -127,7 +127,9 @@ struct DeviceCampaign {
 };
 
 struct RecordedEvent {
-  int64_t id = 0;
+  int64_t id = 0;  // 0 when `repeated`
+  // DeviceEvent::unless_repeated, and it was a repeat: nothing was written.
+  bool repeated = false;
   // The campaign whose device changed stage (its tallies moved): evaluate
   // NextStep for it.
   std::optional<int64_t> campaign_changed;
