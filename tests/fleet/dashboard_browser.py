@@ -89,34 +89,54 @@ def bar_counts(driver, campaign):
     return counts
 
 
-def chart_series(driver):
-    """{version: devices now} from the chart's series, read in one script."""
-    return dict(driver.execute_script(
-        "return Array.from(document.querySelectorAll('#version-chart g.series'))"
-        ".map(g => [g.dataset.version, Number(g.dataset.now)]);"))
-
-
 def summary_versions():
     return {v["version"]: v["devices"] for v in api_json("/api/v1/summary")["versions"]}
+
+
+# The devices table as one script reads it (see CHART_SNAPSHOT): each row's
+# device id, version and link text, the online count, and any <script>
+# element that a device id smuggled in.
+DEVICE_ROWS = """
+const text = e => e ? e.innerText.trim() : null;
+return {rows: Array.from(document.querySelectorAll('#devices tbody tr')).map(
+            r => [r.dataset.device || '', text(r.querySelector('.version')),
+                  text(r.querySelector('a'))]),
+        online: text(document.getElementById('online-count')),
+        scripts: document.querySelectorAll('#devices script').length};
+"""
+
+# The chart as one script reads it: the page redraws it at every refresh, so
+# elements found in one call may be gone by the next (a stale element).
+CHART_SNAPSHOT = """
+const chart = document.getElementById('version-chart');
+const legend = document.getElementById('version-legend');
+if (!chart || !legend) return null;
+return {points: Number(chart.dataset.points),
+        series: Array.from(chart.querySelectorAll('g.series')).map(
+            g => [g.dataset.version, Number(g.dataset.now)]),
+        paths: Array.from(chart.querySelectorAll('g.series path')).map(p => p.getAttribute('d')),
+        legend: legend.innerText};
+"""
 
 
 def check_chart(driver, what, timeout):
     """The chart holds a series per version the registry counts, each with
     the devices the summary says run it now, and its path drawn."""
     def same():
-        drawn = chart_series(driver)
-        return drawn if drawn and drawn == summary_versions() else None
-    drawn = wait("the chart to show " + what, same, timeout)
-    points = int(driver.find_element(By.ID, "version-chart").get_attribute("data-points"))
+        snapshot = driver.execute_script(CHART_SNAPSHOT)
+        if not snapshot or not snapshot["series"]:
+            return None
+        return snapshot if dict(snapshot["series"]) == summary_versions() else None
+    snapshot = wait("the chart to show " + what, same, timeout)
+    drawn = dict(snapshot["series"])
+    points = snapshot["points"]
     history = api_json("/api/v1/versions/history?window=86400")
     assert points == len(history["times"]), (points, len(history["times"]))
-    paths = driver.find_elements(By.CSS_SELECTOR, "#version-chart g.series path")
-    assert len(paths) == len(drawn), (len(paths), drawn)
-    for path in paths:
-        assert path.get_attribute("d").count("L") >= 2 * points - 1, path.get_attribute("d")[:80]
-    legend = driver.find_element(By.ID, "version-legend").text
+    assert len(snapshot["paths"]) == len(drawn), (len(snapshot["paths"]), drawn)
+    for d in snapshot["paths"]:
+        assert d.count("L") >= 2 * points - 1, d[:80]
     for version, n in drawn.items():
-        assert "%s %s (%d)" % (ARGS.board, version, n) in legend, legend
+        assert "%s %s (%d)" % (ARGS.board, version, n) in snapshot["legend"], snapshot["legend"]
     return drawn
 
 
@@ -158,20 +178,19 @@ def main():
 
         # Fleet: every simulated device with its version; the hostile id as text.
         driver.get(ARGS.url + "/ui/#/fleet")
-        rows = wait("the device rows", lambda: [
-            r for r in driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")
-            if r.get_attribute("data-device").startswith("sim-")] if len(
-                driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) >= ARGS.devices + 1
-            else None, 10)
+        def fleet_rows():
+            snapshot = driver.execute_script(DEVICE_ROWS)
+            return snapshot if len(snapshot["rows"]) >= ARGS.devices + 1 else None
+        snapshot = wait("the device rows", fleet_rows, 10)
+        rows = [r for r in snapshot["rows"] if r[0].startswith("sim-")]
         assert len(rows) == ARGS.devices, len(rows)
-        for r in rows:
-            assert r.find_element(By.CLASS_NAME, "version").text == "1.0.0", r.text
-        assert driver.find_element(By.ID, "online-count").text == str(ARGS.devices + 1)
-        hostile = [r for r in driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")
-                   if r.get_attribute("data-device").startswith("<script>")]
+        for device, version, _ in rows:
+            assert version == "1.0.0", (device, version)
+        assert snapshot["online"] == str(ARGS.devices + 1), snapshot["online"]
+        hostile = [r for r in snapshot["rows"] if r[0].startswith("<script>")]
         assert len(hostile) == 1, "the <script> device is not listed"
-        assert hostile[0].find_element(By.TAG_NAME, "a").text == "<script>x0000"
-        assert not driver.find_elements(By.CSS_SELECTOR, "#devices script")
+        assert hostile[0][2] == "<script>x0000", hostile
+        assert snapshot["scripts"] == 0, "a <script> element in the devices table"
         print("fleet page lists %d devices at 1.0.0, the <script> id as text: ok" % ARGS.devices)
         drawn = check_chart(driver, "1.0.0", 5)
         assert drawn == {"1.0.0": ARGS.devices + 1}, drawn
