@@ -5,7 +5,7 @@
 namespace mqota::fleet::postgres {
 
 ConnectionPool::ConnectionPool(std::string url, Connection first, size_t size)
-    : url_(std::move(url)), name_(first.name()), size_(size < 1 ? 1 : size) {
+    : url_(std::move(url)), size_(size < 1 ? 1 : size) {
   idle_.push_back(std::make_unique<Connection>(std::move(first)));
   opened_ = 1;
 }
@@ -49,11 +49,6 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
   ++opened_;
   returned_.notify_all();
   return {*this, std::move(connection)};
-}
-
-size_t ConnectionPool::opened() {
-  const std::lock_guard lock(mutex_);
-  return opened_;
 }
 
 void ConnectionPool::GiveBack(std::unique_ptr<Connection> connection) {

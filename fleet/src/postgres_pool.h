@@ -48,17 +48,10 @@ class ConnectionPool {
   // needed, none is open and a new one cannot be made.
   Lease Acquire();
 
-  // The database's URL without its password: the name in every error.
-  const std::string& name() const { return name_; }
-  size_t size() const { return size_; }
-  // Connections open now (leased or idle): for the tests.
-  size_t opened();
-
  private:
   void GiveBack(std::unique_ptr<Connection> connection);
 
   const std::string url_;
-  const std::string name_;
   const size_t size_;
   std::mutex mutex_;
   std::condition_variable returned_;
