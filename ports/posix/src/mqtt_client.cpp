@@ -172,17 +172,20 @@ struct MqttClient::Impl {
 
 MqttClient::Impl::~Impl() {
   if (loop.joinable()) {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-    }
-    changed.notify_all();  // ends a back-off wait
     // A clean DISCONNECT makes the broker drop the will: say it ourselves.
+    // Queued before `stopping` is set: the loop thread queues its DISCONNECT
+    // once it sees `stopping`, and a DISCONNECT queued first would close the
+    // connection with the will still unsent.
     if (options.will && options.will_on_stop && connected_now()) {
       const MqttWill& will = *options.will;
       mosquitto_publish(mosq, nullptr, will.topic.c_str(), static_cast<int>(will.payload.size()),
                         will.payload.data(), 1, will.retain);
     }
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    changed.notify_all();        // ends a back-off wait
     mosquitto_disconnect(mosq);  // queues DISCONNECT and wakes the loop's select()
     loop.join();
   }

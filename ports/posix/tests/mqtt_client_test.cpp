@@ -286,6 +286,43 @@ TEST(MqttClient, NoBrokerYetThenOneAppears) {
   EXPECT_TRUE(c.WaitConnected(10s)) << c.error();
 }
 
+// will_on_stop: the will goes out before the DISCONNECT, every time, even
+// while the client's network thread is busy taking acknowledgements (the
+// publish just before the stop is acknowledged as the stop begins). Once,
+// the network thread saw the stop and sent DISCONNECT before the will was
+// queued, and the will was lost.
+TEST(MqttClient, TheWillSaidOnStopArrivesEveryTime) {
+  mt::TempDir dir;
+  mt::MosquittoBroker broker(dir.path(), {});
+  Inbox inbox;
+  MqttClient watcher(Plain(broker));
+  watcher.OnMessage(inbox.Handler());
+  ASSERT_TRUE(watcher.Start());
+  ASSERT_TRUE(watcher.WaitConnected(5s)) << watcher.error();
+  // Its own probe coming back tells the subscription is live.
+  ASSERT_TRUE(watcher.Subscribe("mqota/test/#"));
+  ASSERT_TRUE(watcher.Publish("mqota/test/probe", Bytes("probe")));
+  ASSERT_FALSE(inbox.WaitOn("mqota/test/probe", 5s).topic.empty());
+  constexpr int kRounds = 30;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string status = "mqota/test/dev-" + std::to_string(round) + "/status";
+    const std::string data = "mqota/test/dev-" + std::to_string(round) + "/data";
+    MqttOptions o = Plain(broker);
+    o.will = MqttWill{status, "offline", false};
+    o.will_on_stop = true;
+    auto device = std::make_unique<MqttClient>(o);
+    ASSERT_TRUE(device->Start());
+    ASSERT_TRUE(device->WaitConnected(5s)) << device->error();
+    ASSERT_TRUE(device->Publish(data, Bytes("last words"), 1));
+    ASSERT_FALSE(inbox.WaitOn(data, 5s).topic.empty()) << "round " << round;
+    device.reset();
+    const Received will = inbox.WaitOn(status, 5s);
+    ASSERT_EQ(will.topic, status) << "round " << round << ": no will after a clean stop";
+    EXPECT_EQ(std::string(will.payload.begin(), will.payload.end()), "offline");
+    inbox.Clear();
+  }
+}
+
 // A broker that stops acknowledging: the client holds at most its bound of
 // unacknowledged bytes, a publish beyond it fails after its wait with a
 // sentence, and once the broker goes on, so does the client.
