@@ -27,9 +27,13 @@ struct Symbol {
 };
 using Body = std::vector<Symbol>;
 
-// A zero gap shorter than this inside changed bytes is cheaper sent as data
-// than as a new run pair (two varints).
-constexpr size_t kMinZeroGap = 3;
+// A zero gap inside changed bytes either ends a run (the next pair says how
+// many zeros) or is sent as data. Which codes shorter depends on the block:
+// shifted pointers a word apart make short, regular zero runs that the coder
+// squeezes to a few bits, while scattered changes favour longer runs. Each
+// block is encoded with every one of these least gaps that end a run, and the
+// shortest encoding kept.
+constexpr std::array<size_t, 4> kRunEndingZeroGaps = {1, 2, 3, 4};
 
 void PutVarint(std::vector<uint8_t>& out, uint32_t value) {
   std::array<uint8_t, delta::kMaxVarintBytes> bytes{};
@@ -49,28 +53,32 @@ void PutTag(Body& out, CommandKind kind, size_t length) {
             BodyContext::kTag);
 }
 
-// The body as sent: stored, or range coded when that is shorter (a block of
-// a few commands costs less stored than the coder's 5 bytes of start and end).
-// Bit 0 of the framed length says which.
-void PutBlock(std::vector<uint8_t>& patch, const Body& body, uint32_t target_crc) {
+// The block as sent: its framed length, its CRC and its body, stored or range
+// coded, whichever is shorter (a block of a few commands costs less stored
+// than the coder's 5 bytes of start and end). Bit 0 of the framed length says
+// which.
+std::vector<uint8_t> FrameBlock(const Body& body, uint32_t target_crc) {
   RangeEncoder coder;
   for (const Symbol& s : body) coder.EncodeByte(s.context, s.byte);
   const auto coded = coder.Finish();
   const bool use_coded = coded.size() < body.size();
   const size_t length = use_coded ? coded.size() : body.size();
-  PutVarint(patch, static_cast<uint32_t>(length << 1) | (use_coded ? 1u : 0u));
+  std::vector<uint8_t> block;
+  PutVarint(block, static_cast<uint32_t>(length << 1) | (use_coded ? 1u : 0u));
   std::array<uint8_t, delta::kBlockCrcBytes> crc{};
   StoreLe32(crc, 0, target_crc);
-  patch.insert(patch.end(), crc.begin(), crc.end());
+  block.insert(block.end(), crc.begin(), crc.end());
   if (use_coded) {
-    patch.insert(patch.end(), coded.begin(), coded.end());
+    block.insert(block.end(), coded.begin(), coded.end());
   } else {
-    for (const Symbol& s : body) patch.push_back(s.byte);
+    for (const Symbol& s : body) block.push_back(s.byte);
   }
+  return block;
 }
 
-// The difference bytes as (zero run, changed count, changed bytes) pairs.
-void PutRuns(Body& out, std::span<const uint8_t> diff) {
+// The difference bytes as (zero run, changed count, changed bytes) pairs; a
+// gap of `run_ending_gap` zeros or more ends a run.
+void PutRuns(Body& out, std::span<const uint8_t> diff, size_t run_ending_gap) {
   size_t i = 0;
   while (i < diff.size()) {
     size_t zeros = 0;
@@ -84,7 +92,7 @@ void PutRuns(Body& out, std::span<const uint8_t> diff) {
       }
       size_t gap = 0;
       while (end + gap < diff.size() && diff[end + gap] == 0) ++gap;
-      if (gap >= kMinZeroGap || end + gap == diff.size()) break;
+      if (gap >= run_ending_gap || end + gap == diff.size()) break;
       end += gap;
     }
     PutVarint(out, static_cast<uint32_t>(zeros), BodyContext::kZeroRun);
@@ -101,15 +109,28 @@ void PutRuns(Body& out, std::span<const uint8_t> diff) {
 constexpr size_t kMinSourceMatch = 8;
 constexpr size_t kMinTargetMatch = 6;
 
-class BlockEncoder {
+// One command of a block, before it is written: what it produces and where
+// from. kCopy and kAdd read the source at `from`; kTargetCopy reads `from`
+// bytes back in the target.
+struct Command {
+  CommandKind kind;
+  uint32_t target_start;
+  uint32_t length;
+  uint32_t from;
+};
+
+// Decides each block's commands: the aligner's pieces cut to the block,
+// aligned ones as kCopy or kAdd, the rest parsed into matches and literals.
+class BlockPlanner {
  public:
-  BlockEncoder(std::span<const uint8_t> source, std::span<const uint8_t> target,
+  BlockPlanner(std::span<const uint8_t> source, std::span<const uint8_t> target,
                const delta_match::SuffixIndex& index)
       : source_(source), target_(target), index_(index), history_(target) {}
 
-  const Body& Encode(uint32_t start, uint32_t end, std::span<const delta_match::Piece> pieces) {
-    body_.clear();
-    cursor_ = std::min<int64_t>(start, static_cast<int64_t>(source_.size()));
+  // Blocks in order: the target history only moves forward.
+  const std::vector<Command>& Plan(uint32_t start, uint32_t end,
+                                   std::span<const delta_match::Piece> pieces) {
+    commands_.clear();
     for (const auto& piece : pieces) {
       const uint32_t from = std::max(piece.target_start, start);
       const uint32_t to = std::min(piece.target_start + piece.length, end);
@@ -120,22 +141,16 @@ class BlockEncoder {
         Unaligned(from, to);
       }
     }
-    return body_;
+    return commands_;
   }
 
  private:
   void Aligned(uint32_t target_start, uint32_t length, uint32_t source_start) {
-    diff_.resize(length);
-    bool changed = false;
-    for (uint32_t i = 0; i < length; ++i) {
-      diff_[i] = static_cast<uint8_t>(target_[target_start + i] - source_[source_start + i]);
-      changed = changed || diff_[i] != 0;
-    }
-    PutTag(body_, changed ? CommandKind::kAdd : CommandKind::kCopy, length);
-    const int64_t delta = static_cast<int64_t>(source_start) - cursor_;
-    PutVarint(body_, delta::ZigZag(static_cast<int32_t>(delta)), BodyContext::kDelta);
-    if (changed) PutRuns(body_, diff_);
-    cursor_ = int64_t{source_start} + length;
+    const bool changed =
+        !std::equal(target_.begin() + target_start, target_.begin() + target_start + length,
+                    source_.begin() + source_start);
+    commands_.push_back(
+        {changed ? CommandKind::kAdd : CommandKind::kCopy, target_start, length, source_start});
   }
 
   // Bytes the alignment left unexplained: exact matches elsewhere in the
@@ -143,12 +158,6 @@ class BlockEncoder {
   // literal bytes between them (a greedy parse).
   void Unaligned(uint32_t from, uint32_t to) {
     uint32_t literal_start = from;
-    const auto flush_literal = [&](uint32_t end) {
-      if (end == literal_start) return;
-      PutTag(body_, CommandKind::kLiteral, end - literal_start);
-      for (uint32_t i = literal_start; i < end; ++i)
-        body_.push_back({BodyContext::kLiteral, target_[i]});
-    };
     for (uint32_t at = from; at < to;) {
       const auto in_source = index_.Longest(target_.subspan(at, to - at));
       const auto in_target = history_.Longest(at, to);
@@ -158,30 +167,79 @@ class BlockEncoder {
         ++at;
         continue;
       }
-      flush_literal(at);
+      if (at > literal_start) {
+        commands_.push_back({CommandKind::kLiteral, literal_start, at - literal_start, 0});
+      }
       if (target_pays && (!source_pays || in_target.length >= in_source.length)) {
-        PutTag(body_, CommandKind::kTargetCopy, in_target.length);
-        PutVarint(body_, static_cast<uint32_t>(in_target.distance), BodyContext::kDelta);
-        at += static_cast<uint32_t>(in_target.length);
+        const auto length = static_cast<uint32_t>(in_target.length);
+        commands_.push_back(
+            {CommandKind::kTargetCopy, at, length, static_cast<uint32_t>(in_target.distance)});
+        at += length;
       } else {
-        PutTag(body_, CommandKind::kCopy, in_source.length);
-        const int64_t delta = static_cast<int64_t>(in_source.source_pos) - cursor_;
-        PutVarint(body_, delta::ZigZag(static_cast<int32_t>(delta)), BodyContext::kDelta);
-        cursor_ = static_cast<int64_t>(in_source.source_pos + in_source.length);
-        at += static_cast<uint32_t>(in_source.length);
+        const auto length = static_cast<uint32_t>(in_source.length);
+        commands_.push_back(
+            {CommandKind::kCopy, at, length, static_cast<uint32_t>(in_source.source_pos)});
+        at += length;
       }
       literal_start = at;
     }
-    flush_literal(to);
+    if (to > literal_start) {
+      commands_.push_back({CommandKind::kLiteral, literal_start, to - literal_start, 0});
+    }
   }
 
   std::span<const uint8_t> source_;
   std::span<const uint8_t> target_;
   const delta_match::SuffixIndex& index_;
   delta_match::TargetHistory history_;
+  std::vector<Command> commands_;
+};
+
+// Writes a block's commands as its body (the stored form, each byte with its
+// model); `run_ending_gap` as in PutRuns.
+class BodyWriter {
+ public:
+  BodyWriter(std::span<const uint8_t> source, std::span<const uint8_t> target)
+      : source_(source), target_(target) {}
+
+  const Body& Write(uint32_t block_start, std::span<const Command> commands,
+                    size_t run_ending_gap) {
+    body_.clear();
+    // The decoder's source cursor starts at the block's offset.
+    int64_t cursor = std::min<int64_t>(block_start, static_cast<int64_t>(source_.size()));
+    for (const Command& c : commands) {
+      PutTag(body_, c.kind, c.length);
+      switch (c.kind) {
+        case CommandKind::kLiteral:
+          for (uint32_t i = c.target_start; i < c.target_start + c.length; ++i) {
+            body_.push_back({BodyContext::kLiteral, target_[i]});
+          }
+          break;
+        case CommandKind::kTargetCopy: PutVarint(body_, c.from, BodyContext::kDelta); break;
+        case CommandKind::kCopy:
+        case CommandKind::kAdd: {
+          const int64_t delta = int64_t{c.from} - cursor;
+          PutVarint(body_, delta::ZigZag(static_cast<int32_t>(delta)), BodyContext::kDelta);
+          cursor = int64_t{c.from} + c.length;
+          if (c.kind == CommandKind::kAdd) {
+            diff_.resize(c.length);
+            for (uint32_t i = 0; i < c.length; ++i) {
+              diff_[i] = static_cast<uint8_t>(target_[c.target_start + i] - source_[c.from + i]);
+            }
+            PutRuns(body_, diff_, run_ending_gap);
+          }
+          break;
+        }
+      }
+    }
+    return body_;
+  }
+
+ private:
+  std::span<const uint8_t> source_;
+  std::span<const uint8_t> target_;
   Body body_;
   std::vector<uint8_t> diff_;
-  int64_t cursor_ = 0;
 };
 
 std::array<uint8_t, delta::kDigestBytes> Sha256(std::span<const uint8_t> bytes) {
@@ -219,7 +277,8 @@ std::vector<uint8_t> MakeDeltaPatch(std::span<const uint8_t> source,
 
   const delta_match::SuffixIndex index(source);
   const auto pieces = delta_match::Align(source, target, index);
-  BlockEncoder encoder(source, target, index);
+  BlockPlanner planner(source, target, index);
+  BodyWriter writer(source, target);
   size_t first_piece = 0;
   for (uint32_t block = 0; block < header.block_count; ++block) {
     const uint32_t start = header.BlockStart(block);
@@ -230,9 +289,15 @@ std::vector<uint8_t> MakeDeltaPatch(std::span<const uint8_t> source,
     }
     size_t last_piece = first_piece;
     while (last_piece < pieces.size() && pieces[last_piece].target_start < end) ++last_piece;
-    const Body& body = encoder.Encode(
-        start, end, std::span(pieces).subspan(first_piece, last_piece - first_piece));
-    PutBlock(patch, body, Crc32cTableDriven(target.subspan(start, end - start)));
+    const auto block_pieces = std::span(pieces).subspan(first_piece, last_piece - first_piece);
+    const uint32_t crc = Crc32cTableDriven(target.subspan(start, end - start));
+    std::vector<uint8_t> shortest;
+    const std::vector<Command>& commands = planner.Plan(start, end, block_pieces);
+    for (const size_t gap : kRunEndingZeroGaps) {
+      auto framed = FrameBlock(writer.Write(start, commands, gap), crc);
+      if (shortest.empty() || framed.size() < shortest.size()) shortest = std::move(framed);
+    }
+    patch.insert(patch.end(), shortest.begin(), shortest.end());
   }
   return patch;
 }
