@@ -724,7 +724,7 @@ void Agent::SendRequest(std::string_view message_text, uint32_t granule) {
         config_.running_image_digest.size() == image::kSha256DigestBytes) {
       w.Add(key::kImageSha256,
             HexText(config_.running_image_digest.first<image::kSha256DigestBytes>(), digest));
-      if (TakesPatches()) w.Add(key::kAcceptPatch, kPatchFormatDelta1);
+      if (TakesPatches()) w.Add(key::kAcceptPatch, kPatchFormatDelta2);
     }
   }
   auto text = w.Finish();

@@ -209,7 +209,7 @@ class Server {
                                     {"ImageSize", std::to_string(image_.size())},
                                     {"ChunkSize", "4096"},
                                     {"ImageSha256", Hex(image_digest_)}};
-      if (m.value("AcceptPatch", "") == "mqota-delta-1") {
+      if (m.value("AcceptPatch", "") == "mqota-delta-2") {
         job["PatchSize"] = std::to_string(patch_.size());
         job["PatchSha256"] = Hex(Sha256(patch_));
       }
@@ -342,7 +342,7 @@ TEST_F(PatchSessionTest, APatchIsPulledInOrderAppliedAndItsImageMarkedPending) {
 
   EXPECT_EQ(RunSession(device, server, now), SessionEnd::kInstalled);
   ASSERT_EQ(server.availability.size(), 1u);
-  EXPECT_EQ(server.availability[0]["AcceptPatch"], "mqota-delta-1");
+  EXPECT_EQ(server.availability[0]["AcceptPatch"], "mqota-delta-2");
   EXPECT_EQ(server.availability[0]["ImageSha256"], Hex(running_digest_));
   EXPECT_EQ(server.image_requests, 0u);
   // In order, each from where the last ended, and nothing twice.

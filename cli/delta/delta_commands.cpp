@@ -129,7 +129,7 @@ void AddApply(CLI::App& delta) {
 
 nlohmann::json InfoJson(const std::string& path, const delta::PatchHeader& h, size_t size) {
   return {{"file", path},
-          {"format", delta::kPatchFormat},
+          {"format", h.format},
           {"patch_size", size},
           {"block_bytes", h.block_bytes},
           {"block_count", h.block_count},
@@ -163,7 +163,7 @@ void AddInfo(CLI::App& delta) {
     }
     std::cout << "patch:  " << args->patch_path << ", " << patch.size() << " bytes ("
               << Percent(patch.size(), h.target_size_bytes) << " of the target), format "
-              << int{delta::kPatchFormat} << "\n"
+              << int{h.format} << "\n"
               << "blocks: " << h.block_count << " of " << h.block_bytes << " bytes\n"
               << "source: " << VersionText(h.source_version) << ", " << h.source_size_bytes
               << " bytes, SHA-256 " << host::HexString(h.source_sha256) << "\n"

@@ -213,7 +213,10 @@ BodyContext Decoder::Context() const {
   switch (state_) {
     case State::kTag: return BodyContext::kTag;
     case State::kDelta: return BodyContext::kDelta;
-    case State::kAddZeroRun: return BodyContext::kZeroRun;
+    case State::kAddZeroRun:
+      // zero_run_ is still the block's previous zero count here.
+      return header_.format >= 2 && zero_run_ >= kLongZeroRun ? BodyContext::kZeroRunAfterLong
+                                                              : BodyContext::kZeroRun;
     case State::kAddCount: return BodyContext::kCount;
     case State::kAddBytes:
       return run_left_ == run_bytes_ ? BodyContext::kDiffFirst : BodyContext::kDiffNext;
@@ -332,6 +335,7 @@ DeltaResult<void> Decoder::BeginBlock() {
   pending_read_ = 0;
   range_started_ = false;
   if (coded_) range_.Reset();
+  zero_run_ = 0;  // no zero count before the block's first (kZeroRunAfterLong)
   written_ = 0;
   write_fill_ = 0;
   crc_ = 0;

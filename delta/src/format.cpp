@@ -30,13 +30,15 @@ uint32_t PatchHeader::BlockLength(uint32_t index) const {
 
 DeltaResult<PatchHeader> ParsePatchHeader(std::span<const uint8_t, kPatchHeaderBytes> bytes) {
   if (LoadLe32(bytes, kOffMagic) != kPatchMagic) return DeltaError{DeltaErrc::kBadMagic};
-  if (bytes[kOffFormat] != kPatchFormat || LoadLe16(bytes, kOffHeaderBytes) != kPatchHeaderBytes) {
+  if (bytes[kOffFormat] < kOldestPatchFormat || bytes[kOffFormat] > kPatchFormat ||
+      LoadLe16(bytes, kOffHeaderBytes) != kPatchHeaderBytes) {
     return DeltaError{DeltaErrc::kBadFormat};
   }
   if (Crc32c(bytes.first(kOffHeaderCrc)) != LoadLe32(bytes, kOffHeaderCrc)) {
     return DeltaError{DeltaErrc::kBadHeader};
   }
   PatchHeader h;
+  h.format = bytes[kOffFormat];
   h.block_bytes = LoadLe32(bytes, kOffBlockBytes);
   h.block_count = LoadLe32(bytes, kOffBlockCount);
   h.source_size_bytes = LoadLe32(bytes, kOffSourceSize);
@@ -59,7 +61,7 @@ DeltaResult<PatchHeader> ParsePatchHeader(std::span<const uint8_t, kPatchHeaderB
 void EncodePatchHeader(const PatchHeader& h, std::span<uint8_t, kPatchHeaderBytes> out) {
   std::fill(out.begin(), out.end(), uint8_t{0});
   StoreLe32(out, kOffMagic, kPatchMagic);
-  out[kOffFormat] = kPatchFormat;
+  out[kOffFormat] = h.format;
   StoreLe16(out, kOffHeaderBytes, kPatchHeaderBytes);
   StoreLe32(out, kOffBlockBytes, h.block_bytes);
   StoreLe32(out, kOffBlockCount, h.block_count);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "delta_rig.h"
 #include "mqota/base/crc32c.h"
 #include "mqota/base/endian.h"
@@ -113,6 +116,41 @@ TEST(DeltaDecoder, AppliesOnEveryGeometry) {
       EXPECT_EQ(rig.model().counters().refused, 0u);
     }
   }
+}
+
+// Format 1 (every zero count coded with kZeroRun) still applies: the vector
+// is what the format-1 encoder made of InsertIntoCodeWithAPool(4096, 1024,
+// 1500, 40) in 1 KiB blocks. Read as format 2, its zero counts after long
+// ones decode with the other model and its blocks fail: the format byte is
+// what tells the two apart.
+TEST(DeltaDecoder, AFormatOnePatchStillApplies) {
+  const auto pair = testing::InsertIntoCodeWithAPool(4096, 1024, 1500, 40);
+  std::ifstream in(MQOTA_DELTA_VECTORS_DIR "/format1-pointer-pool.mqdp", std::ios::binary);
+  const std::vector<uint8_t> patch((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  ASSERT_GT(patch.size(), kPatchHeaderBytes);
+  ASSERT_EQ(patch[kOffFormat], 1);
+  {
+    DeltaRig rig(8, 0xFF);
+    rig.Load(pair.source);
+    Persisted persisted;
+    const auto outcome = rig.Apply(patch, persisted, 100);
+    ASSERT_TRUE(outcome.result.ok()) << Describe(outcome.result.error().code);
+    EXPECT_EQ(rig.SecondaryBytes(pair.target.size()), pair.target);
+    ASSERT_TRUE(persisted.header.has_value());
+    EXPECT_EQ(persisted.header->format, 1);
+  }
+  auto as_two = patch;
+  as_two[kOffFormat] = 2;
+  StoreLe32(as_two, kOffHeaderCrc, Crc32c(std::span<const uint8_t>(as_two).first(kOffHeaderCrc)));
+  DeltaRig rig(8, 0xFF);
+  rig.Load(pair.source);
+  Persisted persisted;
+  const auto outcome = rig.Apply(as_two, persisted, 100);
+  ASSERT_FALSE(outcome.result.ok());
+  EXPECT_TRUE(outcome.result.error().code == DeltaErrc::kBlockMismatch ||
+              outcome.result.error().code == DeltaErrc::kCorrupt)
+      << Describe(outcome.result.error().code);
 }
 
 TEST(DeltaDecoder, RefusesAWrongSourceAtTheHeader) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "mqota/base/endian.h"
 #include "mqota/delta/decoder.h"
 #include "mqota/delta/verify.h"
 #include "mqota/flash/flash_area.h"
@@ -52,6 +53,44 @@ inline std::vector<uint8_t> Evolve(std::span<const uint8_t> source, uint32_t see
   const auto unit = mqota::testing::PseudoRandomBytes(30, seed + 2);
   for (int i = 0; i < 8; ++i) target.insert(target.end(), unit.begin(), unit.end());
   return target;
+}
+
+// Firmware-like: code (random bytes) followed by a literal pool of 32-bit
+// little-endian addresses into the code, one per word. A release inserts
+// `inserted` bytes of new code at `at`, which moves every address past it.
+struct PoolPair {
+  std::vector<uint8_t> source;
+  std::vector<uint8_t> target;
+  size_t moved_pointers = 0;
+};
+
+inline PoolPair InsertIntoCodeWithAPool(size_t code_bytes, size_t pointers, size_t at,
+                                        size_t inserted) {
+  constexpr uint32_t kBase = 0x08000000;
+  PoolPair p;
+  const auto code = mqota::testing::PseudoRandomBytes(code_bytes, 11);
+  const auto picks = mqota::testing::PseudoRandomBytes(pointers * 2, 12);
+  const auto pool = [&](size_t shift_from, size_t shift) {
+    std::vector<uint8_t> bytes(pointers * 4);
+    for (size_t i = 0; i < pointers; ++i) {
+      const uint32_t offset = (LoadLe16(picks, i * 2) * 4u) % code_bytes;
+      StoreLe32(bytes, i * 4, kBase + offset + (offset >= shift_from ? shift : 0));
+    }
+    return bytes;
+  };
+  p.source = code;
+  const auto old_pool = pool(code_bytes, 0);
+  p.source.insert(p.source.end(), old_pool.begin(), old_pool.end());
+  p.target.assign(code.begin(), code.begin() + static_cast<std::ptrdiff_t>(at));
+  const auto new_code = mqota::testing::PseudoRandomBytes(inserted, 13);
+  p.target.insert(p.target.end(), new_code.begin(), new_code.end());
+  p.target.insert(p.target.end(), code.begin() + static_cast<std::ptrdiff_t>(at), code.end());
+  const auto new_pool = pool(at, inserted);
+  p.target.insert(p.target.end(), new_pool.begin(), new_pool.end());
+  for (size_t i = 0; i < pointers; ++i) {
+    p.moved_pointers += LoadLe32(old_pool, i * 4) != LoadLe32(new_pool, i * 4) ? 1 : 0;
+  }
+  return p;
 }
 
 class DeltaRig {

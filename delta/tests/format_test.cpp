@@ -45,9 +45,17 @@ TEST(DeltaFormat, HeaderRoundTrips) {
   const auto bytes = Encode(SampleHeader());
   EXPECT_EQ(LoadLe32(bytes, 0), kPatchMagic);
   EXPECT_EQ(bytes[0], 0x4d);  // "MQDP" on the wire
+  EXPECT_EQ(bytes[kOffFormat], kPatchFormat);
   const auto parsed = ParsePatchHeader(bytes);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(*parsed, SampleHeader());
+  // An older format is read and written back as it is (the agent's journal
+  // keeps the header it resumes with).
+  PatchHeader old = SampleHeader();
+  old.format = kOldestPatchFormat;
+  const auto reparsed = ParsePatchHeader(Encode(old));
+  ASSERT_TRUE(reparsed.ok());
+  EXPECT_EQ(*reparsed, old);
 }
 
 TEST(DeltaFormat, BlockLengthsCoverTheTarget) {
@@ -61,9 +69,11 @@ TEST(DeltaFormat, RefusesBadMagicFormatAndCrc) {
   Bytes bytes = Encode(SampleHeader());
   bytes[0] ^= 1;
   EXPECT_EQ(ParsePatchHeader(bytes).error().code, DeltaErrc::kBadMagic);
-  bytes = Encode(SampleHeader());
-  bytes[kOffFormat] = 2;
-  EXPECT_EQ(ParsePatchHeader(bytes).error().code, DeltaErrc::kBadFormat);
+  for (const uint8_t format : {uint8_t{0}, uint8_t{kPatchFormat + 1}, uint8_t{0xff}}) {
+    bytes = Encode(SampleHeader());
+    bytes[kOffFormat] = format;
+    EXPECT_EQ(ParsePatchHeader(bytes).error().code, DeltaErrc::kBadFormat) << int{format};
+  }
   bytes = Encode(SampleHeader());
   bytes[kOffTargetSha256] ^= 0x40;
   EXPECT_EQ(ParsePatchHeader(bytes).error().code, DeltaErrc::kBadHeader);

@@ -77,8 +77,10 @@ std::vector<uint8_t> FrameBlock(const Body& body, uint32_t target_crc) {
 }
 
 // The difference bytes as (zero run, changed count, changed bytes) pairs; a
-// gap of `run_ending_gap` zeros or more ends a run.
-void PutRuns(Body& out, std::span<const uint8_t> diff, size_t run_ending_gap) {
+// gap of `run_ending_gap` zeros or more ends a run. `previous_zeros` is the
+// block's last zero count so far (its model is chosen by it), updated.
+void PutRuns(Body& out, std::span<const uint8_t> diff, size_t run_ending_gap,
+             uint32_t& previous_zeros) {
   size_t i = 0;
   while (i < diff.size()) {
     size_t zeros = 0;
@@ -95,7 +97,10 @@ void PutRuns(Body& out, std::span<const uint8_t> diff, size_t run_ending_gap) {
       if (gap >= run_ending_gap || end + gap == diff.size()) break;
       end += gap;
     }
-    PutVarint(out, static_cast<uint32_t>(zeros), BodyContext::kZeroRun);
+    PutVarint(out, static_cast<uint32_t>(zeros),
+              previous_zeros >= delta::kLongZeroRun ? BodyContext::kZeroRunAfterLong
+                                                    : BodyContext::kZeroRun);
+    previous_zeros = static_cast<uint32_t>(zeros);
     PutVarint(out, static_cast<uint32_t>(end - start), BodyContext::kCount);
     for (size_t k = start; k < end; ++k) {
       out.push_back({k == start ? BodyContext::kDiffFirst : BodyContext::kDiffNext, diff[k]});
@@ -207,6 +212,7 @@ class BodyWriter {
     body_.clear();
     // The decoder's source cursor starts at the block's offset.
     int64_t cursor = std::min<int64_t>(block_start, static_cast<int64_t>(source_.size()));
+    uint32_t previous_zeros = 0;
     for (const Command& c : commands) {
       PutTag(body_, c.kind, c.length);
       switch (c.kind) {
@@ -226,7 +232,7 @@ class BodyWriter {
             for (uint32_t i = 0; i < c.length; ++i) {
               diff_[i] = static_cast<uint8_t>(target_[c.target_start + i] - source_[c.from + i]);
             }
-            PutRuns(body_, diff_, run_ending_gap);
+            PutRuns(body_, diff_, run_ending_gap, previous_zeros);
           }
           break;
         }

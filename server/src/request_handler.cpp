@@ -241,7 +241,7 @@ class Handler {
   // with its running image's digest, on its own request topic.
   PatchPtr PatchFor(const CatalogEntry& entry) const {
     const auto accepts = StringMember(request_.object, key::kAcceptPatch);
-    if (!response_.verified || !accepts || *accepts != agent::kPatchFormatDelta1) return nullptr;
+    if (!response_.verified || !accepts || *accepts != agent::kPatchFormatDelta2) return nullptr;
     const std::string running = RunningImageDigest();
     return running.empty() ? nullptr : catalog_.PatchFrom(running, entry);
   }

@@ -158,7 +158,7 @@ TEST(RequestHandlerPatches, APatchIsOfferedToADeviceRunningItsSourceAndServedByN
                     {"Version", "1.0.0"},
                     {"UniqueTopicName", kDeviceTopic},
                     {"ImageSha256", patch->source->Sha256Hex()},
-                    {"AcceptPatch", "mqota-delta-1"}};
+                    {"AcceptPatch", "mqota-delta-2"}};
   Response r = HandleRequest(own_topic, Bytes(ask.dump()), catalog, none, config);
   ASSERT_EQ(r.publish.size(), 1u) << r.log;
   const std::string text(r.publish[0].payload.begin(), r.publish[0].payload.end());
@@ -175,11 +175,13 @@ TEST(RequestHandlerPatches, APatchIsOfferedToADeviceRunningItsSourceAndServedByN
       std::equal(parsed->patch_sha256.begin(), parsed->patch_sha256.end(), patch->sha256.begin()));
 
   // Not offered: on the shared topic (who asks is not proven), without
-  // AcceptPatch, another format, or another running build.
+  // AcceptPatch, another format (format 1's agents: the server makes format 2
+  // only), or another running build.
   for (const auto& [topic, change] :
        {std::pair{std::string(kRequestTopic), json::object()},
         std::pair{own_topic, json{{"AcceptPatch", nullptr}}},
-        std::pair{own_topic, json{{"AcceptPatch", "mqota-delta-2"}}},
+        std::pair{own_topic, json{{"AcceptPatch", "mqota-delta-1"}}},
+        std::pair{own_topic, json{{"AcceptPatch", "mqota-delta-3"}}},
         std::pair{own_topic, json{{"ImageSha256", std::string(64, 'a')}}}}) {
     json other = ask;
     other.update(change);

@@ -118,7 +118,7 @@ inline constexpr std::string_view kStateDownloading = "downloading";
 inline constexpr std::string_view kChunkCrc = "ChunkCrc";
 inline constexpr std::string_view kAcceptChunkCrc = "AcceptChunkCrc";
 // Delta updates (docs/spec/mqota-protocol.md#patches): the device says it
-// applies patches ("AcceptPatch": kPatchFormatDelta1, in "Update
+// applies patches ("AcceptPatch": kPatchFormatDelta2, in "Update
 // Availability" with its ImageSha256); the job then may carry the patch's
 // size and digest, and each "Request Data Chunk" of the patch names it.
 inline constexpr std::string_view kAcceptPatch = "AcceptPatch";
@@ -126,8 +126,10 @@ inline constexpr std::string_view kPatchSize = "PatchSize";
 inline constexpr std::string_view kPatchSha256 = "PatchSha256";
 }  // namespace key
 
-// The only "AcceptPatch" value so far: docs/spec/delta-patch.md, format 1.
-inline constexpr std::string_view kPatchFormatDelta1 = "mqota-delta-1";
+// The "AcceptPatch" value of a device that applies docs/spec/delta-patch.md's
+// format 2 (and 1). mqota-server makes format 2 only: a device that says
+// "mqota-delta-1" (an agent from before format 2) is sent whole images.
+inline constexpr std::string_view kPatchFormatDelta2 = "mqota-delta-2";
 
 // Values of key::kOutcome.
 namespace outcome {

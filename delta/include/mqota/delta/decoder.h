@@ -174,6 +174,8 @@ class Decoder {
   uint32_t command_left_ = 0;  // target bytes the command has still to produce
   uint32_t run_left_ = 0;      // difference bytes of the current add run
   uint32_t run_bytes_ = 0;     // its length
+  // The block's last zero count (0 before its first): the current pair's,
+  // and the context of the next one's (kZeroRunAfterLong).
   uint32_t zero_run_ = 0;
   int64_t cursor_ = 0;  // source offset of the next source byte
 

@@ -18,7 +18,11 @@
 namespace mqota::delta {
 
 inline constexpr uint32_t kPatchMagic = 0x5044514d;  // bytes 4d 51 44 50, "MQDP"
-inline constexpr uint8_t kPatchFormat = 1;
+// The format the encoder writes. Format 1 differs only in coding every zero
+// count with kZeroRun (docs/spec/delta-patch.md#coded-bodies); the decoder
+// still reads it.
+inline constexpr uint8_t kPatchFormat = 2;
+inline constexpr uint8_t kOldestPatchFormat = 1;
 inline constexpr size_t kPatchHeaderBytes = 112;
 inline constexpr size_t kDigestBytes = 32;
 
@@ -42,6 +46,7 @@ inline constexpr uint32_t kMinBlockBytes = 256;
 inline constexpr uint32_t kMaxBlockBytes = 1u << 20;
 
 struct PatchHeader {
+  uint8_t format = kPatchFormat;  // kOldestPatchFormat ... kPatchFormat
   uint32_t block_bytes = 0;
   uint32_t block_count = 0;
   uint32_t source_size_bytes = 0;
@@ -60,7 +65,8 @@ struct PatchHeader {
   friend constexpr bool operator==(const PatchHeader&, const PatchHeader&) = default;
 };
 
-// Errors: kBadMagic, kBadFormat (format other than kPatchFormat, or a header
+// Errors: kBadMagic, kBadFormat (a format outside [kOldestPatchFormat,
+// kPatchFormat], or a header
 // length other than kPatchHeaderBytes), kBadHeader (CRC mismatch, a block size
 // outside [kMinBlockBytes, kMaxBlockBytes], an empty target, or a block count
 // that is not ceil(target / block)).

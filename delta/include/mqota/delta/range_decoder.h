@@ -2,7 +2,7 @@
 // each body byte is coded as 8 binary decisions with adaptive probabilities,
 // chosen by what the byte is (a tag, a delta, a run length, a difference, a
 // literal). The coder is the binary range coder LZMA made common: 32-bit
-// range, 11-bit probabilities moved by 1/32 of the error, one renormalising
+// range, 11-bit probabilities moved by 1/16 of the error, one renormalising
 // byte at most per decision. The models live here because they cost RAM
 // (kContextCount * 256 * 2 bytes) and the decoder must own them.
 #pragma once
@@ -24,8 +24,15 @@ enum class BodyContext : uint8_t {
   kDiffNext = 5,    // later difference bytes of a run
   kLiteral = 6,     // literal bytes
   kVarintMore = 7,  // any varint byte after the first
+  // First byte of a run's zero count when the block's zero count before it
+  // was kLongZeroRun or more (format 2): the zero counts that follow a long
+  // gap, between pools of moved addresses, are distributed unlike those
+  // inside a pool.
+  kZeroRunAfterLong = 8,
 };
-inline constexpr uint32_t kContextCount = 8;
+inline constexpr uint32_t kContextCount = 9;
+// What counts as a long zero count for kZeroRunAfterLong.
+inline constexpr uint32_t kLongZeroRun = 8;
 // One tree of 256 probabilities (255 used) per context.
 inline constexpr size_t kModelProbabilities = size_t{kContextCount} * 256;
 inline constexpr uint32_t kProbabilityBits = 11;
