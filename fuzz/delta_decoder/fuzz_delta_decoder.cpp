@@ -1,7 +1,7 @@
 // Fuzz target: the delta decoder on arbitrary blocks.
 //
 // The first 4 input bytes choose the feeding piece size, the target size, the
-// block size and the write alignment; a valid header is made from them (so
+// block size, the write alignment and the format (1 or 2); a valid header is made from them (so
 // the fuzzer spends its time in the blocks, not on the header CRC) and the
 // rest of the input is the patch's blocks, fed in pieces.
 //
@@ -60,6 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const flash::FlashArea target(chip, slot_offset, kSlotBytes);
 
   delta::PatchHeader header;
+  // Both formats the decoder reads (they differ in one model's choice).
+  header.format = (data[3] & 0x10) != 0 ? delta::kOldestPatchFormat : delta::kPatchFormat;
   header.block_bytes = block_bytes;
   header.block_count = (target_size + block_bytes - 1) / block_bytes;
   header.source_size_bytes = kSourceBytes;
