@@ -84,9 +84,18 @@ TEST_F(DeltaCommand, InfoTellsWhatTurnsIntoWhat) {
   EXPECT_EQ(info["target"]["size"], ReadFileBytes(new_).size());
   EXPECT_EQ(info["block_bytes"], 8192);
   EXPECT_EQ(info["patch_size"], ReadFileBytes(Path("p.mqd")).size());
+  EXPECT_EQ(info["format"], 2);
   const auto text = Mqota({"delta", "info", Path("p.mqd")});
   ASSERT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("target: 1.1.0"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("format 2\n"), std::string::npos) << text.out;
+
+  // The format the patch states, not the one this build writes: the
+  // format-1 vector of the decoder's tests says 1.
+  const auto old_format =
+      Mqota({"delta", "info", "--json", MQOTA_DELTA_VECTORS_DIR "/format1-pointer-pool.mqdp"});
+  ASSERT_EQ(old_format.exit_code, 0) << old_format.err;
+  EXPECT_EQ(nlohmann::json::parse(old_format.out)["format"], 1);
 }
 
 TEST_F(DeltaCommand, ApplyRefusesAWrongSourceInOneLine) {
