@@ -2,13 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "delta_rig.h"
 #include "mqota/base/crc32c.h"
 #include "mqota/base/endian.h"
 #include "mqota/host/delta_encoder.h"
+#include "mqota/testing/files.h"
 
 namespace mqota::delta {
 namespace {
@@ -125,9 +123,8 @@ TEST(DeltaDecoder, AppliesOnEveryGeometry) {
 // what tells the two apart.
 TEST(DeltaDecoder, AFormatOnePatchStillApplies) {
   const auto pair = testing::InsertIntoCodeWithAPool(4096, 1024, 1500, 40);
-  std::ifstream in(MQOTA_DELTA_VECTORS_DIR "/format1-pointer-pool.mqdp", std::ios::binary);
-  const std::vector<uint8_t> patch((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
+  const auto patch =
+      mqota::testing::ReadFileBytes(MQOTA_DELTA_VECTORS_DIR "/format1-pointer-pool.mqdp");
   ASSERT_GT(patch.size(), kPatchHeaderBytes);
   ASSERT_EQ(patch[kOffFormat], 1);
   {
